@@ -1,0 +1,3 @@
+from rucio_tornado.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""Small helpers shared by the core modules: dates, names, typed input checks, row mappers."""
+import datetime
+import re
+
+from rucio_tornado import exceptions
+
+RFC1123 = "%a, %d %b %Y %H:%M:%S UTC"
+ISO = "%Y-%m-%dT%H:%M:%S"
+
+NAME_PATTERNS = {
+    "account": (re.compile(r"^[a-z0-9-_]{1,25}$"), "account name"),
+    "scope": (re.compile(r"^[a-zA-Z_\-.0-9]{1,25}$"), "scope"),
+    "name": (re.compile(r"^[/A-Za-z0-9][/A-Za-z0-9.\-_]{0,249}$"), "DID name"),
+    "rse": (re.compile(r"^([A-Z0-9]+([_-][A-Z0-9]+)*)$"), "RSE name"),
+    "attribute": (re.compile(r"^[a-zA-Z0-9-_\\/.]{1,30}$"), "attribute"),
+}
+
+
+def validate(kind, value):
+    """Raise InvalidObject unless ``value`` is a string matching the ``kind`` pattern (API §5)."""
+    pattern, label = NAME_PATTERNS[kind]
+    if not isinstance(value, str) or not pattern.match(value) or (
+            kind == "rse" and len(value) > 255):
+        raise exceptions.InvalidObject(f"Problem validating {label}: {value!r} is not valid")
+    return value
+
+
+def _parse_db_datetime(value):
+    """SQLite gives datetimes back as text from raw cursors; PostgreSQL as datetime."""
+    if isinstance(value, str):
+        return datetime.datetime.fromisoformat(value)
+    return value
+
+
+def rfc1123(value):
+    """Datetime (or SQLite text) -> ``'Wed, 25 Nov 2026 17:38:27 UTC'``; None stays None."""
+    if value is None:
+        return None
+    return _parse_db_datetime(value).strftime(RFC1123)
+
+
+def iso(value):
+    if value is None:
+        return None
+    return _parse_db_datetime(value).strftime(ISO)
+
+
+def parse_date(value, label="date"):
+    """Accept RFC 1123, ISO 8601 or an epoch number; return a naive UTC datetime."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.datetime.fromtimestamp(value, datetime.UTC).replace(tzinfo=None)
+    if isinstance(value, str):
+        for fmt in (RFC1123, "%Y-%m-%dT%H:%M:%S.%f", ISO, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+            try:
+                return datetime.datetime.strptime(value, fmt)
+            except ValueError:
+                pass
+        try:
+            parsed = datetime.datetime.fromisoformat(value)
+            if parsed.tzinfo is not None:
+                parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+            return parsed
+        except ValueError:
+            pass
+    raise exceptions.InvalidObject(f"Invalid {label}: {value!r}")
+
+
+def to_bool(value, label="value"):
+    """JSON booleans, and the strings/ints clients send for them (``True``, ``false``, 1)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+        return value.lower() in ("true", "1", "yes")
+    raise exceptions.InvalidObject(f"Invalid boolean for {label}: {value!r}")
+
+
+def require(body, key, kinds=None, label=None):
+    """``body[key]``; missing -> KeyError (400); wrong JSON type -> TypeError (400)."""
+    if key not in body:
+        raise exceptions.MissingKey(f"'{key}' not defined")
+    return check_type(body[key], kinds, label or key)
+
+
+def optional(body, key, kinds=None, default=None, label=None):
+    value = body.get(key, default)
+    if value is None:
+        return default
+    return check_type(value, kinds, label or key)
+
+
+def check_type(value, kinds, label):
+    if kinds is None:
+        return value
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    if int in kinds and isinstance(value, bool) and bool not in kinds:
+        raise exceptions.InvalidJSONType(f"{label} must be {_type_names(kinds)}")
+    if not isinstance(value, kinds):
+        raise exceptions.InvalidJSONType(f"{label} must be {_type_names(kinds)}")
+    return value
+
+
+def reject_unknown(body, allowed, label="body"):
+    """Refuse keys outside ``allowed`` with InvalidObject naming them."""
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise exceptions.InvalidObject(f"Unknown key(s) in {label}: {', '.join(unknown)}")
+
+
+def _type_names(kinds):
+    names = {dict: "an object", list: "a list", str: "a string", int: "an integer",
+             float: "a number", bool: "a boolean"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def row_mapper(names, converters=None):
+    """A fast raw-row -> dict function for streamed listings.
+
+    ``converters`` maps a column name to a function applied to non-null values (e.g. ``bool``
+    for SQLite's 0/1, :func:`rfc1123` for dates).
+    """
+    names = tuple(names)
+    conv = tuple((converters or {}).items())
+
+    def to_dict(row):
+        out = dict(zip(names, row))
+        for name, fn in conv:
+            value = out[name]
+            if value is not None:
+                out[name] = fn(value)
+        return out
+    return to_dict
+
+
+def map_batches(batches, fn):
+    """Apply ``fn`` to every row of every batch, lazily (keeps the batch structure)."""
+    for batch in batches:
+        yield [fn(row) for row in batch]

@@ -1,0 +1,93 @@
+"""Identities (USERPASS, X509, GSS, SSH, OIDC) and their links to accounts."""
+from rucio_tornado import exceptions
+from rucio_tornado.core import permissions
+from rucio_tornado.core.accounts import get_row as get_account_row
+from rucio_tornado.core.auth import hash_password
+from rucio_tornado.db import atomic
+from rucio_tornado.models import Account, Identity, IdentityAccount
+
+IDENTITY_TYPES = ("USERPASS", "X509", "GSS", "SSH", "OIDC", "SAML")
+
+
+def identity_type(value):
+    if not isinstance(value, str) or value.upper() not in IDENTITY_TYPES:
+        raise exceptions.InvalidObject(f"Invalid identity type {value!r}")
+    return value.upper()
+
+
+@atomic
+def add_identity(issuer, account, identity, type_, email=None, password=None, default=False):
+    """Create the identity if needed and link it to ``account`` (409 if already linked)."""
+    permissions.check(issuer, "add_identity", account=account)
+    type_ = identity_type(type_)
+    if not isinstance(identity, str) or not identity or len(identity) > 2048:
+        raise exceptions.InvalidObject("identity must be a non-empty string")
+    if email is not None and not isinstance(email, str):
+        raise exceptions.InvalidObject("email must be a string or null")
+    if type_ == "USERPASS" and not password:
+        raise exceptions.IdentityError("You must provide a password!")
+    if password is not None and not isinstance(password, str):
+        raise exceptions.InvalidObject("password must be a string")
+    get_account_row(account, active_only=True)
+    row = Identity.get_or_none(identity=identity, identity_type=type_)
+    if row is None:
+        Identity.create(identity=identity, identity_type=type_, email=email,
+                        password_hash=hash_password(password) if password else None)
+    elif row.deleted or password:
+        row.deleted = False
+        if password:
+            row.password_hash = hash_password(password)
+        row.email = email or row.email
+        row.save()
+    if IdentityAccount.get_or_none(identity=identity, identity_type=type_,
+                                   account=account) is not None:
+        raise exceptions.Duplicate(
+            f"Identity pair '{identity}','{type_}' already exists for account '{account}'")
+    IdentityAccount.create(identity=identity, identity_type=type_, account=account,
+                           is_default=bool(default))
+
+
+def list_identities(issuer, account):
+    get_account_row(account)
+    query = (IdentityAccount
+             .select(IdentityAccount.identity_type, IdentityAccount.identity, Identity.email)
+             .join(Identity, on=((Identity.identity == IdentityAccount.identity) &
+                                 (Identity.identity_type == IdentityAccount.identity_type)))
+             .where(IdentityAccount.account == account)
+             .order_by(IdentityAccount.identity_type, IdentityAccount.identity))
+    return [{"type": t, "identity": i, "email": e} for t, i, e in query.tuples()]
+
+
+@atomic
+def delete_identity(issuer, account, identity, type_):
+    permissions.check(issuer, "delete_identity", account=account)
+    type_ = identity_type(type_)
+    get_account_row(account)
+    deleted = IdentityAccount.delete().where(
+        IdentityAccount.identity == identity, IdentityAccount.identity_type == type_,
+        IdentityAccount.account == account).execute()
+    if not deleted:
+        raise exceptions.IdentityError(
+            f"Identity ('{identity}','{type_}') does not exist for account {account}",
+            status=404)
+    still_linked = IdentityAccount.select().where(
+        IdentityAccount.identity == identity, IdentityAccount.identity_type == type_).exists()
+    if not still_linked:
+        Identity.update(deleted=True).where(Identity.identity == identity,
+                                            Identity.identity_type == type_).execute()
+
+
+def accounts_of_identity(issuer, identity, type_):
+    """``GET /identities/{type}/{id}/accounts/``: the ACTIVE accounts linked to the identity."""
+    type_ = identity_type(type_)
+    query = (IdentityAccount.select(IdentityAccount.account)
+             .join(Account, on=(Account.account == IdentityAccount.account))
+             .where(IdentityAccount.identity == identity, IdentityAccount.identity_type == type_,
+                    Account.status == "ACTIVE")
+             .order_by(IdentityAccount.account))
+    accounts = [a for (a,) in query.tuples()]
+    if not accounts and not Identity.select().where(
+            Identity.identity == identity, Identity.identity_type == type_).exists():
+        raise exceptions.IdentityError(f"Identity ('{identity}','{type_}') does not exist",
+                                       status=404)
+    return accounts

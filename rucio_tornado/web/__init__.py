@@ -1,0 +1,1 @@
+"""The HTTP side: one base handler, one stream writer, one route table."""

@@ -1,0 +1,140 @@
+"""Accounts, account attributes, identities and scopes."""
+from rucio_tornado import exceptions
+from rucio_tornado.core import accounts, identities, scopes
+from rucio_tornado.core.common import optional, require
+from rucio_tornado.web.base import BaseHandler
+
+
+class AccountListHandler(BaseHandler):
+    async def get(self):
+        reserved = ("account_type", "identity", "account")
+        await self.stream(accounts.list_accounts, account_type=self.arg("account_type"),
+                          identity=self.arg("identity"), name_pattern=self.arg("account"),
+                          attributes=self.query_filters(exclude=reserved))
+
+
+class WhoAmIHandler(BaseHandler):
+    async def get(self):
+        self.send_json(await self.call(accounts.get_account, self.issuer.account))
+
+
+class AccountHandler(BaseHandler):
+    async def get(self, account):
+        self.send_json(await self.call(accounts.get_account, account))
+
+    async def post(self, account):
+        body = self.json_body()
+        await self.call(accounts.add_account, account, require(body, "type"),
+                        require(body, "email"))
+        self.created()
+
+    async def put(self, account):
+        await self.call(accounts.update_account, account, self.json_body())
+        self.ok()
+
+    async def delete(self, account):
+        await self.call(accounts.delete_account, account)
+        self.ok()
+
+
+class AccountAttributesHandler(BaseHandler):
+    async def get(self, account):
+        self.send_json(await self.call(accounts.list_attributes, account))
+
+
+class AccountAttributeHandler(BaseHandler):
+    async def post(self, account, key):
+        body = self.json_body()
+        await self.call(accounts.add_attribute, account, key, require(body, "value"))
+        self.created()
+
+    async def delete(self, account, key):
+        await self.call(accounts.delete_attribute, account, key)
+        self.ok()
+
+
+class IdentitiesHandler(BaseHandler):
+    """The client's form: identity and type in a JSON body."""
+
+    async def get(self, account):
+        await self.stream(identities.list_identities, account)
+
+    async def post(self, account):
+        body = self.json_body()
+        await self.call(identities.add_identity, account, require(body, "identity", str),
+                        require(body, "authtype", str), email=require(body, "email"),
+                        password=optional(body, "password", str),
+                        default=optional(body, "default", bool, False))
+        self.created()
+
+    async def delete(self, account):
+        body = self.json_body()
+        await self.call(identities.delete_identity, account, require(body, "identity", str),
+                        require(body, "authtype", str))
+        self.ok()
+
+
+class IdentityPathHandler(BaseHandler):
+    """The seed's form: ``/accounts/{a}/identities/{type}/{identity}``; email/password in body."""
+
+    async def post(self, account, type_, identity):
+        body = self.json_body(default={})
+        await self.call(identities.add_identity, account, identity, type_,
+                        email=optional(body, "email", str),
+                        password=optional(body, "password", str),
+                        default=optional(body, "default", bool, False))
+        self.created()
+
+    async def delete(self, account, type_, identity):
+        await self.call(identities.delete_identity, account, identity, type_)
+        self.ok()
+
+
+class IdentityAccountsHandler(BaseHandler):
+    """``/identities/{type}/{id}/accounts/`` (seed) or ``/identities/{id}/{type}/accounts``."""
+
+    async def get(self, first, second):
+        type_, identity = (first, second) if first.upper() in identities.IDENTITY_TYPES \
+            else (second, first)
+        self.send_json(await self.call(identities.accounts_of_identity, identity, type_))
+
+
+class IdentityAccountsQueryHandler(BaseHandler):
+    """``/identities/accounts?identity_key=&type=``."""
+
+    async def get(self):
+        identity, type_ = self.arg("identity_key"), self.arg("type")
+        if not identity or not type_:
+            raise exceptions.MissingKey("identity_key and type are required")
+        self.send_json(await self.call(identities.accounts_of_identity, identity, type_))
+
+
+class ScopeListHandler(BaseHandler):
+    async def get(self):
+        self.send_json(await self.call(scopes.list_scopes))
+
+
+class ScopeOwnersHandler(BaseHandler):
+    async def get(self):
+        self.send_json(await self.call(scopes.list_scope_owners))
+
+
+class AccountScopesHandler(BaseHandler):
+    async def get(self, account):
+        self.send_json(await self.call(scopes.list_scopes_for_account, account))
+
+
+class ScopeHandler(BaseHandler):
+    """``/accounts/{a}/scopes/{s}`` and ``/scopes/{a}/{s}``."""
+
+    async def post(self, account, scope):
+        await self.call(scopes.add_scope, account, scope)
+        self.created()
+
+    async def put(self, account, scope):
+        await self.call(scopes.update_scope, account, scope)
+        self.created()
+
+    async def delete(self, account, scope):
+        await self.call(scopes.delete_scope, account, scope)
+        self.ok()

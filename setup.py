@@ -1,0 +1,32 @@
+"""rucio-tornado: a Rucio REST API server on Tornado, peewee, SQLite and PostgreSQL."""
+from setuptools import find_packages, setup
+
+setup(
+    name="rucio-tornado",
+    version="0.1.0",
+    description="A Rucio-compatible data catalog server built on Tornado and peewee",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["rucio_tornado", "rucio_tornado.*"]),
+    include_package_data=True,
+    install_requires=[
+        "tornado>=6.4",
+        "peewee>=3.17",
+        "pyjwt>=2.8",
+        "ujson>=5.9",
+        "psycopg2-binary>=2.9",
+        "prometheus-client>=0.20",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-tornado>=0.8.1",
+            "setuptools<81",  # pytest-tornado imports pkg_resources
+            "rucio-clients>=41,<42",
+            "requests",
+            "ruff",
+        ],
+    },
+    entry_points={"console_scripts": ["rucio-tornado = rucio_tornado.cli:main"]},
+)
