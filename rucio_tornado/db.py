@@ -139,6 +139,10 @@ class Database:
             log.exception("database operational error")
             raise exceptions.DatabaseException(_first_line(exc)) from exc
 
+    def run_sync(self, fn, *args, **kwargs):
+        """Run ``fn`` in the executor and wait (for scripts and tests, never on the IOLoop)."""
+        return self.executor.submit(self.call, fn, *args, **kwargs).result()
+
     def run(self, fn, *args, **kwargs):
         """``await db.run(fn, ...)``: ``fn`` in the executor, the IOLoop stays free.
 
