@@ -121,7 +121,13 @@ class Database:
             self.stream_pool = StreamPool(dbname, kwargs, stream_pool_size)
         else:
             raise exceptions.ConfigurationError(f"unsupported database URL: {url}")
+        self.activate()
+
+    def activate(self):
+        """Bind the models to this database and make it :func:`current`."""
+        global _current
         database.initialize(self.peewee)
+        _current = self
 
     # -- running work off the IOLoop -------------------------------------------------------
     def call(self, fn, *args, **kwargs):
@@ -227,6 +233,14 @@ class Database:
             self.peewee.close_all()
         else:
             self.peewee.close()
+
+
+_current = None
+
+
+def current():
+    """The active :class:`Database` (for core code that streams with ``iter_query``)."""
+    return _current
 
 
 def atomic(fn):

@@ -16,7 +16,7 @@ from rucio_tornado.app import make_app
 from rucio_tornado.config import Settings
 from rucio_tornado.core.auth import TokenService
 from rucio_tornado.core.bootstrap import bootstrap
-from rucio_tornado.db import Database, database, parse_postgres_url
+from rucio_tornado.db import Database, parse_postgres_url
 from rucio_tornado.models import ALL_MODELS
 
 PG_ADMIN_URL = os.environ.get("RUCIO_TORNADO_TEST_PG",
@@ -80,7 +80,7 @@ def session_database(kind, tmp_path_factory):
         db.create_schema()
         _databases[kind] = (db, url)
     db = _databases[kind][0]
-    database.initialize(db.peewee)
+    db.activate()
     return db
 
 
