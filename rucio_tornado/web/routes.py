@@ -32,11 +32,15 @@ ROUTES = [
     (rf"/scopes/owner{S}", accounts.ScopeOwnersHandler),
     (rf"/scopes/{P}/scopes{S}", accounts.AccountScopesHandler),
     (rf"/scopes/{P}/{P}{S}", accounts.ScopeHandler),
-    # (account limits and usage: see the RSE section; account rules: see the rules section)
+    # account rules (rules developer): /accounts/{a}/rules goes HERE
 
     # -- RSEs, attributes, protocols, distances, usage, limits -----------------------------------
 
     # -- DIDs and metadata -------------------------------------------------------------------
+    # Fixed /dids/... paths first, then the scope/name suffix routes, then the generic ones.
+    # DID suffix routes of other resources go HERE, before the generic scope/name routes:
+    #   replicas developer: GET /dids/{s}/{n}/rses/   rules developer: /dids/{s}/{n}/rules,
+    #   /dids/{s}/{n}/associated_rules
 
     # -- replicas ----------------------------------------------------------------------------
 
