@@ -49,6 +49,8 @@ for _name, _status in [
     ("SortingAlgorithmNotSupported", 400), ("InvalidPath", 400), ("InvalidType", 400),
     ("ConfigurationError", 500), ("NotFound", 404), ("MethodNotAllowed", 405),
     ("DatabaseException", 500),
+    # RSEs (protocols, distances)
+    ("RSEProtocolDomainNotSupported", 400), ("RSEProtocolPriorityError", 400), ("NoDistance", 404),
 ]:
     _define(_name, _status)
 

@@ -1,0 +1,251 @@
+"""The RSE expression language (API.md §6): a tokenizer, a recursive-descent parser, an evaluator.
+
+Grammar (no precedence: binary operators apply strictly left to right)::
+
+    expression := term (("|" | "&" | "\\") term)*
+    term       := "(" expression ")" | "*" | KEY ("=" | "<" | ">") VALUE | NAME
+
+``NAME`` selects RSEs whose attribute ``NAME`` is ``true`` (every RSE has ``<its name>: true``);
+``key=value`` compares an RSE column when ``key`` is one, else an attribute; ``key<n`` /
+``key>n`` compare numerically and ignore non-numeric values. :func:`resolve` evaluates over one
+snapshot of the non-deleted RSEs and their attributes, read with two queries per call (no cache).
+"""
+import re
+from dataclasses import dataclass
+
+import ujson
+
+from rucio_tornado import exceptions
+from rucio_tornado.models import RSE, RSEAttribute
+
+SYNTAX_ERROR = "Expression does not comply to RSE Expression syntax"
+PARENTHESES_ERROR = "Problem with parentheses."
+EMPTY_ERROR = "RSE Expression resulted in an empty set."
+
+_COMPARISON = re.compile(r"([A-Za-z0-9._-]+)([=<>])([A-Za-z0-9_-]+)")
+_NAME = re.compile(r"[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*")
+_SINGLE = "()|&\\*"
+
+#: RSE columns ``key=value`` compares directly, with the converter applied to ``value``.
+BOOLEAN_COLUMNS = ("deterministic", "volatile", "staging_area", "availability_read",
+                   "availability_write", "availability_delete")
+TEXT_COLUMNS = ("id", "rse", "vo", "city", "region_code", "country_name", "continent",
+                "time_zone", "ISP", "ASN", "qos_class")
+NUMBER_COLUMNS = ("longitude", "latitude")
+COLUMNS = BOOLEAN_COLUMNS + TEXT_COLUMNS + NUMBER_COLUMNS + ("rse_type",)
+
+
+# -- syntax tree -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class All:
+    """``*``: every RSE."""
+
+    def evaluate(self, snapshot):
+        return set(snapshot)
+
+
+@dataclass(frozen=True)
+class Name:
+    """A bare name: attribute ``name`` is true."""
+    name: str
+
+    def evaluate(self, snapshot):
+        return {rid for rid, rse in snapshot.items()
+                if rse["attributes"].get(self.name) is True}
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``key=value``, ``key<value`` or ``key>value``."""
+    key: str
+    op: str
+    value: str
+
+    def evaluate(self, snapshot):
+        if self.op == "=":
+            match = self._equals
+        else:
+            try:
+                limit = float(self.value)
+            except ValueError:
+                return set()
+            match = (lambda v: v < limit) if self.op == "<" else (lambda v: v > limit)
+            return {rid for rid, rse in snapshot.items()
+                    if _matches_number(self._value_of(rse), match)}
+        return {rid for rid, rse in snapshot.items() if match(rse)}
+
+    def _value_of(self, rse):
+        if self.key in NUMBER_COLUMNS:
+            return rse[self.key]
+        return rse["attributes"].get(self.key)
+
+    def _equals(self, rse):
+        key, value = self.key, self.value
+        if key in BOOLEAN_COLUMNS:
+            return value.lower() in ("true", "false") and rse[key] == (value.lower() == "true")
+        if key == "rse_type":
+            return rse[key] == value.upper()
+        if key in TEXT_COLUMNS:
+            return rse[key] is not None and str(rse[key]) == value
+        if key in NUMBER_COLUMNS:
+            return _matches_number(rse[key], lambda v: v == float(value)) \
+                if _is_number(value) else False
+        attribute = rse["attributes"].get(key)
+        if isinstance(attribute, bool):
+            return value.lower() in ("true", "false") and attribute == (value.lower() == "true")
+        return attribute is not None and str(attribute) == value
+
+
+@dataclass(frozen=True)
+class Operation:
+    """``left OP right`` with OP one of ``|`` (union), ``&`` (intersection), ``\\`` (difference)."""
+    op: str
+    left: object
+    right: object
+
+    def evaluate(self, snapshot):
+        left, right = self.left.evaluate(snapshot), self.right.evaluate(snapshot)
+        if self.op == "|":
+            return left | right
+        if self.op == "&":
+            return left & right
+        return left - right
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _matches_number(value, test):
+    if value is None or isinstance(value, bool) or not _is_number(value):
+        return False
+    return test(float(value))
+
+
+# -- tokenizer and parser ----------------------------------------------------------------------
+def tokenize(expression):
+    """The expression as a list of tokens: single characters and term objects."""
+    tokens, position = [], 0
+    while position < len(expression):
+        char = expression[position]
+        if char in _SINGLE:
+            tokens.append(All() if char == "*" else char)
+            position += 1
+            continue
+        comparison = _COMPARISON.match(expression, position)
+        if comparison:
+            tokens.append(Compare(*comparison.groups()))
+            position = comparison.end()
+            continue
+        name = _NAME.match(expression, position)
+        if not name:
+            raise exceptions.InvalidRSEExpression(SYNTAX_ERROR)
+        tokens.append(Name(name.group()))
+        position = name.end()
+    return tokens
+
+
+class _Parser:
+    def __init__(self, tokens):
+        self.tokens, self.position = tokens, 0
+
+    def peek(self):
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def take(self):
+        token = self.peek()
+        self.position += 1
+        return token
+
+    def expression(self):
+        tree = self.term()
+        while self.peek() in ("|", "&", "\\"):
+            op = self.take()
+            tree = Operation(op, tree, self.term())
+        return tree
+
+    def term(self):
+        token = self.take()
+        if token == "(":
+            tree = self.expression()
+            if self.take() != ")":
+                raise exceptions.InvalidRSEExpression(SYNTAX_ERROR)
+            return tree
+        if isinstance(token, (All, Name, Compare)):
+            return token
+        raise exceptions.InvalidRSEExpression(SYNTAX_ERROR)
+
+
+def _check_parentheses(expression):
+    depth = 0
+    for char in expression:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        raise exceptions.InvalidRSEExpression(PARENTHESES_ERROR)
+
+
+def parse(expression):
+    """The syntax tree of ``expression``; InvalidRSEExpression if it is not valid (no DB used)."""
+    if not isinstance(expression, str) or not expression:
+        raise exceptions.InvalidRSEExpression(SYNTAX_ERROR)
+    _check_parentheses(expression)
+    parser = _Parser(tokenize(expression))
+    tree = parser.expression()
+    if parser.peek() is not None:
+        raise exceptions.InvalidRSEExpression(SYNTAX_ERROR)
+    return tree
+
+
+# -- evaluation --------------------------------------------------------------------------------
+RSE_FIELDS = (RSE.id, RSE.rse, RSE.vo, RSE.rse_type, RSE.deterministic, RSE.volatile,
+              RSE.staging_area, RSE.city, RSE.region_code, RSE.country_name, RSE.continent,
+              RSE.time_zone, RSE.ISP, RSE.ASN, RSE.longitude, RSE.latitude,
+              RSE.availability_read, RSE.availability_write, RSE.availability_delete,
+              RSE.qos_class)
+_BOOLEAN_KEYS = set(BOOLEAN_COLUMNS)
+
+
+def decode_attribute(text):
+    return None if text is None else ujson.loads(text)
+
+
+def load_snapshot():
+    """``{rse_id: rse dict with "attributes"}`` of all non-deleted RSEs (two queries)."""
+    names = [field.name for field in RSE_FIELDS]
+    snapshot = {}
+    for row in RSE.select(*RSE_FIELDS).where(RSE.deleted == False).tuples():  # noqa: E712
+        rse = dict(zip(names, row))
+        for key in _BOOLEAN_KEYS:
+            rse[key] = bool(rse[key])
+        rse["attributes"] = {}
+        snapshot[rse["id"]] = rse
+    attributes = (RSEAttribute.select(RSEAttribute.rse_id, RSEAttribute.key, RSEAttribute.value)
+                  .join(RSE, on=(RSE.id == RSEAttribute.rse_id))
+                  .where(RSE.deleted == False).tuples())  # noqa: E712
+    for rse_id, key, value in attributes:
+        snapshot[rse_id]["attributes"][key] = decode_attribute(value)
+    return snapshot
+
+
+def evaluate(tree, snapshot):
+    """The RSE dicts of ``snapshot`` matched by ``tree``, sorted by name; empty -> error."""
+    ids = tree.evaluate(snapshot)
+    if not ids:
+        raise exceptions.InvalidRSEExpression(EMPTY_ERROR)
+    return sorted((snapshot[rid] for rid in ids), key=lambda rse: rse["rse"])
+
+
+def resolve(expression, snapshot=None):
+    """The non-deleted RSEs matching ``expression`` as dicts (with ``attributes``), by name.
+
+    Raises InvalidRSEExpression (status 400) for a syntax error or an empty result.
+    ``snapshot`` (from :func:`load_snapshot`) lets a caller resolve many expressions at once.
+    """
+    tree = parse(expression)
+    return evaluate(tree, load_snapshot() if snapshot is None else snapshot)

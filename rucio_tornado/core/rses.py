@@ -1,0 +1,264 @@
+"""Storage elements (RSEs) and their attributes.
+
+An RSE is soft-deleted (``deleted``), so its name can be reused by a new RSE with a new id.
+Every RSE carries the attribute ``<its name>: true``. Attribute values are JSON text:
+``true``/``false`` (any case) become booleans, other values are kept as strings.
+"""
+import re
+
+import ujson
+
+from rucio_tornado import exceptions
+from rucio_tornado.core import permissions, rse_expression
+from rucio_tornado.core.common import map_batches, rfc1123, row_mapper, to_bool, validate
+from rucio_tornado.db import atomic, current
+from rucio_tornado.models import RSE, Replica, RSEAttribute, RSEProtocol, utcnow
+
+#: Properties accepted by add (and, but for ISP/ASN, by update) with their checkers.
+TEXT_PROPERTIES = {"city": 255, "region_code": 2, "country_name": 255, "continent": 2,
+                   "time_zone": 255, "ISP": 255, "ASN": 255, "qos_class": 64}
+BOOLEAN_PROPERTIES = ("deterministic", "volatile", "staging_area", "availability_read",
+                      "availability_write", "availability_delete")
+NUMBER_PROPERTIES = ("latitude", "longitude")
+ADD_KEYS = set(TEXT_PROPERTIES) | set(BOOLEAN_PROPERTIES) | set(NUMBER_PROPERTIES) | {
+    "rse_type", "availability"}
+UPDATE_KEYS = (ADD_KEYS - {"ISP", "ASN"}) | {"name"}
+ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
+
+
+# -- lookups other modules use ------------------------------------------------------------------
+def get_rse_row(name):
+    """The non-deleted RSE called ``name``, or RSENotFound."""
+    row = RSE.get_or_none((RSE.rse == name) & (RSE.deleted == False))  # noqa: E712
+    if row is None:
+        raise exceptions.RSENotFound(f"RSE '{name}' cannot be found")
+    return row
+
+
+def get_rse_by_id(rse_id):
+    """The RSE with this id (deleted ones included: ids are never reused), or RSENotFound."""
+    row = RSE.get_or_none(RSE.id == rse_id)
+    if row is None:
+        raise exceptions.RSENotFound(f"RSE with id '{rse_id}' cannot be found")
+    return row
+
+
+def availability_bits(read, write, delete):
+    """The integer bitmask of the three flags: 4 = read, 2 = write, 1 = delete."""
+    return 4 * bool(read) + 2 * bool(write) + bool(delete)
+
+
+# -- checking properties -----------------------------------------------------------------------
+def _checked_properties(properties, allowed, error):
+    """Validated column values from a request body; unknown keys raise ``error``."""
+    if not isinstance(properties, dict):
+        raise exceptions.InvalidJSONType("body must be a json dictionary")
+    unknown = sorted(set(properties) - allowed)
+    if unknown:
+        raise error(f"Unknown RSE propert{'y' if len(unknown) == 1 else 'ies'}: "
+                    f"{', '.join(unknown)}")
+    values = {}
+    if properties.get("availability") is not None:
+        bits = properties["availability"]
+        if isinstance(bits, bool) or not isinstance(bits, int) or not 0 <= bits <= 7:
+            raise exceptions.InvalidObject("availability must be an integer from 0 to 7")
+        values.update(availability_read=bool(bits & 4), availability_write=bool(bits & 2),
+                      availability_delete=bool(bits & 1))
+    for key, value in properties.items():
+        if key == "availability":
+            continue
+        if key in BOOLEAN_PROPERTIES:
+            values[key] = to_bool(value, key)
+        elif key == "rse_type":
+            if not isinstance(value, str) or value.upper() not in ("DISK", "TAPE"):
+                raise exceptions.InvalidObject(f"Invalid rse_type {value!r}: DISK or TAPE")
+            values[key] = value.upper()
+        elif key in NUMBER_PROPERTIES:
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, float))):
+                raise exceptions.InvalidObject(f"{key} must be a number")
+            values[key] = value
+        elif key in TEXT_PROPERTIES:
+            if isinstance(value, int) and not isinstance(value, bool) and key == "ASN":
+                value = str(value)
+            if value is not None and (not isinstance(value, str)
+                                      or len(value) > TEXT_PROPERTIES[key]):
+                raise exceptions.InvalidObject(
+                    f"{key} must be a string of at most {TEXT_PROPERTIES[key]} characters")
+            values[key] = value
+        elif key == "name":
+            values["rse"] = validate("rse", value)
+    return values
+
+
+def _refuse_duplicate(name):
+    if RSE.select().where((RSE.rse == name) & (RSE.deleted == False)).exists():  # noqa: E712
+        raise exceptions.Duplicate(f"RSE '{name}' already exists.")
+
+
+# -- RSEs --------------------------------------------------------------------------------------
+@atomic
+def add_rse(issuer, rse, properties=None):
+    permissions.check(issuer, "add_rse", rse=rse)
+    validate("rse", rse)
+    values = _checked_properties(properties or {}, ADD_KEYS,
+                                 lambda msg: exceptions.InputValidationError(msg, status=422))
+    _refuse_duplicate(rse)
+    row = RSE.create(rse=rse, vo=issuer.vo, **values)
+    RSEAttribute.create(rse_id=row.id, key=rse, value="true")
+    return row.id
+
+
+def protocol_to_dict(row):
+    return {
+        "scheme": row.scheme, "hostname": row.hostname, "port": row.port, "prefix": row.prefix,
+        "impl": row.impl,
+        "domains": {
+            "lan": {"read": row.read_lan, "write": row.write_lan, "delete": row.delete_lan},
+            "wan": {"read": row.read_wan, "write": row.write_wan, "delete": row.delete_wan,
+                    "third_party_copy_read": row.third_party_copy_read,
+                    "third_party_copy_write": row.third_party_copy_write}},
+        "extended_attributes": ujson.loads(row.extended_attributes)
+        if row.extended_attributes else None,
+    }
+
+
+def rse_info(row, protocols=None):
+    """The ``GET /rses/{rse}`` document (API.md §4.7) of an RSE row."""
+    if protocols is None:
+        protocols = RSEProtocol.select().where(RSEProtocol.rse_id == row.id).order_by(
+            RSEProtocol.scheme, RSEProtocol.hostname, RSEProtocol.port)
+    attributes = dict(RSEAttribute.select(RSEAttribute.key, RSEAttribute.value).where(
+        RSEAttribute.rse_id == row.id, RSEAttribute.key.in_(
+            ("lfn2pfn_algorithm", "sign_url", "verify_checksum"))).tuples())
+    attributes = {key: rse_expression.decode_attribute(value) for key, value in attributes.items()}
+    return {
+        "id": row.id, "rse": row.rse, "vo": row.vo, "rse_type": row.rse_type,
+        "deterministic": row.deterministic, "volatile": row.volatile,
+        "staging_area": row.staging_area, "availability_read": row.availability_read,
+        "availability_write": row.availability_write,
+        "availability_delete": row.availability_delete,
+        "availability": availability_bits(row.availability_read, row.availability_write,
+                                          row.availability_delete),
+        "credentials": None, "domain": ["lan", "wan"],
+        "lfn2pfn_algorithm": attributes.get("lfn2pfn_algorithm") or row.lfn2pfn_algorithm,
+        "qos_class": row.qos_class, "sign_url": attributes.get("sign_url"),
+        "verify_checksum": attributes.get("verify_checksum", row.verify_checksum),
+        "protocols": [protocol_to_dict(p) for p in protocols],
+    }
+
+
+def get_rse(issuer, rse):
+    return rse_info(get_rse_row(rse))
+
+
+@atomic
+def update_rse(issuer, rse, parameters):
+    permissions.check(issuer, "update_rse", rse=rse)
+    values = _checked_properties(parameters, UPDATE_KEYS, exceptions.InputValidationError)
+    row = get_rse_row(rse)
+    new_name = values.get("rse")
+    if new_name is not None and new_name != row.rse:
+        _refuse_duplicate(new_name)
+        RSEAttribute.delete().where(RSEAttribute.rse_id == row.id,
+                                    RSEAttribute.key == row.rse).execute()
+        _set_attribute(row.id, new_name, True)
+    values["updated_at"] = utcnow()
+    RSE.update(**values).where(RSE.id == row.id).execute()
+
+
+@atomic
+def delete_rse(issuer, rse):
+    """Soft delete; refused while the RSE still holds replicas."""
+    permissions.check(issuer, "delete_rse", rse=rse)
+    row = get_rse_row(rse)
+    if Replica.select().where(Replica.rse_id == row.id).exists():
+        raise exceptions.RSEOperationNotSupported(f"RSE '{rse}' is not empty")
+    now = utcnow()
+    RSE.update(deleted=True, deleted_at=now, updated_at=now).where(RSE.id == row.id).execute()
+
+
+LISTING_FIELDS = (RSE.id, RSE.rse, RSE.vo, RSE.rse_type, RSE.deterministic, RSE.volatile,
+                  RSE.staging_area, RSE.city, RSE.region_code, RSE.country_name, RSE.continent,
+                  RSE.time_zone, RSE.ISP, RSE.ASN, RSE.longitude, RSE.latitude,
+                  RSE.availability_read, RSE.availability_write, RSE.availability_delete,
+                  RSE.qos_class, RSE.deleted, RSE.deleted_at, RSE.created_at, RSE.updated_at)
+_listing_row = row_mapper(
+    [f.name for f in LISTING_FIELDS],
+    {**{name: bool for name in BOOLEAN_PROPERTIES + ("deleted",)},
+     "deleted_at": rfc1123, "created_at": rfc1123, "updated_at": rfc1123})
+
+
+def _listing_dict(row):
+    out = _listing_row(row)
+    out["availability"] = availability_bits(out["availability_read"], out["availability_write"],
+                                            out["availability_delete"])
+    return out
+
+
+def list_rses(issuer, expression=None):
+    """Full rows of all non-deleted RSEs (batches), or ``{"rse"}`` lines for an expression."""
+    if expression is not None:
+        return [{"rse": rse["rse"]} for rse in rse_expression.resolve(expression)]
+    query = RSE.select(*LISTING_FIELDS).where(RSE.deleted == False)  # noqa: E712
+    return map_batches(current().iter_query(query, key=(RSE.rse, RSE.id)), _listing_dict)
+
+
+# -- attributes --------------------------------------------------------------------------------
+def encode_attribute(value):
+    """JSON text of an attribute value: booleans (also ``"True"`` etc.) stay booleans,
+    numbers become strings, anything else is refused."""
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        value = value.lower() == "true"
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    elif not isinstance(value, (str, bool)):
+        raise exceptions.InvalidObject("An RSE attribute value must be a string or a boolean")
+    return ujson.dumps(value)
+
+
+def _check_key(key):
+    if not isinstance(key, str) or not ATTRIBUTE_KEY.match(key):
+        raise exceptions.InvalidObject(f"Invalid RSE attribute key {key!r}")
+
+
+def _set_attribute(rse_id, key, value):
+    encoded = encode_attribute(value)
+    updated = RSEAttribute.update(value=encoded, updated_at=utcnow()).where(
+        RSEAttribute.rse_id == rse_id, RSEAttribute.key == key).execute()
+    if not updated:
+        RSEAttribute.create(rse_id=rse_id, key=key, value=encoded)
+
+
+def list_attributes(issuer, rse):
+    row = get_rse_row(rse)
+    rows = RSEAttribute.select(RSEAttribute.key, RSEAttribute.value).where(
+        RSEAttribute.rse_id == row.id).order_by(RSEAttribute.key).tuples()
+    return {key: rse_expression.decode_attribute(value) for key, value in rows}
+
+
+def get_attribute(issuer, rse, key):
+    row = get_rse_row(rse)
+    attribute = RSEAttribute.get_or_none(rse_id=row.id, key=key)
+    if attribute is None:
+        raise exceptions.RSEAttributeNotFound(f"RSE attribute '{key}' not found for RSE '{rse}'")
+    return {key: rse_expression.decode_attribute(attribute.value)}
+
+
+@atomic
+def set_attribute(issuer, rse, key, value):
+    """Add or overwrite an attribute (upsert)."""
+    permissions.check(issuer, "add_rse_attribute", rse=rse)
+    _check_key(key)
+    encode_attribute(value)
+    _set_attribute(get_rse_row(rse).id, key, value)
+
+
+@atomic
+def delete_attribute(issuer, rse, key):
+    permissions.check(issuer, "delete_rse_attribute", rse=rse)
+    row = get_rse_row(rse)
+    deleted = RSEAttribute.delete().where(RSEAttribute.rse_id == row.id,
+                                          RSEAttribute.key == key).execute()
+    if not deleted:
+        raise exceptions.RSEAttributeNotFound(f"RSE attribute '{key}' not found for RSE '{rse}'")

@@ -1,0 +1,134 @@
+"""RSEs, RSE attributes, protocols, distances, RSE usage and RSE limits."""
+from rucio_tornado.core import rse_protocols, rse_usage, rses
+from rucio_tornado.core.common import optional, require
+from rucio_tornado.web.base import BaseHandler
+
+
+class RSEListHandler(BaseHandler):
+    async def get(self):
+        await self.stream(rses.list_rses, self.arg("expression"))
+
+
+class RSEHandler(BaseHandler):
+    async def get(self, rse):
+        self.send_json(await self.call(rses.get_rse, rse))
+
+    async def post(self, rse):
+        await self.call(rses.add_rse, rse, self.json_body(default={}))
+        self.created()
+
+    async def put(self, rse):
+        await self.call(rses.update_rse, rse, self.json_body())
+        self.created()
+
+    async def delete(self, rse):
+        await self.call(rses.delete_rse, rse)
+        self.ok()
+
+
+class RSEAttributesHandler(BaseHandler):
+    async def get(self, rse):
+        self.send_json(await self.call(rses.list_attributes, rse))
+
+
+class RSEAttributeHandler(BaseHandler):
+    """One attribute: GET ``{key: value}``; POST (client) and PUT (seed) both set it."""
+
+    async def get(self, rse, key):
+        self.send_json(await self.call(rses.get_attribute, rse, key))
+
+    async def post(self, rse, key):
+        await self.call(rses.set_attribute, rse, key, require(self.json_body(), "value"))
+        self.created()
+
+    put = post
+
+    async def delete(self, rse, key):
+        await self.call(rses.delete_attribute, rse, key)
+        self.ok()
+
+
+class ProtocolListHandler(BaseHandler):
+    async def get(self, rse):
+        self.send_json(await self.call(
+            rse_protocols.get_protocols, rse, domain=self.arg("protocol_domain"),
+            operation=self.arg("operation"), default=self.flag("default")))
+
+
+class ProtocolHandler(BaseHandler):
+    """``/rses/{rse}/protocols/{scheme}[/{hostname}[/{port}]]``."""
+
+    async def get(self, rse, scheme, hostname=None, port=None):
+        self.send_json(await self.call(
+            rse_protocols.get_protocols, rse, scheme, hostname, port,
+            domain=self.arg("protocol_domain"), operation=self.arg("operation"),
+            default=self.flag("default")))
+
+    async def post(self, rse, scheme, hostname=None, port=None):
+        params = self.json_body()
+        if hostname is not None:
+            params.setdefault("hostname", hostname)
+        if port is not None:
+            params.setdefault("port", port)
+        await self.call(rse_protocols.add_protocol, rse, scheme, params)
+        self.created()
+
+    async def put(self, rse, scheme, hostname=None, port=None):
+        await self.call(rse_protocols.update_protocols, rse, scheme, self.json_body(),
+                        hostname, port)
+        self.ok()
+
+    async def delete(self, rse, scheme, hostname=None, port=None):
+        await self.call(rse_protocols.delete_protocols, rse, scheme, hostname, port)
+        self.ok()
+
+
+class DistanceHandler(BaseHandler):
+    async def get(self, source, destination):
+        self.send_json(await self.call(rse_protocols.get_distance, source, destination))
+
+    async def post(self, source, destination):
+        await self.call(rse_protocols.add_distance, source, destination, self.json_body())
+        self.created()
+
+    async def put(self, source, destination):
+        await self.call(rse_protocols.update_distance, source, destination, self.json_body())
+        self.ok()
+
+    async def delete(self, source, destination):
+        await self.call(rse_protocols.delete_distance, source, destination,
+                        self.flag("bidirectional"))
+        self.ok()
+
+
+class RSEUsageHandler(BaseHandler):
+    async def get(self, rse):
+        await self.stream(rse_usage.get_rse_usage, rse, source=self.arg("source"),
+                          per_account=self.flag("per_account"))
+
+    async def put(self, rse):
+        body = self.json_body()
+        await self.call(rse_usage.set_rse_usage, rse, require(body, "source"),
+                        require(body, "used"), optional(body, "free"),
+                        optional(body, "files"))
+        self.ok()
+
+
+class RSEUsageHistoryHandler(BaseHandler):
+    async def get(self, rse):
+        await self.stream(rse_usage.list_rse_usage_history, rse, source=self.arg("source"))
+
+
+class RSELimitsHandler(BaseHandler):
+    async def get(self, rse):
+        self.send_json(await self.call(rse_usage.get_rse_limits, rse))
+
+    async def put(self, rse):
+        body = self.json_body()
+        await self.call(rse_usage.set_rse_limit, rse, require(body, "name"),
+                        require(body, "value"))
+        self.ok()
+
+    async def delete(self, rse):
+        await self.call(rse_usage.delete_rse_limit, rse, require(self.json_body(), "name"))
+        self.ok()
