@@ -1,0 +1,257 @@
+"""DID search: the client's filter format turned into one index-backed, streamed query.
+
+``filters`` is a list of AND-groups (dicts), OR-ed together; keys may carry an operator suffix
+(``.gt``, ``.lt``, ``.gte``, ``.lte``, ``.ne``). Keys are DID columns, ``created_before/after``,
+``updated_before/after``, ``type``, or free-form metadata (an ``EXISTS`` on ``DIDMeta``).
+A name pattern ``prefix*`` becomes ``LIKE 'prefix%'``, which both databases answer from the
+``(scope, name)`` primary key (SQLite runs with ``case_sensitive_like``, PostgreSQL with the C
+collation). Everybody may search (read-only), over one scope or all of them.
+"""
+import ast
+import datetime
+import operator
+
+import peewee as pw
+import ujson
+
+from rucio_tornado import db as dbmod
+from rucio_tornado import exceptions
+from rucio_tornado.core import dids, meta, scopes
+from rucio_tornado.core.common import parse_date, to_bool
+from rucio_tornado.models import DID, DIDMeta
+
+OPERATORS = {"eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "lt": operator.lt,
+             "gte": operator.ge, "lte": operator.le}
+TYPES = {"all": ("FILE", "DATASET", "CONTAINER"), "collection": ("DATASET", "CONTAINER"),
+         "dataset": ("DATASET",), "container": ("CONTAINER",), "file": ("FILE",)}
+DATE_ALIASES = {"created_before": ("created_at", "lte"), "created_after": ("created_at", "gte"),
+                "updated_before": ("updated_at", "lte"), "updated_after": ("updated_at", "gte")}
+RESERVED = ("type", "filters", "long", "recursive", "limit")
+ESCAPE = pw.SQL("ESCAPE '\\'")
+
+
+def parse_filters(raw):
+    """The ``filters`` query argument: a Python literal list of dicts (never ``eval``)."""
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise exceptions.DIDFilterSyntaxError(f"Cannot parse filters {raw!r}") from None
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(g, dict) and all(isinstance(k, str) for k in g) for g in value):
+        raise exceptions.DIDFilterSyntaxError("filters must be a list of dictionaries")
+    return list(value)
+
+
+def did_types(value):
+    kinds = TYPES.get(str(value or "collection").lower())
+    if kinds is None:
+        raise exceptions.UnsupportedOperation(f"Valid type are: {', '.join(TYPES)}")
+    return kinds
+
+
+def _split(key):
+    if key in DATE_ALIASES:
+        return DATE_ALIASES[key]
+    if "." in key:
+        base, op = key.rsplit(".", 1)
+        if op not in OPERATORS:
+            raise exceptions.DIDFilterSyntaxError(f"Unknown operator in filter key {key!r}")
+        return base, op
+    return key, "eq"
+
+
+def _like(field, pattern, negate=False):
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
+    return pw.NodeList((field, pw.SQL("NOT LIKE" if negate else "LIKE"), escaped, ESCAPE))
+
+
+def _coerce(value):
+    """Filter values arrive as strings from the CLI: numbers and booleans become typed."""
+    if not isinstance(value, str):
+        return value
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _column_condition(key, op, value):
+    field = DID._meta.fields[key]
+    kind = meta.column_kind(key)
+    if value is None:
+        return field.is_null(op != "ne")
+    try:
+        if kind == "int":
+            value = int(value) if not isinstance(value, float) else value
+        elif kind == "bool":
+            value = to_bool(value, key)
+        elif kind == "date":
+            value = value if isinstance(value, datetime.datetime) else parse_date(value, key)
+        else:
+            value = str(value)
+    except (ValueError, TypeError, exceptions.InvalidObject):
+        raise exceptions.DIDFilterSyntaxError(f"Invalid value {value!r} for {key}") from None
+    if kind == "str" and op in ("eq", "ne") and "*" in value:
+        like = _like(field, value, negate=op == "ne")
+        bounds = _prefix_range(field, value) if op == "eq" and key == "name" else None
+        return like if bounds is None else (bounds & like)
+    return OPERATORS[op](field, value)
+
+
+def _meta_condition(key, op, value):
+    value = _coerce(value)
+    base = DIDMeta.select(pw.SQL("1")).where(DIDMeta.scope == DID.scope,
+                                             DIDMeta.name == DID.name, DIDMeta.key == key)
+    number = meta.as_number(value)
+    if op in ("eq", "ne"):
+        if isinstance(value, str) and "*" in value:
+            match = _like(DIDMeta.value, '"' + value + '"')
+        else:
+            texts = {ujson.dumps(value), ujson.dumps(str(value))}
+            match = DIDMeta.value.in_(sorted(texts))
+            if number is not None:
+                match = match | (DIDMeta.number == number)
+        exists = pw.fn.EXISTS(base.where(match))
+        return ~exists if op == "ne" else exists
+    if number is not None:
+        return pw.fn.EXISTS(base.where(OPERATORS[op](DIDMeta.number, number)))
+    return pw.fn.EXISTS(base.where(OPERATORS[op](DIDMeta.value, ujson.dumps(str(value)))))
+
+
+def _group_condition(group, kinds):
+    conds = []
+    for raw_key, value in group.items():
+        key, op = _split(raw_key)
+        if key not in DID._meta.fields:
+            meta.check_key(key)
+        if key in ("type", "did_type"):
+            if op != "eq":
+                raise exceptions.DIDFilterSyntaxError("type only supports equality")
+            conds.append(DID.did_type.in_(did_types(value)))
+        elif key == "name":
+            if not isinstance(value, str):
+                raise exceptions.DIDFilterSyntaxError("name must be a string")
+            conds.append(_column_condition("name", op, value))
+        elif key in DID._meta.fields and key in meta.DID_COLUMNS:
+            conds.append(_column_condition(key, op, value))
+        else:
+            conds.append(_meta_condition(key, op, value))
+    conds.append(DID.did_type.in_(kinds))
+    out = conds[0]
+    for c in conds[1:]:
+        out = out & c
+    return out
+
+
+def search(issuer, scope, filters=None, did_type="collection", long=False, recursive=False,
+           limit=None):
+    """Matching DIDs of ``scope`` (all scopes when None): names, or dicts when ``long``."""
+    if scope is not None:
+        scopes.get_row(scope)
+    if limit is not None:
+        try:
+            limit = int(limit)
+        except (TypeError, ValueError):
+            raise exceptions.DIDFilterSyntaxError(f"Invalid limit {limit!r}") from None
+    query = build_query(scope, filters, did_type)
+    # Within one scope page on the name alone: SQLite does not turn "scope = ? AND
+    # (scope, name) > (?, ?)" into an index range, which would make every page a rescan.
+    key = (DID.name,) if scope is not None else (DID.scope, DID.name)
+    batches = dbmod.current().iter_query(query, key)
+    return _shape(batches, long, recursive, limit)
+
+
+def build_query(scope, filters, did_type="collection"):
+    """The one SELECT of a search (ordered and paged by ``iter_query``)."""
+    kinds = did_types(did_type)
+    where = None
+    for group in filters or [{}]:
+        cond = _group_condition(group, kinds)
+        where = cond if where is None else (where | cond)
+    query = DID.select(DID.scope, DID.name, DID.did_type, DID.bytes, DID.length).where(
+        DID.hidden == False, where)  # noqa: E712
+    if scope is not None:
+        query = query.where(DID.scope == scope)
+    return query
+
+
+_binary_order = {}
+
+
+def _sorts_bytewise():
+    """True when ``name`` compares byte-wise (SQLite; PostgreSQL with a C collation), so a
+    prefix also bounds an index range."""
+    database = dbmod.current()
+    if database.kind == "sqlite":
+        return True
+    if database.url not in _binary_order:
+        (collation,) = dbmod.database.execute_sql(
+            "SELECT datcollate FROM pg_database WHERE datname = current_database()").fetchone()
+        _binary_order[database.url] = collation.split(".")[0] in ("C", "POSIX")
+    return _binary_order[database.url]
+
+
+def _prefix_range(field, pattern):
+    """``prefix <= field < prefix + DEL`` for a pattern with a literal prefix (names are ASCII)."""
+    prefix = pattern.split("*", 1)[0]
+    if not prefix or not _sorts_bytewise():
+        return None
+    return (field >= prefix) & (field < prefix + "\x7f")
+
+
+def _line(long):
+    if long:
+        return lambda r: {"scope": r[0], "name": r[1], "did_type": r[2], "bytes": r[3],
+                          "length": r[4]}
+    return lambda r: r[1]
+
+
+def _shape(batches, long, recursive, limit):
+    to_line, left = _line(long), limit
+    for batch in batches:
+        out = [to_line(r) for r in batch]
+        if recursive:
+            out = []
+            for row in batch:
+                out.append(to_line(row))
+                if row[2] != "FILE":
+                    out.extend(to_line(r) for r in _descendant_rows(row[0], row[1]))
+        if left is not None:
+            out, left = out[:left], left - len(out[:left])
+        if out:
+            yield out
+        if left is not None and left <= 0:
+            return
+
+
+def _descendant_rows(scope, name):
+    """(scope, name, type, bytes, length) of everything below one collection."""
+    seen, frontier, order = set(), {(scope, name)}, []
+    while frontier:
+        children = {(s, n) for s, n, _ in dids.children_of(frontier)} - seen
+        order.extend(sorted(children))
+        seen |= children
+        frontier = children
+    found = dids.fetch_dids(order, DID.did_type, DID.bytes, DID.length)
+    return [(s, n, *found[(s, n)]) for s, n in order if (s, n) in found]
+
+
+def search_args(args):
+    """Split the query arguments of a search request into ``search`` keyword arguments."""
+    raw = args.get("filters")
+    filters = parse_filters(raw) if raw else ([{k: v for k, v in args.items()
+                                                if k not in RESERVED}] if any(
+        k not in RESERVED for k in args) else None)
+    return {"filters": filters, "did_type": args.get("type", "collection"),
+            "long": _flag(args.get("long")), "recursive": _flag(args.get("recursive")),
+            "limit": args.get("limit")}
+
+
+def _flag(value):
+    return value is not None and value.strip().lower() in ("", "true", "1", "yes", "y")

@@ -1,0 +1,687 @@
+"""Data identifiers: creation, status, the hierarchy (attach/detach) and its listings.
+
+Bulk operations are set-based: existence checks are chunked ``IN`` queries, inserts are
+chunked ``insert_many``; one request is one transaction and a bad item rejects it whole.
+Listings are generators of batches read with :meth:`Database.iter_query`.
+"""
+import csv
+import datetime
+import io
+from collections import defaultdict
+
+import peewee as pw
+
+from rucio_tornado import db as dbmod
+from rucio_tornado import exceptions
+from rucio_tornado.core import hooks, permissions, scopes
+from rucio_tornado.core.bulk import IN_CHUNK, field_defaults, insert_rows
+from rucio_tornado.core.common import map_batches, rfc1123, row_mapper, to_bool, validate
+from rucio_tornado.db import atomic
+from rucio_tornado.models import DID, Content, ContentHistory, DIDMeta, Replica, utcnow
+
+COLLECTIONS = ("DATASET", "CONTAINER")
+CHUNK = 500          # DIDs per batch of bulk metadata reads
+
+
+# -- small set-based helpers ---------------------------------------------------------------------
+def chunks(seq, size=CHUNK):
+    seq = list(seq)
+    for i in range(0, len(seq), size):
+        yield seq[i:i + size]
+
+
+def key_conditions(keys, scope_field, name_field, size=IN_CHUNK):
+    """WHERE expressions covering ``keys`` ((scope, name) pairs), one per chunk, by scope."""
+    by_scope = defaultdict(list)
+    for scope, name in keys:
+        by_scope[scope].append(name)
+    for scope, names in by_scope.items():
+        for part in chunks(names, size):
+            yield (scope_field == scope) & name_field.in_(_values(part))
+
+
+def _values(values):
+    """A parameter list ``(?, ?, ...)`` built once, skipping peewee's per-value rendering."""
+    return pw.SQL("(" + ",".join([dbmod.database.param] * len(values)) + ")", values)
+
+
+def select_by_keys(model, fields, keys, scope_field=None, name_field=None, where=()):
+    """Raw rows of ``fields`` of ``model`` whose (scope, name) is in ``keys``, chunked.
+
+    Plain SQL with one placeholder list per chunk: peewee's per-value rendering would cost
+    more than the query itself for 100,000 keys. ``where`` adds ``(field, value)`` equalities.
+    """
+    scope_field, name_field = scope_field or model.scope, name_field or model.name
+    param = dbmod.database.param
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    extra = "".join(f' AND "{f.column_name}" = {param}' for f, _ in where)
+    extra_params = [v for _, v in where]
+    by_scope = defaultdict(list)
+    for scope, name in keys:
+        by_scope[scope].append(name)
+    for scope, names in by_scope.items():
+        for part in chunks(names, IN_CHUNK):
+            sql = (f'SELECT {columns} FROM "{model._meta.table_name}" WHERE '
+                   f'"{scope_field.column_name}" = {param} AND "{name_field.column_name}" IN '
+                   f'({",".join([param] * len(part))}){extra}')
+            yield from dbmod.database.execute_sql(sql, [scope, *part, *extra_params]).fetchall()
+
+
+def fetch_dids(keys, *fields):
+    """``{(scope, name): (field values...)}`` of the DIDs among ``keys`` that exist."""
+    return {(r[0], r[1]): r[2:] for r in select_by_keys(DID, (DID.scope, DID.name) + fields, keys)}
+
+
+COPY_THRESHOLD = 2000
+
+
+def insert_chunked(model, rows):
+    """Insert dict rows (all with the same keys); see :func:`insert_tuples`."""
+    if rows:
+        columns = list(rows[0])
+        insert_tuples(model, columns, [tuple(r[c] for c in columns) for r in rows])
+
+
+def insert_tuples(model, columns, tuples):
+    """Multi-row INSERTs, or COPY for big batches on PostgreSQL (about twice as fast there)."""
+    if dbmod.current().kind == "postgresql" and len(tuples) >= COPY_THRESHOLD:
+        _copy_rows(model, columns, tuples)
+    else:
+        insert_rows(model, columns, tuples)
+
+
+def _copy_rows(model, columns, tuples):
+    extra = field_defaults(model, set(columns))
+    tail = tuple(v for _, v in extra)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in tuples:
+        writer.writerow([NULL if v is None else v for v in row + tail])
+    buffer.seek(0)
+    names = ", ".join([f'"{model._meta.fields[c].column_name}"' for c in columns] +
+                      [f'"{c}"' for c, _ in extra])
+    cursor = dbmod.database.cursor()
+    cursor.copy_expert(f'COPY "{model._meta.table_name}" ({names}) FROM STDIN '
+                       f"WITH (FORMAT csv, NULL '{NULL}')", buffer)
+
+
+NULL = "\\N"
+
+
+def did_label(scope, name):
+    return f"{scope}:{name}"
+
+
+def did_key(item, label="DID"):
+    """``(scope, name)`` of a ``{"scope", "name", ...}`` item, validated (400 otherwise)."""
+    if not isinstance(item, dict) or "scope" not in item or "name" not in item:
+        raise exceptions.InvalidObject(f"every {label} needs 'scope' and 'name'")
+    return validate("scope", item["scope"]), validate("name", item["name"])
+
+
+def get_row(scope, name):
+    row = DID.get_or_none(DID.scope == scope, DID.name == name)
+    if row is None:
+        raise exceptions.DataIdentifierNotFound(f"Data identifier '{scope}:{name}' not found")
+    return row
+
+
+def check_scope_permission(issuer, action, scope_names):
+    """Every scope must exist (ScopeNotFound) and allow ``action`` for the issuer."""
+    for scope in sorted(set(scope_names)):
+        row = scopes.get_row(scope)
+        permissions.check(issuer, action, scope_owner=row.account, scope=scope)
+
+
+def children_of(parents, child_types=None):
+    """Direct children ``[(scope, name, child_type)]`` of the (scope, name) ``parents``."""
+    out = []
+    for cond in key_conditions(parents, Content.scope, Content.name):
+        query = Content.select(Content.child_scope, Content.child_name, Content.child_type)
+        query = query.where(cond)
+        if child_types:
+            query = query.where(Content.child_type.in_(child_types))
+        out.extend(query.tuples())
+    return out
+
+
+def ancestors_of(keys):
+    """Every (scope, name) that contains one of ``keys``, at any depth."""
+    seen, frontier = set(), set(keys)
+    while frontier:
+        found = set()
+        for cond in key_conditions(frontier, Content.child_scope, Content.child_name):
+            found.update(Content.select(Content.scope, Content.name).where(cond).tuples())
+        frontier = found - seen
+        seen |= found
+    return seen
+
+
+def datasets_under(scope, name, did_type):
+    """The datasets reachable from a collection (itself if it is one), in a stable order."""
+    if did_type == "DATASET":
+        return [(scope, name)]
+    datasets, seen, frontier = [], {(scope, name)}, {(scope, name)}
+    while frontier:
+        nxt = set()
+        for s, n, t in children_of(frontier, COLLECTIONS):
+            if (s, n) in seen:
+                continue
+            seen.add((s, n))
+            if t == "DATASET":
+                datasets.append((s, n))
+            else:
+                nxt.add((s, n))
+        frontier = nxt
+    return sorted(datasets)
+
+
+# -- creation ------------------------------------------------------------------------------------
+def _expiry(lifetime, label):
+    if lifetime is None:
+        return None
+    if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)):
+        try:
+            lifetime = float(lifetime)
+        except (TypeError, ValueError):
+            raise exceptions.InvalidObject(f"Invalid lifetime for {label}: {lifetime!r}") from None
+    return utcnow() + datetime.timedelta(seconds=lifetime)
+
+
+def _did_type(value, label):
+    kind = value.upper() if isinstance(value, str) else None
+    if kind == "FILE":
+        raise exceptions.UnsupportedOperation(
+            f"{label}: only collections (DATASET, CONTAINER) can be created here")
+    if kind not in COLLECTIONS:
+        raise exceptions.InvalidObject(f"{label}: invalid DID type {value!r}")
+    return kind
+
+
+@atomic
+def add_did(issuer, scope, name, did_type, statuses=None, meta=None, rules=None,
+            lifetime=None, dids=None, rse=None):
+    """Create one dataset or container (``POST /dids/{scope}/{name}``)."""
+    add_dids(issuer, [{"scope": scope, "name": name, "type": did_type, "statuses": statuses,
+                       "meta": meta, "rules": rules, "lifetime": lifetime, "dids": dids,
+                       "rse": rse}])
+
+
+ITEM_KEYS = ("scope", "name", "type", "did_type", "statuses", "meta", "rules", "lifetime", "dids",
+             "rse", "account")
+
+
+@atomic
+def add_dids(issuer, items):
+    """Create many collections at once (``POST /dids``); all or nothing."""
+    from rucio_tornado.core import meta as metamod
+    if not isinstance(items, list):
+        raise exceptions.InvalidJSONType("body must be a json list")
+    now = utcnow()
+    rows, meta_rows, follow_ups, seen = [], [], [], set()
+    for item in items:
+        if not isinstance(item, dict):
+            raise exceptions.InvalidJSONType("every DID must be a json dictionary")
+        for key in ("scope", "name"):
+            if key not in item:
+                raise exceptions.MissingKey(f"'{key}' not defined")
+        scope, name = validate("scope", item["scope"]), validate("name", item["name"])
+        label = did_label(scope, name)
+        unknown = set(item) - set(ITEM_KEYS)
+        if unknown:
+            raise exceptions.InvalidObject(f"{label}: unknown key(s) {', '.join(sorted(unknown))}")
+        if "type" not in item and "did_type" not in item:
+            raise exceptions.MissingKey("'type' not defined")
+        kind = _did_type(item.get("type", item.get("did_type")), label)
+        if (scope, name) in seen:
+            raise exceptions.DataIdentifierAlreadyExists(f"Data identifier '{label}' given twice")
+        seen.add((scope, name))
+        statuses = item.get("statuses") or {}
+        if not isinstance(statuses, dict) or set(statuses) - {"monotonic", "open"}:
+            raise exceptions.InvalidObject(f"{label}: invalid statuses {statuses!r}")
+        owner = item.get("account") or issuer.account
+        if owner != issuer.account and not issuer.is_admin:
+            raise exceptions.AccessDenied(f"{label}: only root/admin may create DIDs for {owner}")
+        row = {"scope": scope, "name": name, "did_type": kind, "account": owner, "is_open": True,
+               "monotonic": to_bool(statuses.get("monotonic", False), "monotonic"),
+               "expired_at": _expiry(item.get("lifetime"), label),
+               "created_at": now, "updated_at": now}
+        columns, free = metamod.prepare_meta(kind, item.get("meta") or {}, label)
+        row.update(columns)
+        rows.append(row)
+        meta_rows.extend(metamod.meta_rows(scope, name, free))
+        if item.get("dids") or item.get("rules"):
+            follow_ups.append((scope, name, item))
+        elif item.get("rse") is not None:
+            raise exceptions.InvalidObject(f"{label}: 'rse' needs 'dids'")
+    check_scope_permission(issuer, "add_did", [r["scope"] for r in rows])
+    existing = fetch_dids([(r["scope"], r["name"]) for r in rows])
+    if existing:
+        scope, name = sorted(existing)[0]
+        raise exceptions.DataIdentifierAlreadyExists(
+            f"Data identifier '{scope}:{name}' already exists")
+    insert_chunked(DID, _uniform(rows))
+    insert_chunked(DIDMeta, meta_rows)
+    for scope, name, item in follow_ups:
+        if item.get("dids"):
+            attach_dids(issuer, scope, name, item["dids"], rse=item.get("rse"))
+        if item.get("rules"):
+            _add_rules(issuer, scope, name, item["rules"])
+
+
+def _uniform(rows):
+    """insert_many needs the same keys in every row."""
+    keys = set().union(*(r.keys() for r in rows)) if rows else set()
+    return [{k: r.get(k) for k in keys} for r in rows]
+
+
+def _add_rules(issuer, scope, name, rules):
+    """Rules given at creation go to the rules module (``core/rules.py``)."""
+    from rucio_tornado.core.rules import add_rules
+    if not isinstance(rules, list):
+        raise exceptions.InvalidObject("'rules' must be a list")
+    for rule in rules:
+        if not isinstance(rule, dict):
+            raise exceptions.InvalidObject("every rule must be a dictionary")
+        body = dict(rule, dids=[{"scope": scope, "name": name}])
+        body.setdefault("account", issuer.account)
+        add_rules(issuer, body)
+
+
+# -- reading one DID -----------------------------------------------------------------------------
+def did_to_dict(row):
+    if row.did_type == "FILE":
+        return {"scope": row.scope, "name": row.name, "type": "FILE", "account": row.account,
+                "bytes": row.bytes, "length": 1, "md5": row.md5, "adler32": row.adler32}
+    return {"scope": row.scope, "name": row.name, "type": row.did_type, "account": row.account,
+            "open": bool(row.is_open), "monotonic": bool(row.monotonic),
+            "expired_at": rfc1123(row.expired_at), "length": row.length, "bytes": row.bytes}
+
+
+def get_did(issuer, scope, name, dynamic_depth=None):
+    """``GET /dids/{scope}/{name}``; ``dynamic_depth`` FILE|DATASET computes bytes/length."""
+    row = get_row(scope, name)
+    out = did_to_dict(row)
+    if dynamic_depth and row.did_type != "FILE":
+        depth = str(dynamic_depth).upper()
+        if depth not in ("FILE", "DATASET"):
+            raise exceptions.InvalidObject(f"Invalid dynamic_depth {dynamic_depth!r}")
+        datasets = datasets_under(scope, name, row.did_type)
+        length, size = _files_summary(datasets)
+        if depth == "DATASET" and row.did_type == "CONTAINER":
+            length = len(datasets)
+        out["length"], out["bytes"] = length, size
+    return out
+
+
+def _files_summary(datasets):
+    """(number of file attachments, total bytes) of the given datasets."""
+    length, size = 0, 0
+    for cond in key_conditions(datasets, Content.scope, Content.name):
+        n, b = Content.select(pw.fn.COUNT(pw.SQL("*")), pw.fn.SUM(Content.bytes)).where(
+            cond).tuples().get()
+        length, size = length + (n or 0), size + (b or 0)
+    return length, size
+
+
+# -- status --------------------------------------------------------------------------------------
+@atomic
+def set_status(issuer, scope, name, **statuses):
+    """``PUT .../status``: only ``open`` is a status; closing fixes ``bytes`` and ``length``."""
+    for key in statuses:
+        if key != "open":
+            raise exceptions.UnsupportedStatus(f"The status {key} is not a valid data identifier status.")
+    row = get_row(scope, name)
+    check_scope_permission(issuer, "set_status", [scope])
+    if "open" not in statuses:
+        return
+    want_open = to_bool(statuses["open"], "open")
+    if row.did_type == "FILE" or bool(row.is_open) == want_open:
+        raise exceptions.UnsupportedOperation(
+            f"The status of the data identifier '{scope}:{name}' cannot be changed")
+    now = utcnow()
+    if want_open:
+        DID.update(is_open=True, closed_at=None, updated_at=now).where(
+            DID.scope == scope, DID.name == name).execute()
+        return
+    if row.did_type == "DATASET":
+        length, size = _files_summary([(scope, name)])
+    else:
+        size_expr = pw.fn.SUM(DID.bytes)
+        length, size = (Content.select(pw.fn.COUNT(pw.SQL("*")), size_expr)
+                        .join(DID, on=(DID.scope == Content.child_scope)
+                              & (DID.name == Content.child_name))
+                        .where(Content.scope == scope, Content.name == name).tuples().get())
+    DID.update(is_open=False, closed_at=now, updated_at=now, length=length or 0,
+               bytes=size or 0).where(DID.scope == scope, DID.name == name).execute()
+
+
+# -- obsolete (seed's DELETE) ----------------------------------------------------------------------
+@atomic
+def obsolete_did(issuer, scope, name):
+    """Hide a DID from listings, keep it for history, mark its file replicas for deletion."""
+    row = get_row(scope, name)
+    check_scope_permission(issuer, "obsolete_did", [scope])
+    now = utcnow()
+    DID.update(obsolete=True, hidden=True, updated_at=now).where(
+        DID.scope == scope, DID.name == name).execute()
+    if row.did_type == "FILE":
+        files = [(scope, name)]
+    else:
+        files = [(s, n) for s, n, _ in children_of(datasets_under(scope, name, row.did_type))]
+    for cond in key_conditions(files, Replica.scope, Replica.name):
+        Replica.update(tombstone=now, updated_at=now).where(cond, Replica.lock_cnt == 0).execute()
+
+
+# -- attach / detach -----------------------------------------------------------------------------
+@atomic
+def attach_dids(issuer, scope, name, dids, rse=None):
+    """Attach ``dids`` into ``scope:name`` (``POST .../dids``)."""
+    attach_dids_to_dids(issuer, [{"scope": scope, "name": name, "dids": dids, "rse": rse}])
+
+
+@atomic
+def attach_dids_to_dids(issuer, attachments, ignore_duplicate=False):
+    """Several attachments in one transaction (``POST /dids/attachments``)."""
+    if not isinstance(attachments, list):
+        raise exceptions.InvalidJSONType("attachments must be a list")
+    parents = []
+    for att in attachments:
+        if not isinstance(att, dict):
+            raise exceptions.InvalidJSONType("every attachment must be a json dictionary")
+        for key in ("scope", "name", "dids"):
+            if key not in att:
+                raise exceptions.MissingKey(f"'{key}' not defined")
+        if not isinstance(att["dids"], list):
+            raise exceptions.InvalidJSONType("'dids' must be a list")
+        parents.append(did_key(att, "attachment"))
+    check_scope_permission(issuer, "attach_dids", [s for s, _ in parents])
+    parent_rows = fetch_dids(parents, DID.did_type, DID.is_open)
+    for att in attachments:
+        _attach_one(issuer, att, parent_rows, ignore_duplicate)
+
+
+FILE_FIELDS = ("bytes", "adler32", "md5")
+
+
+def _attach_one(issuer, att, parent_rows, ignore_duplicate):
+    scope, name, dids, rse = att["scope"], att["name"], att["dids"], att.get("rse")
+    label = did_label(scope, name)
+    if (scope, name) not in parent_rows:
+        raise exceptions.DataIdentifierNotFound(f"Data identifier '{label}' not found")
+    parent_type, is_open = parent_rows[(scope, name)]
+    if parent_type == "FILE":
+        raise exceptions.UnsupportedOperation(f"Data identifier '{label}' is a file: nothing can be attached to it")
+    if not is_open:
+        raise exceptions.UnsupportedOperation(f"Data identifier '{label}' is closed")
+    keys, seen = [], set()
+    for child in dids:
+        key = did_key(child, f"child of {label}")
+        if key == (scope, name):
+            raise exceptions.UnsupportedOperation(f"{label} cannot be attached to itself")
+        if key in seen:
+            if ignore_duplicate:
+                continue
+            raise exceptions.FileAlreadyExists(f"{did_label(*key)} is given twice for {label}")
+        seen.add(key)
+        keys.append(key)
+    if rse is not None:
+        if parent_type != "DATASET":
+            raise exceptions.UnsupportedOperation(f"{label}: files with 'rse' go into datasets only")
+        from rucio_tornado.core.replicas import add_replicas
+        files = [{k: v for k, v in child.items() if k in ("scope", "name", "bytes", "adler32", "md5",
+                                                          "meta", "pfn")} for child in dids]
+        add_replicas(issuer, rse, files, ignore_availability=True)
+    found = fetch_dids(keys, DID.did_type, DID.bytes, DID.adler32, DID.md5, DID.guid, DID.events)
+    for key in keys:
+        if key not in found:
+            raise exceptions.DataIdentifierNotFound(f"Data identifier '{did_label(*key)}' not found")
+    kinds = {found[k][0] for k in keys}
+    _check_legal(label, parent_type, kinds)
+    if parent_type == "CONTAINER" and "CONTAINER" in kinds:
+        loop = ancestors_of([(scope, name)]) | {(scope, name)}
+        if any(k in loop for k in keys):
+            raise exceptions.UnsupportedOperation("Circular attachment detected")
+    if parent_type == "DATASET":
+        _check_consistency(dids, found)
+    existing = set(select_by_keys(Content, (Content.child_scope, Content.child_name), keys,
+                                  Content.child_scope, Content.child_name,
+                                  where=((Content.scope, scope), (Content.name, name))))
+    if existing and not ignore_duplicate:
+        first = did_label(*sorted(existing)[0])
+        if parent_type == "DATASET":
+            raise exceptions.FileAlreadyExists(f"The file {first} is already attached to {label}")
+        raise exceptions.DuplicateContent(f"The collection {first} is already attached to {label}")
+    now = utcnow()
+    stamp = _db_now(now)
+    rows = []
+    for key in keys:
+        if key in existing:
+            continue
+        kind, size, adler32, md5, guid, events = found[key]
+        if kind == "FILE":
+            rows.append((scope, name, key[0], key[1], parent_type, kind, size, adler32, md5,
+                         guid, events, stamp, stamp))
+        else:
+            rows.append((scope, name, key[0], key[1], parent_type, kind, None, None, None,
+                         guid, events, stamp, stamp))
+    insert_tuples(Content, CONTENT_COLUMNS, rows)
+    if rows:
+        DID.update(updated_at=now).where(DID.scope == scope, DID.name == name).execute()
+    if rows and parent_type == "DATASET":
+        hooks.emit(hooks.FILES_ATTACHED, scope=scope, name=name,
+                   files=[(r[2], r[3], r[6]) for r in rows])
+
+
+CONTENT_COLUMNS = ("scope", "name", "child_scope", "child_name", "did_type", "child_type",
+                   "bytes", "adler32", "md5", "guid", "events", "created_at", "updated_at")
+
+
+def _db_now(now):
+    """``now`` as SQLite stores it (one conversion instead of one per row); PostgreSQL as is."""
+    return str(now) if dbmod.current().kind == "sqlite" else now
+
+
+def _check_legal(label, parent_type, kinds):
+    if parent_type == "DATASET" and kinds - {"FILE"}:
+        raise exceptions.UnsupportedOperation(f"Only files can be attached to the dataset {label}")
+    if parent_type == "CONTAINER":
+        if "FILE" in kinds:
+            raise exceptions.UnsupportedOperation(f"Files cannot be attached to the container {label}")
+        if len(kinds) > 1:
+            raise exceptions.UnsupportedOperation("Mixed collection is not allowed")
+
+
+def _check_consistency(dids, found):
+    for child in dids:
+        key = (child["scope"], child["name"])
+        _, size, adler32, md5 = found[key][:4]
+        given = {"bytes": child.get("bytes"), "adler32": child.get("adler32"),
+                 "md5": child.get("md5")}
+        stored = {"bytes": size, "adler32": adler32, "md5": md5}
+        for field in FILE_FIELDS:
+            value = given[field]
+            if value is None or stored[field] is None:
+                continue
+            same = str(value).lower() == str(stored[field]).lower() if field != "bytes" else \
+                _as_int(value) == stored[field]
+            if not same:
+                raise exceptions.FileConsistencyMismatch(
+                    f"{field} mismatch for {did_label(*key)}: given {value!r}, "
+                    f"catalog has {stored[field]!r}")
+
+
+def _as_int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@atomic
+def detach_dids(issuer, scope, name, dids):
+    """Remove children from a collection; the links go to ``ContentHistory``."""
+    row = get_row(scope, name)
+    check_scope_permission(issuer, "detach_dids", [scope])
+    if row.monotonic:
+        raise exceptions.UnsupportedOperation(f"Data identifier '{scope}:{name}' is monotonic")
+    if not isinstance(dids, list):
+        raise exceptions.InvalidJSONType("'dids' must be a list")
+    keys = []
+    for child in dids:
+        keys.append(did_key(child, "child"))
+    fields = (Content.child_scope, Content.child_name, Content.did_type, Content.child_type,
+              Content.bytes, Content.adler32, Content.md5)
+    attached = {}
+    for cond in key_conditions(set(keys), Content.child_scope, Content.child_name):
+        for r in Content.select(*fields).where(cond, Content.scope == scope,
+                                               Content.name == name).tuples():
+            attached[(r[0], r[1])] = r
+    for key in keys:
+        if key not in attached:
+            raise exceptions.DataIdentifierNotFound(
+                f"Data identifier '{did_label(*key)}' not found in '{scope}:{name}'")
+    now = utcnow()
+    history = [{"scope": scope, "name": name, "child_scope": r[0], "child_name": r[1],
+                "did_type": r[2], "child_type": r[3], "bytes": r[4], "adler32": r[5],
+                "md5": r[6], "deleted_at": now, "created_at": now, "updated_at": now}
+               for r in attached.values()]
+    insert_chunked(ContentHistory, history)
+    for cond in key_conditions(attached, Content.child_scope, Content.child_name):
+        Content.delete().where(cond, Content.scope == scope, Content.name == name).execute()
+    DID.update(updated_at=now).where(DID.scope == scope, DID.name == name).execute()
+
+
+# -- listings --------------------------------------------------------------------------------------
+def _stream(query, key, names, converters=None):
+    return map_batches(dbmod.current().iter_query(query, key), row_mapper(names, converters))
+
+
+def list_content(issuer, scope, name):
+    """Direct children: ``{"scope","name","type","bytes","adler32","md5"}``."""
+    get_row(scope, name)
+    query = Content.select(Content.child_scope, Content.child_name, Content.child_type,
+                           Content.bytes, Content.adler32, Content.md5).where(
+        Content.scope == scope, Content.name == name)
+    return _stream(query, (Content.child_scope, Content.child_name),
+                   ("scope", "name", "type", "bytes", "adler32", "md5"))
+
+
+def list_content_history(issuer, scope, name):
+    get_row(scope, name)
+    query = ContentHistory.select(ContentHistory.id, ContentHistory.child_scope,
+                                  ContentHistory.child_name, ContentHistory.child_type,
+                                  ContentHistory.bytes, ContentHistory.adler32,
+                                  ContentHistory.md5, ContentHistory.deleted_at).where(
+        ContentHistory.scope == scope, ContentHistory.name == name)
+    mapper = row_mapper(("id", "scope", "name", "type", "bytes", "adler32", "md5", "deleted_at"),
+                        {"deleted_at": rfc1123})
+
+    def without_id(row):
+        out = mapper(row)
+        del out["id"]
+        return out
+    return map_batches(dbmod.current().iter_query(query, (ContentHistory.id,)), without_id)
+
+
+FILE_LINE = ("scope", "name", "bytes", "adler32", "guid", "events")
+
+
+def list_files(issuer, scope, name, long=False):
+    """Files of a DID, recursively; a FILE lists itself."""
+    row = get_row(scope, name)
+    return _iter_files(row, long)
+
+
+def _iter_files(row, long, extra=None):
+    names = FILE_LINE + (("lumiblocknr",) if long else ())
+    if row.did_type == "FILE":
+        line = {"scope": row.scope, "name": row.name, "bytes": row.bytes,
+                "adler32": row.adler32, "guid": row.guid, "events": row.events}
+        if long:
+            line["lumiblocknr"] = row.lumiblocknr
+        yield [dict(line, **(extra or {}))]
+        return
+    for ds_scope, ds_name in datasets_under(row.scope, row.name, row.did_type):
+        fields = [Content.child_scope, Content.child_name, Content.bytes, Content.adler32,
+                  Content.guid, Content.events]
+        query = Content.select(*fields, *([DID.lumiblocknr] if long else []))
+        if long:
+            query = query.join(DID, pw.JOIN.LEFT_OUTER, on=(DID.scope == Content.child_scope)
+                               & (DID.name == Content.child_name))
+        query = query.where(Content.scope == ds_scope, Content.name == ds_name)
+        mapper = row_mapper(names)
+        for batch in dbmod.current().iter_query(query, (Content.child_scope, Content.child_name)):
+            if extra:
+                yield [dict(mapper(r), **extra) for r in batch]
+            else:
+                yield [mapper(r) for r in batch]
+
+
+def bulk_list_files(issuer, dids):
+    """``POST /dids/bulkfiles``: the files of each DID, tagged with the DID they belong to."""
+    if not isinstance(dids, list):
+        raise exceptions.InvalidJSONType("'dids' must be a list")
+    keys = []
+    for d in dids:
+        keys.append(did_key(d))
+    return _bulk_files(keys)
+
+
+def _bulk_files(keys):
+    for scope, name in keys:
+        row = DID.get_or_none(DID.scope == scope, DID.name == name)
+        if row is not None:
+            yield from _iter_files(row, False, {"parent_scope": scope, "parent_name": name})
+
+
+def list_parent_dids(issuer, scope, name):
+    """Direct parents: ``{"scope","name","type"}``."""
+    get_row(scope, name)
+    query = Content.select(Content.scope, Content.name, Content.did_type).where(
+        Content.child_scope == scope, Content.child_name == name)
+    return _stream(query, (Content.scope, Content.name), ("scope", "name", "type"))
+
+
+def scope_list(issuer, scope, name=None, recursive=False):
+    """``GET /dids/{scope}/``: top-level DIDs (or ``name``) and, if recursive, their content."""
+    scopes.get_row(scope)
+    if name is not None:
+        row = get_row(scope, name)
+        return _scope_tree([(row.scope, row.name, row.did_type, row.bytes)], recursive)
+    attached = Content.select(pw.SQL("1")).where(Content.child_scope == DID.scope,
+                                                 Content.child_name == DID.name)
+    query = DID.select(DID.scope, DID.name, DID.did_type, DID.bytes).where(
+        DID.scope == scope, DID.hidden == False, ~pw.fn.EXISTS(attached))  # noqa: E712
+    batches = dbmod.current().iter_query(query, (DID.name,))
+    if not recursive:
+        return map_batches(batches, _top_line)
+    return (out for batch in batches for out in _scope_tree(batch, True))
+
+
+def _top_line(row):
+    scope, name, kind, size = row
+    return {"scope": scope, "name": name, "type": kind, "parent": None, "level": 0, "bytes": size}
+
+
+def _scope_tree(rows, recursive):
+    yield [_top_line(r) for r in rows]
+    if not recursive:
+        return
+    for scope, name, kind, _ in rows:
+        if kind != "FILE":
+            yield from _descendant_lines(scope, name, 1)
+
+
+def _descendant_lines(scope, name, level):
+    """Depth-first content lines below one collection, read in keyset batches."""
+    query = Content.select(Content.child_scope, Content.child_name, Content.child_type).where(
+        Content.scope == scope, Content.name == name)
+    collections = []
+    parent = {"scope": scope, "name": name}
+    for batch in dbmod.current().iter_query(query, (Content.child_scope, Content.child_name)):
+        yield [{"scope": s, "name": n, "type": t, "parent": parent, "level": level}
+               for s, n, t in batch]
+        collections.extend((s, n) for s, n, t in batch if t != "FILE")
+    for s, n in collections:
+        yield from _descendant_lines(s, n, level + 1)

@@ -1,0 +1,418 @@
+"""DID metadata (DID columns and free-form keys) and the metadata key conventions.
+
+Keys that name a DID column update the column (type-checked); ``lifetime`` sets ``expired_at``;
+every other key is free-form, one ``DIDMeta`` row (JSON ``value``, float ``number``). Keys in
+``MetaKey`` (``/meta/`` and ``/meta_conventions/``) constrain the values that may be set.
+"""
+import datetime
+import re
+
+import peewee as pw
+import ujson
+
+from rucio_tornado import exceptions
+from rucio_tornado.core import dids, permissions
+from rucio_tornado.core.common import parse_date, rfc1123, to_bool
+from rucio_tornado.db import atomic
+from rucio_tornado.models import DID, DIDMeta, MetaKey, MetaValue, utcnow
+
+PLUGINS = ("DID_COLUMN", "JSON", "ALL")
+
+#: The DID columns of the DID_COLUMN plugin, in the order Rucio lists them.
+DID_COLUMNS = (
+    "scope", "name", "account", "did_type", "is_open", "monotonic", "hidden", "obsolete",
+    "complete", "is_new", "availability", "suppressed", "bytes", "length", "md5", "adler32",
+    "expired_at", "purge_replicas", "deleted_at", "events", "guid", "project", "datatype",
+    "run_number", "stream_name", "prod_step", "version", "campaign", "task_id", "panda_id",
+    "lumiblocknr", "provenance", "phys_group", "transient", "accessed_at", "closed_at", "eol_at",
+    "is_archive", "constituent", "access_cnt", "created_at", "updated_at")
+#: Columns that metadata may not change (identity, type, bookkeeping, status via /status).
+READ_ONLY = {"scope", "name", "account", "did_type", "is_open", "created_at", "updated_at",
+             "deleted_at", "closed_at"}
+KEY_TYPES = ("ALL", "COLLECTION", "CONTAINER", "DATASET", "FILE", "DERIVED")
+VALUE_TYPES = {"str": str, "string": str, "int": int, "integer": int, "float": float,
+               "bool": bool, "boolean": bool, "datetime": str, "date": str}
+
+
+def column_kind(key):
+    """'int' | 'bool' | 'date' | 'str' for a DID column."""
+    field = DID._meta.fields[key]
+    if isinstance(field, (pw.IntegerField, pw.BigIntegerField)):
+        return "int"
+    if isinstance(field, pw.BooleanField):
+        return "bool"
+    if isinstance(field, pw.DateTimeField):
+        return "date"
+    return "str"
+
+
+def _column_value(key, value, label):
+    if value is None:
+        if not DID._meta.fields[key].null:
+            raise exceptions.InvalidValueForKey(f"{label}: {key} cannot be null")
+        return None
+    kind = column_kind(key)
+    try:
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if kind == "bool":
+            return to_bool(value, key)
+        if kind == "date":
+            return parse_date(value, key)
+    except (ValueError, TypeError, exceptions.InvalidObject):
+        raise exceptions.InvalidValueForKey(
+            f"{label}: invalid value {value!r} for {key} ({kind})") from None
+    if not isinstance(value, str):
+        raise exceptions.InvalidValueForKey(f"{label}: {key} must be a string")
+    limit = DID._meta.fields[key].max_length
+    if limit and len(value) > limit:
+        raise exceptions.InvalidValueForKey(f"{label}: {key} longer than {limit} characters")
+    return value
+
+
+def check_key(key):
+    if not isinstance(key, str) or not key:
+        raise exceptions.InvalidMetadata(f"Invalid metadata key {key!r}")
+    if "." in key:
+        raise exceptions.InvalidMetadata(f"Metadata key {key!r} contains the restricted character '.'")
+
+
+KEY_TYPE_APPLIES = {"FILE": ("FILE",), "DATASET": ("DATASET",), "CONTAINER": ("CONTAINER",),
+                    "COLLECTION": ("DATASET", "CONTAINER")}
+
+
+def _check_convention(key, value, label, conventions, did_type):
+    """Enforce a registered key's DID type, regexp and allowed values."""
+    if key not in conventions:
+        return
+    regexp, allowed, key_type = conventions[key]
+    if did_type not in KEY_TYPE_APPLIES.get(key_type, (did_type,)):
+        raise exceptions.InvalidMetadata(f"{label}: key {key} applies to {key_type} only")
+    text = value if isinstance(value, str) else ujson.dumps(value)
+    if regexp and (value is None or not re.fullmatch(regexp, text)):
+        raise exceptions.InvalidValueForKey(f"{label}: value {value!r} does not match {regexp!r} for {key}")
+    if allowed and text not in allowed:
+        raise exceptions.InvalidValueForKey(f"{label}: value {value!r} is not allowed for {key}")
+
+
+def _conventions(keys):
+    keys = list(keys)
+    if not keys:
+        return {}
+    found = {k: (r, set(), t) for k, r, t in MetaKey.select(
+        MetaKey.key, MetaKey.value_regexp, MetaKey.key_type).where(MetaKey.key.in_(keys)).tuples()}
+    for k, v in MetaValue.select(MetaValue.key, MetaValue.value).where(
+            MetaValue.key.in_(list(found))).tuples():
+        found[k][1].add(v)
+    return found
+
+
+def prepare_meta(did_type, meta, label):
+    """Split and check ``meta``: -> (column updates, free-form {key: value})."""
+    if not isinstance(meta, dict):
+        raise exceptions.InvalidObject(f"{label}: metadata must be a dictionary")
+    conventions = _conventions(meta)
+    columns, free = {}, {}
+    for key, value in meta.items():
+        check_key(key)
+        _check_convention(key, value, label, conventions, did_type)
+        if key == "lifetime":
+            columns["expired_at"] = None if value is None else utcnow() + datetime.timedelta(
+                seconds=_number(value, label, key))
+        elif key in DID._meta.fields and key in DID_COLUMNS:
+            if key in READ_ONLY:
+                raise exceptions.InvalidMetadata(f"{label}: {key} cannot be set as metadata")
+            columns[key] = _column_value(key, value, label)
+        else:
+            free[key] = value
+    return columns, free
+
+
+def _number(value, label, key):
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return float(value)
+    except (TypeError, ValueError):
+        raise exceptions.InvalidValueForKey(f"{label}: {key} must be a number") from None
+
+
+def as_number(value):
+    """The float a free-form value compares as (numbers and numeric strings), else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def meta_rows(scope, name, free):
+    now = utcnow()
+    return [{"scope": scope, "name": name, "key": k, "value": ujson.dumps(v),
+             "number": as_number(v), "created_at": now, "updated_at": now}
+            for k, v in free.items()]
+
+
+# -- setting ----------------------------------------------------------------------------------------
+@atomic
+def set_metadata(issuer, scope, name, key, value, recursive=False):
+    set_dids_metadata_bulk(issuer, [{"scope": scope, "name": name, "meta": {key: value}}],
+                           recursive)
+
+
+@atomic
+def set_metadata_bulk(issuer, scope, name, meta, recursive=False):
+    set_dids_metadata_bulk(issuer, [{"scope": scope, "name": name, "meta": meta}], recursive)
+
+
+@atomic
+def set_dids_metadata_bulk(issuer, items, recursive=False):
+    """Set metadata on many DIDs at once; all or nothing."""
+    if not isinstance(items, list):
+        raise exceptions.InvalidJSONType("'dids' must be a list")
+    keys = []
+    for item in items:
+        keys.append(dids.did_key(item))
+        if not isinstance(item.get("meta"), dict):
+            raise exceptions.InvalidObject("every DID needs a 'meta' dictionary")
+    found = dids.fetch_dids(keys, DID.did_type)
+    for key in keys:
+        if key not in found:
+            raise exceptions.DataIdentifierNotFound(f"Data identifier '{dids.did_label(*key)}' not found")
+    dids.check_scope_permission(issuer, "set_metadata", [s for s, _ in keys])
+    for item in items:
+        key = (item["scope"], item["name"])
+        targets = [key]
+        if recursive and found[key][0] != "FILE":
+            targets += _descendants(key)
+        _apply(targets, found[key][0], item["meta"], dids.did_label(*key))
+
+
+def _descendants(key):
+    seen, frontier = set(), {key}
+    while frontier:
+        children = {(s, n) for s, n, _ in dids.children_of(frontier)}
+        frontier = children - seen - {key}
+        seen |= frontier
+    return sorted(seen)
+
+
+def _apply(targets, did_type, meta, label):
+    columns, free = prepare_meta(did_type, meta, label)
+    now = utcnow()
+    if columns:
+        for cond in dids.key_conditions(targets, DID.scope, DID.name):
+            DID.update(updated_at=now, **columns).where(cond).execute()
+    if free:
+        for cond in dids.key_conditions(targets, DIDMeta.scope, DIDMeta.name):
+            DIDMeta.delete().where(cond, DIDMeta.key.in_(list(free))).execute()
+        rows = [r for s, n in targets for r in meta_rows(s, n, free)]
+        dids.insert_chunked(DIDMeta, rows)
+
+
+@atomic
+def delete_metadata(issuer, scope, name, key):
+    """Remove a free-form key (a missing key is a no-op); DID columns cannot be deleted."""
+    if not key:
+        raise exceptions.KeyNotFound("No key provided to remove")
+    dids.get_row(scope, name)
+    dids.check_scope_permission(issuer, "delete_metadata", [scope])
+    if key in DID_COLUMNS or key == "lifetime":
+        raise exceptions.UnsupportedOperation(f"The DID column {key} cannot be deleted; set it instead")
+    DIDMeta.delete().where(DIDMeta.scope == scope, DIDMeta.name == name,
+                           DIDMeta.key == key).execute()
+
+
+# -- reading ---------------------------------------------------------------------------------------
+def _plugin(plugin):
+    value = (plugin or "DID_COLUMN").upper()
+    if value not in PLUGINS:
+        raise exceptions.UnsupportedMetadataPlugin(f"Metadata plugin {plugin!r} is not supported")
+    return value
+
+
+def _columns_dict(row):
+    out = {}
+    for key in DID_COLUMNS:
+        value = getattr(row, key)
+        out[key] = rfc1123(value) if isinstance(value, datetime.datetime) else value
+    return out
+
+
+def _free_dicts(keys):
+    found = {k: {} for k in keys}
+    for cond in dids.key_conditions(keys, DIDMeta.scope, DIDMeta.name):
+        for s, n, k, v in DIDMeta.select(DIDMeta.scope, DIDMeta.name, DIDMeta.key,
+                                         DIDMeta.value).where(cond).tuples():
+            found[(s, n)][k] = ujson.loads(v) if v is not None else None
+    return found
+
+
+def get_metadata(issuer, scope, name, plugin="DID_COLUMN"):
+    plugin = _plugin(plugin)
+    row = dids.get_row(scope, name)
+    return _render(row, plugin, _free_dicts([(scope, name)])[(scope, name)])
+
+
+def _render(row, plugin, free):
+    if plugin == "DID_COLUMN":
+        return _columns_dict(row)
+    if plugin == "JSON":
+        return dict(free)
+    return dict(_columns_dict(row), **free)
+
+
+def get_metadata_value(issuer, scope, name, key):
+    """The seed's ``GET .../meta/{key}``: ``{key: value}``."""
+    meta = get_metadata(issuer, scope, name, "ALL")
+    if key == "lifetime":
+        return {key: meta.get("expired_at")}
+    if key not in meta:
+        raise exceptions.KeyNotFound(f"No metadata key {key!r} on '{scope}:{name}'")
+    return {key: meta[key]}
+
+
+def get_metadata_bulk(issuer, items, inherit=False, plugin="JSON"):
+    """``POST /dids/bulkmeta``: one metadata dict per DID, streamed in chunks."""
+    plugin = _plugin(plugin)
+    if not isinstance(items, list):
+        raise exceptions.InvalidJSONType("'dids' must be a list")
+    keys = []
+    for d in items:
+        keys.append(dids.did_key(d))
+    return _bulk(keys, plugin, inherit)
+
+
+def _bulk(keys, plugin, inherit):
+    for part in dids.chunks(keys):
+        rows = {}
+        for cond in dids.key_conditions(part, DID.scope, DID.name):
+            rows.update({(r.scope, r.name): r for r in DID.select().where(cond)})
+        free = _free_dicts(part)
+        batch = []
+        for key in part:
+            if key not in rows:
+                continue
+            meta = _render(rows[key], plugin, free[key])
+            if inherit:
+                meta = _inherited(key, plugin, meta)
+            meta.setdefault("scope", key[0])
+            meta.setdefault("name", key[1])
+            batch.append(meta)
+        yield batch
+
+
+def _inherited(key, plugin, meta):
+    """Free-form metadata of the ancestors, the DID's own values taking precedence."""
+    ancestors = sorted(dids.ancestors_of([key]))
+    out = {}
+    for values in _free_dicts(ancestors).values():
+        out.update(values)
+    out.update(meta)
+    return out
+
+
+# -- metadata keys (conventions) --------------------------------------------------------------------
+def _key_type(value):
+    kind = (value or "ALL").upper() if isinstance(value, str) or value is None else None
+    if kind not in KEY_TYPES:
+        raise exceptions.UnsupportedKeyType(f"Key type {value!r} is not supported")
+    return kind
+
+
+@atomic
+def add_key(issuer, key, key_type=None, value_type=None, value_regexp=None, default=None):
+    permissions.check(issuer, "add_meta_key")
+    check_key(key)
+    key_type = _key_type(key_type)
+    if value_type is not None and value_type not in VALUE_TYPES:
+        raise exceptions.UnsupportedValueType(f"Value type {value_type!r} is not supported")
+    if value_regexp is not None:
+        try:
+            re.compile(value_regexp)
+        except (re.error, TypeError):
+            raise exceptions.InvalidObject(f"Invalid value_regexp {value_regexp!r}") from None
+    if MetaKey.get_or_none(MetaKey.key == key) is not None:
+        raise exceptions.Duplicate(f"Metadata key '{key}' already exists")
+    MetaKey.create(key=key, key_type=key_type, value_type=value_type, value_regexp=value_regexp,
+                   default_value=None)
+    if default is not None:
+        text = _text(default)
+        if value_regexp and not re.fullmatch(value_regexp, text):
+            raise exceptions.InvalidValueForKey(f"Default {default!r} does not match {value_regexp!r}")
+        MetaKey.update(default_value=text).where(MetaKey.key == key).execute()
+
+
+def _text(value):
+    return value if isinstance(value, str) else ujson.dumps(value)
+
+
+def list_keys(issuer):
+    return [k for (k,) in MetaKey.select(MetaKey.key).order_by(MetaKey.key).tuples()]
+
+
+def list_keys_with_defaults(issuer):
+    """The seed's ``GET /meta/``: every key with its type, constraints and default value."""
+    return [{"key": r.key, "key_type": r.key_type, "value_type": r.value_type,
+             "value_regexp": r.value_regexp, "default": r.default_value}
+            for r in MetaKey.select().order_by(MetaKey.key)]
+
+
+def _key_row(key):
+    row = MetaKey.get_or_none(MetaKey.key == key)
+    if row is None:
+        raise exceptions.KeyNotFound(f"Metadata key '{key}' not found")
+    return row
+
+
+@atomic
+def add_value(issuer, key, value):
+    permissions.check(issuer, "add_meta_key")
+    row = _key_row(key)
+    if value is None or isinstance(value, (dict, list)):
+        raise exceptions.InvalidValueForKey(f"Invalid value {value!r} for key {key}")
+    expected = VALUE_TYPES.get(row.value_type)
+    if expected is not None and expected is not str and not (
+            isinstance(value, expected) and not (expected is int and isinstance(value, bool))):
+        raise exceptions.InvalidValueForKey(f"Value {value!r} is not of type {row.value_type}")
+    text = _text(value)
+    if row.value_regexp and not re.fullmatch(row.value_regexp, text):
+        raise exceptions.InvalidValueForKey(f"Value {value!r} does not match {row.value_regexp!r}")
+    if len(text) > 255:
+        raise exceptions.InvalidValueForKey("Values are limited to 255 characters")
+    if MetaValue.get_or_none(MetaValue.key == key, MetaValue.value == text) is not None:
+        raise exceptions.Duplicate(f"Value '{text}' already exists for key '{key}'")
+    MetaValue.create(key=key, value=text)
+
+
+def list_values(issuer, key):
+    _key_row(key)
+    return [v for (v,) in MetaValue.select(MetaValue.value).where(MetaValue.key == key)
+            .order_by(MetaValue.value).tuples()]
+
+
+@atomic
+def delete_key(issuer, key):
+    permissions.check(issuer, "delete_meta_key")
+    _key_row(key)
+    MetaValue.delete().where(MetaValue.key == key).execute()
+    MetaKey.delete().where(MetaKey.key == key).execute()
+
+
+@atomic
+def delete_default(issuer, key, default):
+    """The seed's ``DELETE /meta/{key}/{default}``: the default value becomes NULL."""
+    permissions.check(issuer, "delete_meta_key")
+    row = _key_row(key)
+    if row.default_value != default:
+        raise exceptions.KeyNotFound(f"'{default}' is not the default value of key '{key}'")
+    MetaKey.update(default_value=None, updated_at=utcnow()).where(MetaKey.key == key).execute()

@@ -1,0 +1,191 @@
+"""Data identifiers: creation, status, hierarchy, listings, search and DID metadata."""
+from rucio_tornado import exceptions
+from rucio_tornado.core import did_search, dids, meta
+from rucio_tornado.core.common import optional, require
+from rucio_tornado.web.base import BaseHandler
+
+#: Last path parts that keep the client's meaning instead of the seed's attach.
+CLIENT_SUFFIXES = ("dids", "meta", "status", "files", "rules", "parents", "associated_rules")
+
+
+class DIDsHandler(BaseHandler):
+    """``POST /dids``: bulk creation; ``GET /dids/`` (seed): search over all scopes."""
+
+    async def post(self):
+        await self.call(dids.add_dids, self.json_body(list))
+        self.created()
+
+    async def get(self):
+        await self.stream(did_search.search, None, **did_search.search_args(self.query_filters()))
+
+
+class SearchHandler(BaseHandler):
+    async def get(self, scope):
+        await self.stream(did_search.search, scope, **did_search.search_args(self.query_filters()))
+
+
+class ScopeListHandler(BaseHandler):
+    """``GET /dids/{scope}/``: the scope's top-level DIDs (``?name=``, ``?recursive``)."""
+
+    async def get(self, scope):
+        await self.stream(dids.scope_list, scope, name=self.arg("name"),
+                          recursive=self.flag("recursive"))
+
+
+class AttachmentsHandler(BaseHandler):
+    async def post(self):
+        body = self.json_body((dict, list))
+        if isinstance(body, list):
+            attachments, ignore = body, False
+        else:
+            attachments = require(body, "attachments", list)
+            ignore = optional(body, "ignore_duplicate", bool, False)
+        await self.call(dids.attach_dids_to_dids, attachments, ignore_duplicate=ignore)
+        self.created()
+
+
+class BulkFilesHandler(BaseHandler):
+    async def post(self):
+        await self.stream(dids.bulk_list_files, require(self.json_body(), "dids", list))
+
+
+class BulkMetaHandler(BaseHandler):
+    """``POST /dids/bulkmeta``: metadata of many DIDs, streamed."""
+
+    async def post(self):
+        body = self.json_body()
+        await self.stream(meta.get_metadata_bulk, require(body, "dids", list),
+                          inherit=optional(body, "inherit", bool, False),
+                          plugin=optional(body, "plugin", str, "JSON"))
+
+
+class BulkDIDsMetaHandler(BaseHandler):
+    async def post(self):
+        body = self.json_body()
+        await self.call(meta.set_dids_metadata_bulk, require(body, "dids", list),
+                        optional(body, "recursive", bool, False))
+        self.created()
+
+
+class DIDHandler(BaseHandler):
+    """``/dids/{scope}/{name}``: get, create (collections), obsolete (seed's DELETE)."""
+
+    async def get(self, scope, name):
+        depth = self.arg("dynamic_depth") or ("FILE" if self.flag("dynamic") else None)
+        self.send_json(await self.call(dids.get_did, scope, name, dynamic_depth=depth))
+
+    async def post(self, scope, name):
+        body = self.json_body()
+        await self.call(dids.add_did, scope, name, require(body, "type"),
+                        statuses=optional(body, "statuses", dict),
+                        meta=optional(body, "meta", dict), rules=optional(body, "rules", list),
+                        lifetime=body.get("lifetime"), dids=optional(body, "dids", list),
+                        rse=optional(body, "rse", str))
+        self.created()
+
+    async def delete(self, scope, name):
+        await self.call(dids.obsolete_did, scope, name)
+        self.ok()
+
+
+class StatusHandler(BaseHandler):
+    async def get(self, scope, name):
+        self.send_json(await self.call(dids.get_did, scope, name))
+
+    async def put(self, scope, name):
+        await self.call(dids.set_status, scope, name, **self.json_body())
+        self.ok()
+
+
+class ContentHandler(BaseHandler):
+    """``/dids/{s}/{n}/dids``: list, attach, detach."""
+
+    async def get(self, scope, name):
+        await self.stream(dids.list_content, scope, name)
+
+    async def post(self, scope, name):
+        body = self.json_body()
+        await self.call(dids.attach_dids, scope, name, require(body, "dids", list),
+                        rse=optional(body, "rse", str))
+        self.created()
+
+    async def delete(self, scope, name):
+        await self.call(dids.detach_dids, scope, name, require(self.json_body(), "dids", list))
+        self.ok()
+
+
+class SeedContentHandler(BaseHandler):
+    """The seed's ``GET /dids/{scope}/{name}/`` (content)."""
+
+    async def get(self, scope, name):
+        await self.stream(dids.list_content, scope, name)
+
+
+class SeedAttachHandler(BaseHandler):
+    """The seed's ``POST /dids/{scope}/{super}/{sub}``: attach ``scope:sub`` into ``scope:super``."""
+
+    async def post(self, scope, parent, child):
+        if child in CLIENT_SUFFIXES:
+            raise exceptions.MethodNotAllowed(f"POST is not supported on .../{child}")
+        await self.call(dids.attach_dids, scope, parent, [{"scope": scope, "name": child}])
+        self.created()
+
+
+class ContentHistoryHandler(BaseHandler):
+    async def get(self, scope, name):
+        await self.stream(dids.list_content_history, scope, name)
+
+
+class FilesHandler(BaseHandler):
+    async def get(self, scope, name):
+        long = "long" in self.request.query_arguments and self.flag("long")
+        await self.stream(dids.list_files, scope, name, long=long)
+
+
+class ParentsHandler(BaseHandler):
+    async def get(self, scope, name):
+        await self.stream(dids.list_parent_dids, scope, name)
+
+
+class DIDMetaHandler(BaseHandler):
+    """``/dids/{s}/{n}/meta``: get (``?plugin=``), bulk set, delete (``?key=``)."""
+
+    async def get(self, scope, name):
+        # The seed's ".../meta/" lists every key; the client's ".../meta" defaults to DID_COLUMN.
+        default = "ALL" if self.request.path.endswith("/") else "DID_COLUMN"
+        self.send_json(await self.call(meta.get_metadata, scope, name,
+                                       self.arg("plugin", default)))
+
+    async def post(self, scope, name):
+        body = self.json_body()
+        await self.call(meta.set_metadata_bulk, scope, name, require(body, "meta", dict),
+                        optional(body, "recursive", bool, False))
+        self.created()
+
+    async def delete(self, scope, name):
+        await self.call(meta.delete_metadata, scope, name, self.arg("key"))
+        self.ok()
+
+
+class DIDMetaKeyHandler(BaseHandler):
+    """``/dids/{s}/{n}/meta/{key}``: get ``{key: value}``, set (POST client, PUT seed), delete."""
+
+    async def get(self, scope, name, key):
+        self.send_json(await self.call(meta.get_metadata_value, scope, name, key))
+
+    async def _set(self, scope, name, key):
+        body = self.json_body()
+        await self.call(meta.set_metadata, scope, name, key, require(body, "value"),
+                        optional(body, "recursive", bool, False))
+
+    async def post(self, scope, name, key):
+        await self._set(scope, name, key)
+        self.created()
+
+    async def put(self, scope, name, key):
+        await self._set(scope, name, key)
+        self.ok()
+
+    async def delete(self, scope, name, key):
+        await self.call(meta.delete_metadata, scope, name, key)
+        self.ok()

@@ -1,0 +1,63 @@
+"""Metadata keys: the seed's ``/meta/`` routes and the client's ``/meta_conventions/``."""
+from rucio_tornado.core import meta
+from rucio_tornado.core.common import optional, require
+from rucio_tornado.web.base import BaseHandler
+
+
+def _key_options(body):
+    return {"key_type": optional(body, "key_type", str),
+            "value_type": optional(body, "value_type", str),
+            "value_regexp": optional(body, "value_regexp", str)}
+
+
+class SeedKeysHandler(BaseHandler):
+    """``GET /meta/``: every key with its default value."""
+
+    async def get(self):
+        self.send_json(await self.call(meta.list_keys_with_defaults))
+
+
+class SeedKeyHandler(BaseHandler):
+    """``POST /meta/{key}`` (optional default ``value``), ``DELETE /meta/{key}``."""
+
+    async def post(self, key):
+        body = self.json_body(default={})
+        default = body.get("value", body.get("default"))
+        await self.call(meta.add_key, key, default=default, **_key_options(body))
+        self.created()
+
+    async def delete(self, key):
+        await self.call(meta.delete_key, key)
+        self.ok()
+
+
+class SeedKeyDefaultHandler(BaseHandler):
+    """``DELETE /meta/{key}/{default}``: the key's default value becomes NULL."""
+
+    async def delete(self, key, default):
+        await self.call(meta.delete_default, key, default)
+        self.ok()
+
+
+class ConventionKeysHandler(BaseHandler):
+    async def get(self):
+        self.send_json(await self.call(meta.list_keys))
+
+
+class ConventionKeyHandler(BaseHandler):
+    """``POST /meta_conventions/{key}``: add a key."""
+
+    async def post(self, key):
+        await self.call(meta.add_key, key, **_key_options(self.json_body(default={})))
+        self.created()
+
+
+class ConventionValuesHandler(BaseHandler):
+    """``/meta_conventions/{key}/``: list or add allowed values."""
+
+    async def get(self, key):
+        self.send_json(await self.call(meta.list_values, key))
+
+    async def post(self, key):
+        await self.call(meta.add_value, key, require(self.json_body(), "value"))
+        self.created()
