@@ -25,6 +25,7 @@ setup(
             "setuptools<81",  # pytest-tornado imports pkg_resources
             "rucio-clients>=41,<42",
             "requests",
+            "cryptography",  # test CA and certificates for the TLS tests
             "ruff",
         ],
     },

@@ -1,31 +1,53 @@
 """``make_app(settings, database)`` -> the Tornado application."""
+import asyncio
+import time
+
 import tornado.web
 
+from rucio_tornado import metrics
 from rucio_tornado.core.auth import TokenService
+from rucio_tornado.web import security
 from rucio_tornado.web.base import NotFoundHandler
 from rucio_tornado.web.routes import ROUTES
 
 
+class Activity:
+    """Requests in progress in this process, so that shutdown can wait for them to finish."""
+
+    def __init__(self):
+        self.active = set()
+        self.draining = False
+
+    def started(self, handler):
+        self.active.add(handler)
+        if self.draining:           # a kept-alive connection: tell the client (or proxy) to go
+            handler.set_header("Connection", "close")
+
+    def finished(self, handler):
+        self.active.discard(handler)
+
+    async def drained(self, timeout):
+        """Wait until no request is in progress or ``timeout`` seconds passed; True if idle."""
+        self.draining = True
+        deadline = time.monotonic() + timeout
+        while self.active and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return not self.active
+
+
 def make_app(settings, database, tokens=None, request_checks=()):
-    """The application. ``request_checks`` are callables run first on every request
-    (e.g. production's TLS-only check); each may raise a RucioException."""
+    """The application. ``request_checks`` are callables run first on every request, after
+    the ones ``settings`` call for (forwarded headers from trusted proxies, production's
+    TLS-only rule); each may raise a RucioException."""
     return tornado.web.Application(
         ROUTES,
         default_handler_class=NotFoundHandler,
         config=settings,
         database=database,
         tokens=tokens or TokenService.from_settings(settings),
-        request_checks=tuple(request_checks),
+        request_checks=tuple(security.request_checks(settings)) + tuple(request_checks),
+        route_patterns=metrics.route_patterns(ROUTES),
+        activity=Activity(),
         compress_response=False,
-        log_function=_quiet_log,
+        log_function=metrics.observe,
     )
-
-
-def _quiet_log(handler):
-    """Tornado's access log, minus the noise of successful requests at INFO level."""
-    import logging
-    status = handler.get_status()
-    level = logging.WARNING if status >= 500 else logging.DEBUG
-    logging.getLogger("tornado.access").log(
-        level, "%d %s %.1fms", status, handler._request_summary(),
-        1000.0 * handler.request.request_time())

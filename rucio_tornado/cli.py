@@ -1,9 +1,12 @@
-"""``rucio-tornado``: serve, db init|reset, bootstrap, token."""
+"""``rucio-tornado``: serve, db init|reset, bootstrap, token, daemon."""
 import argparse
+import contextlib
 import logging
+import os
 import sys
+from pathlib import Path
 
-from rucio_tornado.config import Settings
+from rucio_tornado.config import Settings, validate
 
 log = logging.getLogger("rucio_tornado")
 
@@ -35,6 +38,11 @@ def build_parser():
 
     token = commands.add_parser("token", help="print a token for an account")
     token.add_argument("--account", default="root")
+
+    daemon = commands.add_parser("daemon", help="run periodic tasks (production)")
+    daemon.add_argument("name", help="a registered task (e.g. rules, subscriptions) or 'all'")
+    daemon.add_argument("--interval", type=float, help="seconds between passes")
+    daemon.add_argument("--once", action="store_true", help="one pass, then exit")
     return parser
 
 
@@ -53,31 +61,59 @@ def open_database(settings):
                     batch_size=settings.stream_batch_size)
 
 
-def cmd_db(settings, args):
+#: PostgreSQL advisory lock serialising schema creation and bootstrap between processes and
+#: machines starting at the same time.
+SCHEMA_LOCK = 72_74_2011
+
+
+@contextlib.contextmanager
+def _schema_lock(database):
+    if database.kind != "postgresql":
+        yield
+        return
+    database.peewee.execute_sql("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+    try:
+        yield
+    finally:
+        database.peewee.execute_sql("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+
+def prepare_database(settings, reset=False, root=True):
+    """Create the schema (dropping it first if ``reset``) and, if ``root``, bootstrap the root
+    account; safe when several processes or machines do it at once. True if root was created."""
+    from rucio_tornado.core.bootstrap import bootstrap
+    from rucio_tornado.models import ALL_MODELS
     database = open_database(settings)
-    if args.db_command == "reset":
-        if not args.yes:
-            print("db reset drops every table: add --yes to confirm", file=sys.stderr)
-            return 2
-        database.drop_schema()
-    database.create_schema()
+    try:
+        with database.peewee.connection_context(), _schema_lock(database):
+            if reset:
+                database.peewee.drop_tables(ALL_MODELS, safe=True,
+                                            cascade=database.kind == "postgresql")
+            database.peewee.create_tables(ALL_MODELS, safe=True)
+            if root:
+                return bootstrap(settings.root_account, settings.root_username,
+                                 settings.root_password, settings.root_email or None)
+            return False
+    finally:
+        database.close()
+
+
+def cmd_db(settings, args):
+    reset = args.db_command == "reset"
+    if reset and not args.yes:
+        print("db reset drops every table: add --yes to confirm", file=sys.stderr)
+        return 2
+    prepare_database(settings, reset=reset, root=False)
     print(f"schema ready in {safe_url(settings.db_url)}")
-    database.close()
     return 0
 
 
 def cmd_bootstrap(settings, args):
-    from rucio_tornado.core.bootstrap import bootstrap
     settings.override(root_account=args.account, root_username=args.username,
                       root_password=args.password)
-    database = open_database(settings)
-    database.create_schema()
-    with database.peewee.connection_context():
-        created = bootstrap(settings.root_account, settings.root_username,
-                            settings.root_password, settings.root_email or None)
+    created = prepare_database(settings)
     print(("created" if created else "already present") +
           f": account {settings.root_account}, identity {settings.root_username}")
-    database.close()
     return 0
 
 
@@ -88,15 +124,47 @@ def cmd_token(settings, args):
 
 
 def cmd_serve(settings, args):
-    from rucio_tornado.core.bootstrap import bootstrap
+    problems = validate(settings)
+    if problems:
+        print(f"rucio-tornado: refusing to start in {settings.mode} mode:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    if settings.processes > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        _prepare_multiprocess_metrics(settings)
+    from rucio_tornado.core.auth import TokenService
     from rucio_tornado.server import run_server
-    database = open_database(settings)
-    database.create_schema()
-    with database.peewee.connection_context():
-        bootstrap(settings.root_account, settings.root_username, settings.root_password,
-                  settings.root_email or None)
-    database.close()
+    prepare_database(settings)            # closed again: workers open their own after forking
+    TokenService.from_settings(settings)  # development: the key file exists before any fork
     return run_server(settings)
+
+
+def _prepare_multiprocess_metrics(settings):
+    """Several workers: prometheus_client's multiprocess mode, in a folder emptied at start
+    (must happen before prometheus_client is imported)."""
+    folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or
+                  Path(settings.data_dir).resolve() / "prometheus")
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
+def cmd_daemon(settings, args):
+    from rucio_tornado.daemon import load_tasks, run_daemon
+    tasks = load_tasks()
+    names = sorted(tasks) if args.name == "all" else [args.name]
+    unknown = [name for name in names if name not in tasks]
+    if unknown or not names:
+        print(f"unknown task {args.name!r}; registered: {', '.join(sorted(tasks)) or 'none'}",
+              file=sys.stderr)
+        return 2
+    database = open_database(settings)
+    try:
+        return run_daemon(database, names, args.interval or settings.periodic_interval,
+                          once=args.once)
+    finally:
+        database.close()
 
 
 def safe_url(url):
@@ -111,10 +179,10 @@ def safe_url(url):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     settings = load_settings(args)
     handlers = {"serve": cmd_serve, "db": cmd_db, "bootstrap": cmd_bootstrap,
-                "token": cmd_token}
+                "token": cmd_token, "daemon": cmd_daemon}
     return handlers[args.command](settings, args)
 
 

@@ -5,12 +5,15 @@ command-line flags (applied by the CLI through :meth:`Settings.override`).
 """
 import configparser
 import dataclasses
+import ipaddress
 import os
 from pathlib import Path
 
 ENV_PREFIX = "RUCIO_TORNADO_"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "conf" / "rucio-tornado.cfg"
 DEFAULT_ROOT_PASSWORD = "secret"
+MODES = ("development", "production")
+MIN_SECRET_LENGTH = 32
 
 
 @dataclasses.dataclass
@@ -85,6 +88,76 @@ class Settings:
     @property
     def is_production(self):
         return self.mode == "production"
+
+    @property
+    def terminates_tls(self):
+        return bool(self.ssl_certfile)
+
+    @property
+    def public_url(self):
+        scheme = "https" if self.terminates_tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def runs_periodic_tasks(self):
+        """Periodic tasks run in the server only in a single development process; production
+        runs them in ``rucio-tornado daemon`` so that they run in exactly one place."""
+        return self.periodic_tasks and self.processes == 1 and not self.is_production
+
+
+def validate(settings):
+    """Every reason ``settings`` cannot start a server, as a list of messages (empty: fine)."""
+    problems = []
+    if settings.mode not in MODES:
+        problems.append(f"mode must be one of {', '.join(MODES)}, not {settings.mode!r}")
+    if settings.processes < 1:
+        problems.append("processes must be at least 1")
+    if bool(settings.ssl_certfile) != bool(settings.ssl_keyfile):
+        problems.append("ssl_certfile and ssl_keyfile must be set together")
+    for name in ("ssl_certfile", "ssl_keyfile", "ssl_client_ca"):
+        path = getattr(settings, name)
+        if path and not Path(path).is_file():
+            problems.append(f"{name}: file not found: {path}")
+    try:
+        parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        problems.append(f"trusted_proxies: {exc}")
+    if settings.is_production:
+        problems.extend(_production_problems(settings))
+    return problems
+
+
+def _production_problems(settings):
+    problems = []
+    if settings.jwt_algorithm == "HS256":
+        if len(settings.jwt_secret) < MIN_SECRET_LENGTH:
+            problems.append(f"production needs jwt_secret (HS256) of at least "
+                            f"{MIN_SECRET_LENGTH} characters, or jwt_algorithm = RS256 with "
+                            f"jwt_private_key_file and jwt_public_key_file")
+    elif settings.jwt_algorithm == "RS256":
+        for name in ("jwt_private_key_file", "jwt_public_key_file"):
+            path = getattr(settings, name)
+            if not path or not Path(path).is_file():
+                problems.append(f"RS256 needs {name} (an existing PEM file), got {path!r}")
+    else:
+        problems.append(f"jwt_algorithm must be HS256 or RS256, not {settings.jwt_algorithm!r}")
+    if not settings.db.startswith(("postgresql://", "postgres://")):
+        if not settings.db.startswith("sqlite:///") or not settings.allow_sqlite_in_production:
+            problems.append("production needs a PostgreSQL database (db = postgresql://...); "
+                            "SQLite only with allow_sqlite_in_production = true")
+    if not settings.root_password or settings.root_password == DEFAULT_ROOT_PASSWORD:
+        problems.append("production refuses the default or an empty root_password: "
+                        "set root_password (e.g. RUCIO_TORNADO_ROOT_PASSWORD)")
+    if not settings.terminates_tls and not settings.trusted_proxies.strip():
+        problems.append("production requires TLS: set ssl_certfile and ssl_keyfile, or "
+                        "trusted_proxies (the TLS proxy's addresses)")
+    return problems
+
+
+def parse_networks(text):
+    """``"127.0.0.1, 10.0.0.0/8"`` -> a tuple of ip networks (ValueError if malformed)."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False)
+                 for part in text.split(",") if part.strip())
 
 
 def _coerce(value, kind):

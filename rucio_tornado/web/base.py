@@ -2,7 +2,7 @@
 import logging
 
 import ujson
-from tornado import web
+from tornado import escape, web
 
 from rucio_tornado import exceptions
 from rucio_tornado.core import auth
@@ -32,8 +32,12 @@ class BaseHandler(web.RequestHandler):
     def initialize(self, **kwargs):
         self.issuer = None
         self.streamed_rows = 0
+        self.bytes_sent = 0
         for key, value in kwargs.items():
             setattr(self, key, value)
+        activity = self.application.settings.get("activity")
+        if activity is not None:        # until log_function: shutdown waits for us
+            activity.started(self)
 
     # -- shortcuts to the application's services ---------------------------------------------
     @property
@@ -134,6 +138,14 @@ class BaseHandler(web.RequestHandler):
                 if key not in exclude}
 
     # -- output -------------------------------------------------------------------------------
+    def write(self, chunk):
+        if isinstance(chunk, dict):
+            chunk = escape.json_encode(chunk)
+            self.set_header("Content-Type", "application/json; charset=UTF-8")
+        chunk = escape.utf8(chunk)
+        self.bytes_sent += len(chunk)       # for the access log
+        super().write(chunk)
+
     def send_json(self, data, status=200):
         self.set_status(status)
         self.set_header("Content-Type", JSON_TYPE)
@@ -184,6 +196,8 @@ class NotFoundHandler(BaseHandler):
     auth_required = False
 
     def prepare(self):
+        for hook in self.application.settings.get("request_checks", ()):
+            hook(self)
         raise exceptions.NotFound(f"No route for {self.request.method} {self.request.path}")
 
 

@@ -12,17 +12,29 @@ import logging
 import ujson
 from tornado.iostream import StreamClosedError
 
+from rucio_tornado import metrics
+
 log = logging.getLogger(__name__)
 
 STREAM_TYPE = "application/x-json-stream"
 
 
-def _encode_next(batches):
+def encode_json_lines(batch):
+    """One batch of rows as one x-json-stream chunk."""
+    dumps = ujson.dumps
+    return ("\n".join([dumps(row) for row in batch]) + "\n").encode()
+
+
+def encode_text(batch):
+    """One batch of ready-made text pieces (e.g. XML) as one chunk."""
+    return "".join(batch).encode()
+
+
+def _encode_next(batches, encode=encode_json_lines):
     """Runs in the executor: the next batch as one ``bytes`` chunk, or None at the end."""
     for batch in batches:
         if batch:
-            dumps = ujson.dumps
-            return ("\n".join([dumps(row) for row in batch]) + "\n").encode()
+            return encode(batch)
     return None
 
 
@@ -32,17 +44,22 @@ def _close(batches):
         close()
 
 
-async def write_stream(handler, source):
-    """Stream ``source`` (an iterable of batches) to ``handler``'s client; returns rows written."""
+async def write_stream(handler, source, encode=encode_json_lines, content_type=STREAM_TYPE):
+    """Stream ``source`` (an iterable of batches) to ``handler``'s client; returns rows written.
+
+    ``encode`` turns one batch into one ``bytes`` chunk (default: JSON lines); ``content_type``
+    is the response's type (e.g. Metalink XML with :func:`encode_text`).
+    """
     db = handler.db
     batches = iter(source)
     rows = 0
     started = False
+    metrics.OPEN_STREAMS.inc()
     try:
-        chunk = await db.run(_encode_next, batches)
-        handler.set_header("Content-Type", STREAM_TYPE)
+        chunk = await db.run(_encode_next, batches, encode)
+        handler.set_header("Content-Type", content_type)
         while chunk is not None:
-            upcoming = db.run(_encode_next, batches)   # fetch the next batch while we write
+            upcoming = db.run(_encode_next, batches, encode)   # fetch the next batch while we write
             rows += chunk.count(b"\n")
             started = True
             handler.write(chunk)
@@ -64,6 +81,7 @@ async def write_stream(handler, source):
         handler.abort_connection()
         return rows
     finally:
+        metrics.OPEN_STREAMS.dec()
         await db.run(_close, batches)
 
 
