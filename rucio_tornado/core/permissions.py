@@ -47,6 +47,18 @@ def rule_creator(issuer, account=None, locked=False, **_):
     return issuer.is_admin or (account == issuer.account and not locked)
 
 
+#: Rule options the owner of a rule may change itself (account, state, priority, locking,
+#: approval and child rules stay with root/admin).
+RULE_OWNER_OPTIONS = ("comment", "lifetime", "activity", "source_replica_expression",
+                      "cancel_requests", "eol_at", "meta", "purge_replicas", "boost_rule")
+
+
+def rule_updater(issuer, account=None, options=(), **_):
+    """root/admin change any rule; its owner only the options above."""
+    return issuer.is_admin or (account == issuer.account
+                               and set(options) <= set(RULE_OWNER_OPTIONS))
+
+
 RULES = {
     # -- accounts, identities, scopes --
     "add_account": admin_only,
@@ -95,7 +107,7 @@ RULES = {
     "declare_bad_replicas": admin_only,
     # -- rules, subscriptions --
     "add_rule": rule_creator,
-    "update_rule": admin_only,
+    "update_rule": rule_updater,
     "delete_rule": self_or_admin,
     "approve_rule": admin_only,
     "reduce_rule": admin_only,

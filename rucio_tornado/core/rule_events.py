@@ -1,0 +1,151 @@
+"""How rules follow the catalog: replicas arriving, files attached, replicas removed, expiry.
+
+Registered on import (``web/rules.py`` imports this module, and routes import that).
+"""
+import logging
+
+from peewee import SQL, Tuple, fn
+
+from rucio_tornado.core import hooks, tasks
+from rucio_tornado.core.bulk import IN_CHUNK
+from rucio_tornado.core.rule_locks import (add_dataset_locks, chunks, insert_file_locks,
+                                          refresh_rules, settle_new_locks)
+from rucio_tornado.core.rule_placement import Placer
+from rucio_tornado.core.rules import (file_presence, remove_expired_rules, resolve_or_none,
+                                     retire_parents)
+from rucio_tornado.models import (Content, DatasetLock, Replica, ReplicaLock, Rule,
+                                  TransferRequest, utcnow)
+
+log = logging.getLogger(__name__)
+
+
+def _by_scope(dids):
+    grouped = {}
+    for scope, name in dids:
+        grouped.setdefault(scope, []).append(name)
+    return grouped
+
+
+@hooks.on(hooks.REPLICAS_AVAILABLE)
+def replicas_available(rse_id, dids):
+    """REPLICATING/STUCK locks on these replicas become OK; requests DONE; rules follow.
+
+    One indexed look-up per chunk when no rule locks these files (the usual case)."""
+    now = utcnow()
+    rule_ids = set()
+    for scope, names in _by_scope(dids).items():
+        for part in chunks(names, IN_CHUNK):
+            on_files = ((ReplicaLock.rse_id == rse_id) & (ReplicaLock.scope == scope)
+                        & ReplicaLock.name.in_(part))
+            found = list(ReplicaLock.select(ReplicaLock.rule_id, ReplicaLock.state)
+                         .where(on_files).distinct().tuples())
+            if not found:
+                continue
+            _recount_replica_locks(rse_id, scope, part)
+            waiting = {rule_id for rule_id, state in found if state != "OK"}
+            if not waiting:
+                continue
+            rule_ids.update(waiting)
+            ReplicaLock.update(state="OK", updated_at=now).where(
+                on_files, ReplicaLock.state != "OK").execute()
+            TransferRequest.update(state="DONE", updated_at=now).where(
+                TransferRequest.dest_rse_id == rse_id, TransferRequest.scope == scope,
+                TransferRequest.name.in_(part), TransferRequest.state == "QUEUED").execute()
+    if rule_ids:
+        retire_parents(refresh_rules(rule_ids, now), now)
+
+
+def _recount_replica_locks(rse_id, scope, names):
+    """``lock_cnt`` of these replicas from the locks (a replica row may be new: re-registered
+    after a deletion)."""
+    count = ReplicaLock.select(fn.COUNT(SQL("*"))).where(
+        ReplicaLock.scope == Replica.scope, ReplicaLock.name == Replica.name,
+        ReplicaLock.rse_id == Replica.rse_id)
+    Replica.update(lock_cnt=count).where(Replica.rse_id == rse_id, Replica.scope == scope,
+                                         Replica.name.in_(names)).execute()
+
+
+@hooks.on(hooks.REPLICAS_REMOVED)
+def replicas_removed(rse_id, dids):
+    """Locks on deleted replicas go back to REPLICATING (the data has to come back)."""
+    now = utcnow()
+    rule_ids = set()
+    for scope, names in _by_scope(dids).items():
+        for part in chunks(names, 900):
+            where = ((ReplicaLock.rse_id == rse_id) & (ReplicaLock.scope == scope)
+                     & ReplicaLock.name.in_(part) & (ReplicaLock.state == "OK"))
+            rule_ids.update(r for (r,) in ReplicaLock.select(ReplicaLock.rule_id).where(where)
+                            .distinct().tuples())
+            ReplicaLock.update(state="REPLICATING", updated_at=now).where(where).execute()
+    if rule_ids:
+        refresh_rules(rule_ids, now)
+
+
+def _ancestors(scope, name):
+    """``{(scope, name)}`` of a dataset and every collection above it."""
+    seen, level = {(scope, name)}, [(scope, name)]
+    while level:
+        nxt = []
+        for s, n in level:
+            for parent in Content.select(Content.scope, Content.name).where(
+                    Content.child_scope == s, Content.child_name == n).tuples():
+                if parent not in seen:
+                    seen.add(parent)
+                    nxt.append(parent)
+        level = nxt
+    return seen
+
+
+@hooks.on(hooks.FILES_ATTACHED)
+def files_attached(scope, name, files):
+    """Rules on the dataset (or above it) lock the newly attached files too."""
+    now = utcnow()
+    targets = list(_ancestors(scope, name))
+    rules = []
+    for part in chunks(targets, 400):
+        rules.extend(Rule.select().where(Tuple(Rule.scope, Rule.name).in_(part)
+                                         if len(part) > 1 else
+                                         (Rule.scope == part[0][0]) & (Rule.name == part[0][1])))
+    touched = []
+    for rule in rules:
+        if rule.state == "WAITING_APPROVAL":
+            continue
+        rows = _placement_for_new_files(rule, scope, name, files)
+        if rows:
+            insert_file_locks(rule, rows, now)
+            settle_new_locks(rule, now)
+            touched.append(rule.id)
+    if touched:
+        retire_parents(refresh_rules(touched, now), now)
+
+
+def _placement_for_new_files(rule, scope, name, files):
+    """``[(scope, name, bytes, rse_id)]``: the dataset's RSEs of the rule, else a new choice."""
+    if rule.grouping != "NONE":
+        rse_ids = [r for (r,) in DatasetLock.select(DatasetLock.rse_id).where(
+            DatasetLock.rule_id == rule.id, DatasetLock.scope == scope,
+            DatasetLock.name == name).tuples()]
+        if not rse_ids and rule.grouping == "ALL":
+            rse_ids = [r for (r,) in DatasetLock.select(DatasetLock.rse_id).where(
+                DatasetLock.rule_id == rule.id).distinct().tuples()]
+        if rse_ids:
+            return [(s, n, b, rse_id) for s, n, b in files for rse_id in rse_ids]
+    rses = resolve_or_none(rule.rse_expression)
+    if not rses or len(rses) < rule.copies:
+        log.warning("rule %s: cannot place new files of %s:%s", rule.id, scope, name)
+        return []
+    placer = Placer(rses, rule.copies, rule.weight)
+    if rule.grouping == "NONE":
+        present = file_presence(files, [r["id"] for r in rses])
+        return [(s, n, b, rse_id) for s, n, b in files
+                for rse_id in placer.choose(b or 0, present.get((s, n)))]
+    total = sum(b or 0 for _, _, b in files)
+    chosen = placer.choose(total)
+    add_dataset_locks(rule, [(scope, name, None, None)], chosen, utcnow())
+    return [(s, n, b, rse_id) for s, n, b in files for rse_id in chosen]
+
+
+@tasks.task("rules")
+def expire_rules():
+    """Periodic task: remove expired rules (returns how many)."""
+    return remove_expired_rules()

@@ -1,0 +1,201 @@
+"""Rule listings (streamed, §3.3 line shape: every rule column + the DID's ``bytes``), locks,
+analysis and history."""
+import peewee as pw
+
+from rucio_tornado import db as dbmod
+from rucio_tornado import exceptions
+from rucio_tornado.core import accounts
+from rucio_tornado.core.common import map_batches, parse_date, rfc1123, row_mapper, to_bool
+from rucio_tornado.models import DID, RSE, ReplicaLock, Rule, RuleHistory
+
+RULE_FIELDS = [f for f in Rule._meta.sorted_fields]
+RULE_NAMES = [f.name for f in RULE_FIELDS]
+
+
+def _converters(fields):
+    out = {}
+    for field in fields:
+        if isinstance(field, pw.DateTimeField):
+            out[field.name] = rfc1123
+        elif isinstance(field, pw.BooleanField):
+            out[field.name] = bool
+    return out
+
+
+_rule_line = row_mapper(RULE_NAMES + ["bytes"], _converters(RULE_FIELDS))
+_rule_doc = row_mapper(RULE_NAMES, _converters(RULE_FIELDS))
+
+
+def rule_row(rule_id):
+    """The Rule row of ``rule_id``; RuleNotFound (404) also for ids that are not 32 hex digits."""
+    if not isinstance(rule_id, str) or len(rule_id) != 32 or any(
+            c not in "0123456789abcdefABCDEF" for c in rule_id):
+        raise exceptions.RuleNotFound(f"No replication rule found with the id {rule_id}")
+    row = Rule.get_or_none(Rule.id == rule_id.lower())
+    if row is None:
+        raise exceptions.RuleNotFound(f"No replication rule found with the id {rule_id}")
+    return row
+
+
+def rule_dict(row):
+    """One rule as ``GET /rules/{id}`` returns it (no ``bytes``)."""
+    return _rule_doc([getattr(row, name) for name in RULE_NAMES])
+
+
+STATES = {"R": "REPLICATING", "O": "OK", "S": "STUCK", "U": "SUSPENDED",
+          "W": "WAITING_APPROVAL", "I": "INJECT"}
+CODES = {
+    "state": STATES,
+    "did_type": {"F": "FILE", "D": "DATASET", "C": "CONTAINER"},
+    "grouping": {"A": "ALL", "D": "DATASET", "N": "NONE"},
+    "notification": {"Y": "YES", "N": "NO", "C": "CLOSE", "P": "PROGRESS"},
+}
+WILDCARD = ("scope", "name", "account", "rse_expression", "activity", "comments")
+TEXT = ("id", "subscription_id", "source_replica_expression", "child_rule_id", "error",
+        "weight")
+INTEGER = ("copies", "priority", "locks_ok_cnt", "locks_replicating_cnt", "locks_stuck_cnt")
+BOOLEAN = ("locked", "purge_replicas", "ignore_availability", "ignore_account_limit",
+           "split_container")
+DATES = {"created_before": (Rule.created_at, "<="), "created_after": (Rule.created_at, ">="),
+         "updated_before": (Rule.updated_at, "<="), "updated_after": (Rule.updated_at, ">="),
+         "expires_before": (Rule.expires_at, "<="), "expires_after": (Rule.expires_at, ">=")}
+
+
+def _enum(key, value):
+    codes = CODES[key]
+    text = str(value)
+    if text.upper() in codes.values():
+        return text.upper()
+    if text in codes:
+        return codes[text]
+    raise exceptions.InvalidObject(f"Invalid {key} filter: {value!r}")
+
+
+def like(field, pattern):
+    """Case-sensitive ``LIKE`` on both databases; ``*`` is the only wildcard."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return pw.NodeList((field, pw.SQL("LIKE"), escaped.replace("*", "%"),
+                        pw.SQL("ESCAPE '\\'")))
+
+
+def filter_conditions(filters):
+    """Peewee conditions for the ``GET /rules/`` query filters; unknown key -> 400."""
+    conditions = []
+    for key, value in (filters or {}).items():
+        if key in CODES:
+            conditions.append(getattr(Rule, key) == _enum(key, value))
+        elif key in WILDCARD:
+            field = getattr(Rule, key)
+            text = str(value)
+            conditions.append(like(field, text) if "*" in text else field == text)
+        elif key in TEXT:
+            conditions.append(getattr(Rule, key) == str(value))
+        elif key in INTEGER:
+            try:
+                conditions.append(getattr(Rule, key) == int(value))
+            except (TypeError, ValueError):
+                raise exceptions.InvalidObject(f"Invalid {key} filter: {value!r}") from None
+        elif key in BOOLEAN:
+            conditions.append(getattr(Rule, key) == to_bool(value, key))
+        elif key in DATES:
+            field, op = DATES[key]
+            when = parse_date(value, key)
+            conditions.append(field <= when if op == "<=" else field >= when)
+        else:
+            raise exceptions.InvalidObject(f"Unknown rule filter {key!r}")
+    return conditions
+
+
+def stream_rules(*conditions):
+    """A generator of batches of rule lines matching ``conditions``."""
+    query = (Rule.select(*RULE_FIELDS, DID.bytes)
+             .join(DID, pw.JOIN.LEFT_OUTER, on=((DID.scope == Rule.scope) & (DID.name == Rule.name))))
+    for condition in conditions:
+        query = query.where(condition)
+    return map_batches(dbmod.current().iter_query(query, key=(Rule.id,)), _rule_line)
+
+
+def list_rules(issuer, filters=None):
+    return stream_rules(*filter_conditions(filters))
+
+
+def list_account_rules(issuer, account, filters=None):
+    accounts.get_row(account)
+    return stream_rules(Rule.account == account, *filter_conditions(filters))
+
+
+def _did(scope, name):
+    if DID.get_or_none(DID.scope == scope, DID.name == name) is None:
+        raise exceptions.DataIdentifierNotFound(f"Data identifier '{scope}:{name}' not found")
+
+
+def list_did_rules(issuer, scope, name):
+    _did(scope, name)
+    return stream_rules(Rule.scope == scope, Rule.name == name)
+
+
+def list_associated_rules(issuer, scope, name):
+    """Rules on the DID itself and rules holding locks on it (a file in their datasets)."""
+    _did(scope, name)
+    locking = ReplicaLock.select(ReplicaLock.rule_id).where(ReplicaLock.scope == scope,
+                                                            ReplicaLock.name == name)
+    return stream_rules(((Rule.scope == scope) & (Rule.name == name)) | Rule.id.in_(locking))
+
+
+# -- locks, analysis, history ------------------------------------------------------------------
+_lock_line = row_mapper(["scope", "name", "rse_id", "rse", "state", "rule_id"])
+
+
+def list_locks(issuer, rule_id):
+    rule = rule_row(rule_id)
+    query = (ReplicaLock.select(ReplicaLock.scope, ReplicaLock.name, ReplicaLock.rse_id, RSE.rse,
+                                ReplicaLock.state, ReplicaLock.rule_id)
+             .join(RSE, pw.JOIN.LEFT_OUTER, on=(RSE.id == ReplicaLock.rse_id))
+             .where(ReplicaLock.rule_id == rule.id))
+    return map_batches(dbmod.current().iter_query(
+        query, key=(ReplicaLock.scope, ReplicaLock.name, ReplicaLock.rse_id)), _lock_line)
+
+
+def examine_rule(issuer, rule_id):
+    """``GET /rules/{id}/analysis``: the rule's error and its stuck transfers."""
+    rule = rule_row(rule_id)
+    if rule.state != "STUCK":
+        return {"rule_error": f"This replication rule is not stuck (state {rule.state}).",
+                "transfers": []}
+    stuck = (ReplicaLock.select(ReplicaLock.scope, ReplicaLock.name, RSE.rse)
+             .join(RSE, pw.JOIN.LEFT_OUTER, on=(RSE.id == ReplicaLock.rse_id))
+             .where(ReplicaLock.rule_id == rule.id, ReplicaLock.state == "STUCK")
+             .order_by(ReplicaLock.scope, ReplicaLock.name).limit(1000).tuples())
+    return {"rule_error": rule.error or "Replication rule is STUCK.",
+            "transfers": [{"scope": s, "name": n, "rse": r, "attempts": None, "last_error": None,
+                           "last_source": None, "sources": [], "last_time": None}
+                          for s, n, r in stuck]}
+
+
+HISTORY_FIELDS = [RuleHistory.id, RuleHistory.rule_id, RuleHistory.account, RuleHistory.scope,
+                  RuleHistory.name, RuleHistory.did_type, RuleHistory.state,
+                  RuleHistory.rse_expression, RuleHistory.copies, RuleHistory.locks_ok_cnt,
+                  RuleHistory.locks_replicating_cnt, RuleHistory.locks_stuck_cnt,
+                  RuleHistory.expires_at, RuleHistory.deleted_at, RuleHistory.created_at,
+                  RuleHistory.updated_at]
+_history_line = row_mapper([f.name for f in HISTORY_FIELDS], _converters(HISTORY_FIELDS))
+
+
+def _history(condition):
+    query = RuleHistory.select(*HISTORY_FIELDS).where(condition)
+
+    def line(row):
+        out = _history_line(row)
+        del out["id"]
+        return out
+    return map_batches(dbmod.current().iter_query(query, key=(RuleHistory.id,)), line)
+
+
+def rule_history(issuer, rule_id):
+    if not RuleHistory.select().where(RuleHistory.rule_id == str(rule_id).lower()).exists():
+        rule_row(rule_id)
+    return _history(RuleHistory.rule_id == str(rule_id).lower())
+
+
+def did_rule_history(issuer, scope, name):
+    return _history((RuleHistory.scope == scope) & (RuleHistory.name == name))

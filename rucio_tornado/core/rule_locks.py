@@ -1,0 +1,237 @@
+"""Replica locks, set-based: creating them (with COPYING replicas and queued transfer
+requests), releasing them, and keeping rule counters and account usage in step.
+
+Locks are inserted with their final state (``INSERT ... SELECT`` from the dataset content
+joined to the replicas, or ``insert_many`` in chunks): ``OK`` on an AVAILABLE replica, else
+``REPLICATING``. :func:`settle_new_locks` then creates the missing replicas as COPYING, counts
+the locks on the replicas, queues transfer requests and books the account usage: a handful of
+statements per rule, whatever the number of files. The locks written by one call are told
+apart by their ``created_at`` (the call's timestamp).
+
+Account usage: every lock counts its file's bytes once for the rule's account on its RSE (as
+Rucio does), so two rules of one account on the same file and RSE count it twice.
+"""
+import datetime
+
+from peewee import JOIN, SQL, Case, Value, fn
+
+from rucio_tornado import db as dbmod
+from rucio_tornado.models import (DID, AccountUsage, AccountUsageHistory, Content, DatasetLock,
+                                  Replica, ReplicaLock, Rule, RuleHistory, TransferRequest)
+
+CHUNK = 1000
+OBSOLETE = datetime.datetime(1970, 1, 1)
+LOCK_FIELDS = [ReplicaLock.rule_id, ReplicaLock.scope, ReplicaLock.name, ReplicaLock.rse_id,
+               ReplicaLock.account, ReplicaLock.bytes, ReplicaLock.state,
+               ReplicaLock.created_at, ReplicaLock.updated_at]
+FIXED_STATES = ("SUSPENDED", "WAITING_APPROVAL", "INJECT")
+
+
+def chunks(items, size=CHUNK):
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def random_id():
+    """A 32-hex-digit id computed by the database (for ``INSERT ... SELECT``)."""
+    if dbmod.current().kind == "postgresql":
+        return SQL("replace(gen_random_uuid()::text, '-', '')")
+    return SQL("lower(hex(randomblob(16)))")
+
+
+# -- inserting locks ---------------------------------------------------------------------------
+def _replica_on(lock_scope, lock_name, rse_id):
+    return ((Replica.scope == lock_scope) & (Replica.name == lock_name)
+            & (Replica.rse_id == rse_id))
+
+
+def insert_dataset_locks(rule, scope, name, rse_id, now):
+    """Locks for every file of dataset ``scope:name`` on ``rse_id``, in one statement: OK where
+    the replica is AVAILABLE, else REPLICATING (settled by :func:`settle_new_locks`)."""
+    state = Case(None, [(Replica.state == "AVAILABLE", "OK")], "REPLICATING")
+    files = (Content.select(Value(rule.id), Content.child_scope, Content.child_name, Value(rse_id),
+                            Value(rule.account), DID.bytes, state, Value(now), Value(now))
+             .join(DID, on=((DID.scope == Content.child_scope) & (DID.name == Content.child_name)))
+             .join(Replica, JOIN.LEFT_OUTER,
+                   on=_replica_on(Content.child_scope, Content.child_name, rse_id))
+             .where(Content.scope == scope, Content.name == name, Content.child_type == "FILE"))
+    ReplicaLock.insert_from(files, LOCK_FIELDS).on_conflict_ignore().execute()
+
+
+def insert_file_locks(rule, rows, now):
+    """Locks for ``rows`` of ``(scope, name, bytes, rse_id)``, in chunks, then their states."""
+    values = [(rule.id, scope, name, rse_id, rule.account, nbytes, "NEW", now, now)
+              for scope, name, nbytes, rse_id in rows]
+    for chunk in chunks(values):
+        ReplicaLock.insert_many(chunk, LOCK_FIELDS).on_conflict_ignore().execute()
+    available = Replica.select(SQL("1")).where(
+        _replica_on(ReplicaLock.scope, ReplicaLock.name, ReplicaLock.rse_id),
+        Replica.state == "AVAILABLE")
+    ReplicaLock.update(state=Case(None, [(fn.EXISTS(available), "OK")], "REPLICATING")).where(
+        ReplicaLock.rule_id == rule.id, ReplicaLock.state == "NEW").execute()
+
+
+def add_dataset_locks(rule, datasets, rse_ids, now):
+    """DatasetLock rows for each dataset ``(scope, name, length, bytes)`` and RSE."""
+    rows = [(rule.id, scope, name, rse_id, rule.account, "REPLICATING", length, nbytes, now, now)
+            for scope, name, length, nbytes in datasets for rse_id in rse_ids]
+    fields = [DatasetLock.rule_id, DatasetLock.scope, DatasetLock.name, DatasetLock.rse_id,
+              DatasetLock.account, DatasetLock.state, DatasetLock.length, DatasetLock.bytes,
+              DatasetLock.created_at, DatasetLock.updated_at]
+    for chunk in chunks(rows):
+        DatasetLock.insert_many(chunk, fields).on_conflict_ignore().execute()
+
+
+def settle_new_locks(rule, now):
+    """After inserting locks (those of ``rule`` created at ``now``): COPYING replicas for the
+    REPLICATING ones, replica lock counts, queued transfer requests, account usage."""
+    new = (ReplicaLock.rule_id == rule.id) & (ReplicaLock.created_at == now)
+    usage = {rse_id: (files, nbytes or 0) for rse_id, files, nbytes in (
+        ReplicaLock.select(ReplicaLock.rse_id, fn.COUNT(SQL("*")), fn.SUM(ReplicaLock.bytes))
+        .where(new).group_by(ReplicaLock.rse_id).tuples())}
+    if not usage:
+        return
+    replicating = new & (ReplicaLock.state == "REPLICATING")
+    # Existing replicas conflict and are skipped (reading the replica table here as well made
+    # PostgreSQL probe the rows this very statement inserts: quadratic).
+    missing = (ReplicaLock.select(ReplicaLock.rse_id, ReplicaLock.scope, ReplicaLock.name,
+                                  fn.COALESCE(ReplicaLock.bytes, 0), Value("COPYING"), Value(1),
+                                  Value(now), Value(now))
+               .where(replicating))
+    Replica.insert_from(missing, [Replica.rse_id, Replica.scope, Replica.name, Replica.bytes,
+                                  Replica.state, Replica.lock_cnt, Replica.created_at,
+                                  Replica.updated_at]).on_conflict_ignore().execute()
+    (Replica.update(lock_cnt=Replica.lock_cnt + 1, tombstone=None, updated_at=now,
+                    state=Case(None, [(Replica.state == "AVAILABLE", "AVAILABLE")], "COPYING"))
+     .from_(ReplicaLock)
+     .where(new, _replica_on(ReplicaLock.scope, ReplicaLock.name, ReplicaLock.rse_id),
+            Replica.created_at != now)          # the COPYING replicas above start at 1
+     .execute())
+    requests = ReplicaLock.select(random_id(), Value(rule.id), ReplicaLock.scope,
+                                  ReplicaLock.name, ReplicaLock.rse_id,
+                                  Value(rule.source_replica_expression), Value(rule.activity),
+                                  ReplicaLock.bytes, Value("QUEUED"), Value(now), Value(now)
+                                  ).where(replicating)
+    TransferRequest.insert_from(requests, [
+        TransferRequest.id, TransferRequest.rule_id, TransferRequest.scope, TransferRequest.name,
+        TransferRequest.dest_rse_id, TransferRequest.source_replica_expression,
+        TransferRequest.activity, TransferRequest.bytes, TransferRequest.state,
+        TransferRequest.created_at, TransferRequest.updated_at]).execute()
+    apply_usage(rule.account, usage, now)
+
+
+# -- releasing locks ---------------------------------------------------------------------------
+def release_locks(rule, now, purge=False):
+    """Remove all locks of ``rule``: replica lock counts, tombstones, requests, usage."""
+    usage = {rse_id: (-files, -(nbytes or 0)) for rse_id, files, nbytes in (
+        ReplicaLock.select(ReplicaLock.rse_id, fn.COUNT(SQL("*")), fn.SUM(ReplicaLock.bytes))
+        .where(ReplicaLock.rule_id == rule.id).group_by(ReplicaLock.rse_id).tuples())}
+    if usage:
+        last = (Replica.lock_cnt <= 1) & Replica.tombstone.is_null()
+        (Replica.update(lock_cnt=Replica.lock_cnt - 1, updated_at=now,
+                        tombstone=Case(None, [(last, OBSOLETE if purge else now)],
+                                       Replica.tombstone))
+         .from_(ReplicaLock)
+         .where(ReplicaLock.rule_id == rule.id,
+                _replica_on(ReplicaLock.scope, ReplicaLock.name, ReplicaLock.rse_id))
+         .execute())
+        ReplicaLock.delete().where(ReplicaLock.rule_id == rule.id).execute()
+        apply_usage(rule.account, usage, now)
+    TransferRequest.delete().where(TransferRequest.rule_id == rule.id,
+                                   TransferRequest.state == "QUEUED").execute()
+    DatasetLock.delete().where(DatasetLock.rule_id == rule.id).execute()
+
+
+# -- account usage -----------------------------------------------------------------------------
+def apply_usage(account, deltas, now):
+    """Add ``{rse_id: (files, bytes)}`` to the account's usage; one history row per account,
+    RSE and call (``now``), however many rules the call touches."""
+    for rse_id, (files, nbytes) in deltas.items():
+        if not files and not nbytes:
+            continue
+        where = (AccountUsage.account == account) & (AccountUsage.rse_id == rse_id)
+        updated = AccountUsage.update(files=AccountUsage.files + files,
+                                      bytes=AccountUsage.bytes + nbytes,
+                                      updated_at=now).where(where).execute()
+        if not updated:
+            AccountUsage.create(account=account, rse_id=rse_id, files=files, bytes=nbytes,
+                                created_at=now, updated_at=now)
+        row = AccountUsage.get(where)
+        same_call = ((AccountUsageHistory.account == account)
+                     & (AccountUsageHistory.rse_id == rse_id)
+                     & (AccountUsageHistory.updated_at == now))
+        if not AccountUsageHistory.update(files=row.files, bytes=row.bytes).where(
+                same_call).execute():
+            AccountUsageHistory.create(account=account, rse_id=rse_id, files=row.files,
+                                       bytes=row.bytes, created_at=now, updated_at=now)
+
+
+# -- rule counters and states ------------------------------------------------------------------
+def rule_state(current, ok, replicating, stuck):
+    if current in FIXED_STATES:
+        return current
+    if stuck:
+        return "STUCK"
+    if replicating:
+        return "REPLICATING"
+    return "OK"
+
+
+def refresh_rules(rule_ids, now):
+    """Recount the locks of ``rule_ids``; set counters, states, dataset locks, history.
+
+    Returns the ids of the rules that are OK afterwards."""
+    rule_ids = list(rule_ids)
+    counts = {}
+    for chunk in chunks(rule_ids):
+        for rule_id, state, count in (ReplicaLock.select(ReplicaLock.rule_id, ReplicaLock.state,
+                                                         fn.COUNT(SQL("*")))
+                                      .where(ReplicaLock.rule_id.in_(chunk))
+                                      .group_by(ReplicaLock.rule_id, ReplicaLock.state).tuples()):
+            counts.setdefault(rule_id, {})[state] = count
+    now_ok, history = [], []
+    for chunk in chunks(rule_ids):
+        for rule in Rule.select().where(Rule.id.in_(chunk)):
+            by_state = counts.get(rule.id, {})
+            ok, rep, stuck = (by_state.get("OK", 0), by_state.get("REPLICATING", 0),
+                              by_state.get("STUCK", 0))
+            state = rule_state(rule.state, ok, rep, stuck)
+            if (state, ok, rep, stuck) == (rule.state, rule.locks_ok_cnt,
+                                           rule.locks_replicating_cnt, rule.locks_stuck_cnt):
+                if state == "OK":
+                    now_ok.append(rule.id)
+                continue
+            Rule.update(state=state, locks_ok_cnt=ok, locks_replicating_cnt=rep,
+                        locks_stuck_cnt=stuck, updated_at=now,
+                        stuck_at=now if state == "STUCK" else rule.stuck_at
+                        ).where(Rule.id == rule.id).execute()
+            if state in ("OK", "REPLICATING", "STUCK"):
+                DatasetLock.update(state=state, updated_at=now).where(
+                    DatasetLock.rule_id == rule.id).execute()
+            rule.state, rule.locks_ok_cnt, rule.locks_replicating_cnt = state, ok, rep
+            rule.locks_stuck_cnt = stuck
+            history.append(history_row(rule, now))
+            if state == "OK":
+                now_ok.append(rule.id)
+    write_history(history)
+    return now_ok
+
+
+HISTORY_FIELDS = [RuleHistory.rule_id, RuleHistory.account, RuleHistory.scope, RuleHistory.name,
+                  RuleHistory.did_type, RuleHistory.state, RuleHistory.rse_expression,
+                  RuleHistory.copies, RuleHistory.locks_ok_cnt,
+                  RuleHistory.locks_replicating_cnt, RuleHistory.locks_stuck_cnt,
+                  RuleHistory.expires_at, RuleHistory.deleted_at, RuleHistory.created_at,
+                  RuleHistory.updated_at]
+
+
+def history_row(rule, now, deleted=False):
+    return (rule.id, rule.account, rule.scope, rule.name, rule.did_type, rule.state,
+            rule.rse_expression, rule.copies, rule.locks_ok_cnt, rule.locks_replicating_cnt,
+            rule.locks_stuck_cnt, rule.expires_at, now if deleted else None, now, now)
+
+
+def write_history(rows):
+    for chunk in chunks(rows):
+        RuleHistory.insert_many(chunk, HISTORY_FIELDS).execute()
