@@ -485,6 +485,27 @@ async def test_files_attached_through_the_did_endpoint(api, db, world):
     assert usage(db, "jdoe", world["SITE-A"]) == (2, 105)
 
 
+async def test_dataset_attached_to_a_container_gets_the_container_rules_locks(api, db, world):
+    in_db(db, lambda: DID.create(scope="user.jdoe", name="cont", did_type="CONTAINER",
+                                 account="jdoe", is_open=True))
+    in_db(db, lambda: make_dataset("user.jdoe", "first", 1, replicas=[world["SITE-A"]]))
+    response = await api.post("/dids/user.jdoe/cont/dids",
+                              {"dids": [{"scope": "user.jdoe", "name": "first"}]})
+    assert response.status == 201, response
+    rule_id = await add_rule(api, "user.jdoe", "cont", "SITE-A")
+    assert locks_of(db, rule_id) == [("first.f000000", world["SITE-A"], "OK")]
+    in_db(db, lambda: make_dataset("user.jdoe", "later", 2))
+    response = await api.post("/dids/user.jdoe/cont/dids",
+                              {"dids": [{"scope": "user.jdoe", "name": "later"}]})
+    assert response.status == 201, response
+    assert locks_of(db, rule_id) == [("first.f000000", world["SITE-A"], "OK"),
+                                     ("later.f000000", world["SITE-A"], "REPLICATING"),
+                                     ("later.f000001", world["SITE-A"], "REPLICATING")]
+    rule = (await api.get(f"/rules/{rule_id}")).json()
+    assert (rule["state"], rule["locks_ok_cnt"], rule["locks_replicating_cnt"]) == \
+        ("REPLICATING", 1, 2)
+
+
 async def test_one_usage_history_row_per_call_and_deny(api, db, world):
     in_db(db, lambda: (make_dataset("user.jdoe", "d1", 1), make_dataset("user.jdoe", "d2", 1)))
     body = rule_body("user.jdoe", "d1", "SITE-A")

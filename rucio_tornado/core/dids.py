@@ -471,6 +471,9 @@ def _attach_one(issuer, att, parent_rows, ignore_duplicate):
     if rows and parent_type == "DATASET":
         hooks.emit(hooks.FILES_ATTACHED, scope=scope, name=name,
                    files=[(r[2], r[3], r[6]) for r in rows])
+    elif rows:
+        hooks.emit(hooks.COLLECTIONS_ATTACHED, scope=scope, name=name,
+                   children=[(r[2], r[3], r[5]) for r in rows])
 
 
 CONTENT_COLUMNS = ("scope", "name", "child_scope", "child_name", "did_type", "child_type",

@@ -6,6 +6,9 @@ failing handler rolls the whole request back. Events (keyword arguments):
 
 - ``FILES_ATTACHED``: ``scope``, ``name`` (the dataset), ``files``: list of
   ``(scope, name, bytes)`` newly attached. (Rules create the missing locks.)
+- ``COLLECTIONS_ATTACHED``: ``scope``, ``name`` (the container), ``children``: list of
+  ``(scope, name, did_type)`` newly attached datasets/containers. (Rules above the container
+  lock the files of the datasets now under it.)
 - ``REPLICAS_AVAILABLE``: ``rse_id``, ``dids``: list of ``(scope, name)`` whose replica on that
   RSE became AVAILABLE. (Rules turn REPLICATING locks into OK.)
 - ``REPLICAS_REMOVED``: ``rse_id``, ``dids``: list of ``(scope, name)`` whose replica row was
@@ -14,6 +17,7 @@ failing handler rolls the whole request back. Events (keyword arguments):
 from collections import defaultdict
 
 FILES_ATTACHED = "files_attached"
+COLLECTIONS_ATTACHED = "collections_attached"
 REPLICAS_AVAILABLE = "replicas_available"
 REPLICAS_REMOVED = "replicas_removed"
 

@@ -119,6 +119,23 @@ def files_attached(scope, name, files):
         retire_parents(refresh_rules(touched, now), now)
 
 
+@hooks.on(hooks.COLLECTIONS_ATTACHED)
+def collections_attached(scope, name, children):
+    """Rules on a container (or above it) lock the files of datasets newly placed under it."""
+    above = list(_ancestors(scope, name))
+    if not any(Rule.select().where(Tuple(Rule.scope, Rule.name).in_(part)).exists()
+               for part in chunks(above, 400)):
+        return
+    from rucio_tornado.core.dids import datasets_under
+    for child_scope, child_name, child_type in children:
+        for ds_scope, ds_name in datasets_under(child_scope, child_name, child_type):
+            files = list(Content.select(Content.child_scope, Content.child_name, Content.bytes)
+                         .where(Content.scope == ds_scope, Content.name == ds_name,
+                                Content.child_type == "FILE").tuples())
+            if files:
+                files_attached(ds_scope, ds_name, files)
+
+
 def _placement_for_new_files(rule, scope, name, files):
     """``[(scope, name, bytes, rse_id)]``: the dataset's RSEs of the rule, else a new choice."""
     if rule.grouping != "NONE":
