@@ -5,7 +5,11 @@ parts, a ``/`` inside a DID name travels as ``%2F``; Tornado unquotes the captur
 Order matters: fixed paths and suffix routes come before the generic ``scope/name`` routes.
 Each resource has its own section; keep additions inside the section they belong to.
 """
-from rucio_tornado.web import accounts, misc
+from rucio_tornado.web import accounts, misc, ops
+from rucio_tornado.web import account_limits, rses
+from rucio_tornado.web import dids, meta
+from rucio_tornado.web import replicas
+from rucio_tornado.web import rules, subscriptions
 
 P = r"([^/]+)"        # one path part (URL-decoded when passed to the handler)
 S = "/?"              # optional trailing slash
@@ -33,20 +37,103 @@ ROUTES = [
     (rf"/scopes/{P}/scopes{S}", accounts.AccountScopesHandler),
     (rf"/scopes/{P}/{P}{S}", accounts.ScopeHandler),
     # account rules (rules developer): /accounts/{a}/rules goes HERE
+    (rf"/accounts/{P}/rules{S}", rules.AccountRulesHandler),
 
     # -- RSEs, attributes, protocols, distances, usage, limits -----------------------------------
+    (rf"/rses{S}", rses.RSEListHandler),
+    (rf"/rses/{P}/attr{S}", rses.RSEAttributesHandler),
+    (rf"/rses/{P}/attr/{P}{S}", rses.RSEAttributeHandler),
+    (rf"/rses/{P}/protocols{S}", rses.ProtocolListHandler),
+    (rf"/rses/{P}/protocols/{P}{S}", rses.ProtocolHandler),
+    (rf"/rses/{P}/protocols/{P}/{P}{S}", rses.ProtocolHandler),
+    (rf"/rses/{P}/protocols/{P}/{P}/{P}{S}", rses.ProtocolHandler),
+    (rf"/rses/{P}/distances/{P}{S}", rses.DistanceHandler),
+    (rf"/rses/{P}/usage/history{S}", rses.RSEUsageHistoryHandler),
+    (rf"/rses/{P}/usage{S}", rses.RSEUsageHandler),
+    (rf"/rses/{P}/limits{S}", rses.RSELimitsHandler),
+    (rf"/rses/{P}{S}", rses.RSEHandler),
+    (rf"/accounts/{P}/limits{S}", account_limits.AccountLimitsHandler),
+    (rf"/accounts/{P}/limits/local{S}", account_limits.AccountLimitsHandler),
+    (rf"/accounts/{P}/limits/global{S}", account_limits.GlobalLimitsHandler),
+    (rf"/accounts/{P}/limits/local/{P}{S}", account_limits.LocalLimitHandler),
+    (rf"/accounts/{P}/limits/global/{P}{S}", account_limits.GlobalLimitHandler),
+    (rf"/accounts/{P}/limits/{P}{S}", account_limits.LocalLimitHandler),
+    (rf"/accounts/{P}/usage(?:/local)?{S}", account_limits.LocalUsageHandler),
+    (rf"/accounts/{P}/usage/history/{P}{S}", account_limits.UsageHistoryHandler),
+    (rf"/accounts/{P}/usage/global{S}", account_limits.GlobalUsageHandler),
+    (rf"/accounts/{P}/usage/global/{P}{S}", account_limits.GlobalUsageHandler),
+    (rf"/accounts/{P}/usage/local/{P}{S}", account_limits.LocalUsageHandler),
+    (rf"/accounts/{P}/usage/{P}{S}", account_limits.LocalUsageHandler),
+    (rf"/accountlimits/local/{P}/{P}{S}", account_limits.LocalLimitHandler),
+    (rf"/accountlimits/global/{P}/{P}{S}", account_limits.GlobalLimitHandler),
+    (rf"/accountlimits/{P}/{P}{S}", account_limits.LocalLimitHandler),
 
     # -- DIDs and metadata -------------------------------------------------------------------
     # Fixed /dids/... paths first, then the scope/name suffix routes, then the generic ones.
+    (rf"/dids{S}", dids.DIDsHandler),
+    (rf"/dids/attachments{S}", dids.AttachmentsHandler),
+    (rf"/dids/bulkfiles{S}", dids.BulkFilesHandler),
+    (rf"/dids/bulkmeta{S}", dids.BulkMetaHandler),
+    (rf"/dids/bulkdidsmeta{S}", dids.BulkDIDsMetaHandler),
+    (rf"/dids/{P}/dids/search{S}", dids.SearchHandler),
+    (rf"/dids/{P}/", dids.ScopeListHandler),
+    (rf"/dids/{P}/{P}/status{S}", dids.StatusHandler),
+    (rf"/dids/{P}/{P}/meta{S}", dids.DIDMetaHandler),
+    (rf"/dids/{P}/{P}/meta/{P}{S}", dids.DIDMetaKeyHandler),
+    (rf"/dids/{P}/{P}/dids/history{S}", dids.ContentHistoryHandler),
+    (rf"/dids/{P}/{P}/dids{S}", dids.ContentHandler),
+    (rf"/dids/{P}/{P}/files{S}", dids.FilesHandler),
+    (rf"/dids/{P}/{P}/parents{S}", dids.ParentsHandler),
     # DID suffix routes of other resources go HERE, before the generic scope/name routes:
     #   replicas developer: GET /dids/{s}/{n}/rses/   rules developer: /dids/{s}/{n}/rules,
     #   /dids/{s}/{n}/associated_rules
+    (rf"/dids/{P}/{P}/rules{S}", rules.DIDRulesHandler),
+    (rf"/dids/{P}/{P}/associated_rules{S}", rules.DIDAssociatedRulesHandler),
+    (rf"/dids/{P}/{P}/rses{S}", replicas.DIDReplicasHandler),
+    (rf"/dids/{P}/{P}/", dids.SeedContentHandler),
+    (rf"/dids/{P}/{P}/{P}{S}", dids.SeedAttachHandler),
+    (rf"/dids/{P}/{P}", dids.DIDHandler),
+    (rf"/meta{S}", meta.SeedKeysHandler),
+    (rf"/meta/{P}{S}", meta.SeedKeyHandler),
+    (rf"/meta/{P}/{P}{S}", meta.SeedKeyDefaultHandler),
+    (rf"/meta_conventions{S}", meta.ConventionKeysHandler),
+    (rf"/meta_conventions/{P}", meta.ConventionKeyHandler),
+    (rf"/meta_conventions/{P}/", meta.ConventionValuesHandler),
 
     # -- replicas ----------------------------------------------------------------------------
+    (rf"/replicas{S}", replicas.ReplicasHandler),
+    (rf"/replicas/list{S}", replicas.ReplicaListHandler),
+    (rf"/replicas/tombstone{S}", replicas.TombstoneHandler),
+    (rf"/replicas/bad{S}", replicas.BadReplicasHandler),
+    (rf"/replicas/bad/dids{S}", replicas.BadDIDReplicasHandler),
+    (rf"/replicas/bad/pfns{S}", replicas.BadPFNsHandler),
+    (rf"/replicas/datasets_bulk{S}", replicas.DatasetReplicasBulkHandler),
+    (rf"/replicas/dids{S}", replicas.DIDsFromPFNsHandler),
+    (rf"/replicas/rse/{P}{S}", replicas.DatasetsPerRSEHandler),
+    (rf"/replicas/{P}/{P}/datasets{S}", replicas.DatasetReplicasHandler),
+    (rf"/replicas/{P}/{P}{S}", replicas.DIDReplicasHandler),
 
     # -- rules and subscriptions -------------------------------------------------------------
+    (rf"/rules{S}", rules.RulesHandler),
+    (rf"/rules/{P}/locks{S}", rules.RuleLocksHandler),
+    (rf"/rules/{P}/analysis{S}", rules.RuleAnalysisHandler),
+    (rf"/rules/{P}/history{S}", rules.RuleHistoryHandler),
+    (rf"/rules/{P}/reduce{S}", rules.RuleReduceHandler),
+    (rf"/rules/{P}/move{S}", rules.RuleMoveHandler),
+    (rf"/rules/{P}/{P}/history{S}", rules.DIDRuleHistoryHandler),
+    (rf"/rules/{P}{S}", rules.RuleHandler),
+    (rf"/subscriptions{S}", subscriptions.SubscriptionListHandler),
+    (rf"/subscriptions/name/{P}{S}", subscriptions.SubscriptionsByNameHandler),
+    (rf"/subscriptions/id/{P}{S}", subscriptions.SubscriptionByIdHandler),
+    (rf"/subscriptions/{P}/rules/states{S}", subscriptions.SubscriptionRuleStatesHandler),
+    (rf"/subscriptions/{P}/{P}/rules/states{S}", subscriptions.SubscriptionRuleStatesHandler),
+    (rf"/subscriptions/{P}/{P}/rules{S}", subscriptions.SubscriptionRulesHandler),
+    (rf"/subscriptions/{P}/{P}{S}", subscriptions.SubscriptionHandler),
+    (rf"/subscriptions/{P}{S}", subscriptions.AccountSubscriptionsHandler),
 
     # -- operations (health, metrics) --------------------------------------------------------
+    (rf"/health{S}", ops.HealthHandler),
+    (rf"/metrics{S}", ops.MetricsHandler),
 
     # -- last: the generic account route ---------------------------------------------------
     (rf"/accounts/{P}{S}", accounts.AccountHandler),

@@ -1,0 +1,440 @@
+"""Replica listing (``POST /replicas/list`` and friends): one line per file, streamed.
+
+Collections are expanded to their files set-based. For each dataset the files and their
+replicas come from ONE ordered join of ``Content`` and ``Replica`` (a server-side cursor on
+PostgreSQL; keyset pages of files on SQLite); consecutive rows of a file are grouped into its
+line, which is produced as ready JSON text (handlers write it with ``encode_text``). PFNs come
+from an :class:`~rucio_tornado.core.pfns.RSECatalog` read once per listing. No query runs per
+row.
+"""
+import heapq
+import random
+from hashlib import md5
+from xml.sax.saxutils import escape, quoteattr
+
+import peewee
+import ujson
+from ujson import dumps
+
+from rucio_tornado import db as dbmod
+from rucio_tornado import exceptions
+from rucio_tornado.core.bulk import chunks, lookup
+from rucio_tornado.core.common import NAME_PATTERNS, parse_date
+from rucio_tornado.core.pfns import RSECatalog, hash_path
+from rucio_tornado.models import DID, Content, Replica
+
+DEFAULT_STATES = ("AVAILABLE",)
+UNAVAILABLE_STATES = ("AVAILABLE", "UNAVAILABLE", "COPYING")
+SORTS = (None, "geoip", "closeness", "dynamic", "ranking", "random")
+FILE_CHUNK = 1000
+#: Row layout shared by every source: file scope, name, bytes, md5, adler32 (from the DID or the
+#: content row), then rse_id, bytes, md5, adler32, path, state of one replica (NULLs if none).
+REPLICA_COLUMNS = (Replica.rse_id, Replica.bytes, Replica.md5, Replica.adler32, Replica.path,
+                   Replica.state)
+
+
+def checked_dids(dids, label="dids"):
+    """``[{"scope", "name"}]`` -> list of ``(scope, name)`` (duplicates removed)."""
+    if not isinstance(dids, list):
+        raise exceptions.InvalidJSONType(f"{label} must be a list")
+    keys = {}
+    for index, item in enumerate(dids):
+        if not isinstance(item, dict) or not isinstance(item.get("scope"), str) or \
+                not isinstance(item.get("name"), str):
+            raise exceptions.InvalidObject(f"{label}[{index}] must be an object with "
+                                           f"'scope' and 'name' strings")
+        keys[(item["scope"], item["name"])] = None
+    return list(keys)
+
+
+def did_types(keys):
+    """``{(scope, name): did_type}`` of the existing ones among ``keys``."""
+    return {(s, n): t for s, n, t in lookup(
+        lambda scope, names: DID.select(DID.scope, DID.name, DID.did_type).where(
+            DID.scope == scope, DID.name.in_(names)), keys)}
+
+
+def datasets_of(collections):
+    """The datasets in ``collections`` (``[(scope, name, type)]``), containers expanded
+    recursively, each once, in a stable order."""
+    found, seen = {}, set()
+    frontier = []
+    for scope, name, did_type in collections:
+        if did_type == "DATASET":
+            found[(scope, name)] = None
+        elif (scope, name) not in seen:
+            seen.add((scope, name))
+            frontier.append((scope, name))
+    while frontier:
+        children = list(lookup(lambda scope, names: Content.select(
+            Content.child_scope, Content.child_name, Content.child_type).where(
+            Content.scope == scope, Content.name.in_(names),
+            Content.child_type != "FILE"), frontier))
+        frontier = []
+        for scope, name, child_type in sorted(children):
+            if child_type == "DATASET":
+                found[(scope, name)] = None
+            elif (scope, name) not in seen:
+                seen.add((scope, name))
+                frontier.append((scope, name))
+    return list(found)
+
+
+class Ancestors:
+    """All ancestors of files, as ``"scope:name"`` strings: one set query per batch of files,
+    collections' ancestors cached for the whole listing."""
+
+    def __init__(self):
+        self.cache = {}
+
+    def _parents(self, keys):
+        out = {}
+        for cs, cn, s, n in lookup(lambda scope, names: Content.select(
+                Content.child_scope, Content.child_name, Content.scope, Content.name).where(
+                Content.child_scope == scope, Content.child_name.in_(names)), keys):
+            out.setdefault((cs, cn), []).append((s, n))
+        return out
+
+    def _collection_ancestors(self, keys):
+        missing = [k for k in keys if k not in self.cache]
+        while missing:
+            parents = self._parents(missing)
+            for key in missing:
+                self.cache[key] = parents.get(key, [])
+            missing = list({p for key in missing for p in self.cache[key] if p not in self.cache})
+
+    def expand(self, direct):
+        out, queue = {}, list(direct)
+        while queue:
+            key = queue.pop(0)
+            if key in out:
+                continue
+            out[key] = None
+            queue.extend(self.cache.get(key) or ())
+        return [f"{s}:{n}" for s, n in out]
+
+    def of_files(self, keys):
+        """``[[ "scope:name", ...], ...]``: all ancestors of each file of ``keys``."""
+        direct = self._parents(keys)
+        self._collection_ancestors({p for ps in direct.values() for p in ps})
+        return [self.expand(direct.get(key, ())) for key in keys]
+
+
+class LineBuilder:
+    """Turns rows ordered by file into §3.3 lines, already encoded as JSON text.
+
+    This is the hot loop of every replica listing. Per file: one ``ujson.dumps`` of its five
+    plain fields, one md5, and string joins; everything per RSE (the PFN prefix, the ``pfns``
+    details, the RSE name) is encoded once per listing. Text instead of dicts halves the cost
+    per line (nested dicts re-encode the same RSE details for every file); consumers that need
+    dicts (Metalink) parse the line back.
+    """
+
+    def __init__(self, catalog, domain, ancestors=None):
+        self.by_id, self.domain, self.ancestors = catalog.by_id, domain, ancestors
+        self.scope_paths = {}
+        for info in self.by_id.values():
+            info.json_rse = dumps(info.rse)
+            info.json_base = (dumps(info.base, escape_forward_slashes=False)[1:-1]
+                              if info.base is not None else None)
+            info.json_details = {}
+
+    def scope_path(self, scope):
+        """The scope part of the hash path (``user.jdoe`` -> ``user/jdoe``), cached."""
+        path = dumps(hash_path(scope, "x").rsplit("/", 3)[0], escape_forward_slashes=False)
+        path = self.scope_paths[scope] = path[1:-1]
+        return path
+
+    def details(self, info, priority):
+        text = info.json_details.get(priority)
+        if text is None:
+            text = info.json_details[priority] = dumps(info.pfn_details(priority, self.domain))
+        return text
+
+    def lines(self, row_batches):
+        """Batches of rows (a file's rows consecutive, possibly split across batches) ->
+        batches of JSON lines; the last file of a batch is held until it is complete."""
+        by_id, scope_paths, finish = self.by_id, self.scope_paths, self._finish
+        scope = name = head = None
+        replicas = []
+        for rows in row_batches:
+            out, keys = [], []
+            for row in rows:
+                if row[1] != name or row[0] != scope:
+                    if head is not None:
+                        out.append(finish(head, replicas))
+                        keys.append((scope, name))
+                    scope, name = row[0], row[1]
+                    replicas, relative = [], None
+                    if row[5] is None:      # no replica (left join): the file's own values
+                        head = dumps({"scope": scope, "name": name, "bytes": row[2],
+                                      "md5": row[3], "adler32": row[4]})[:-1]
+                        continue
+                    head = dumps({"scope": scope, "name": name, "bytes": row[6],
+                                  "md5": row[7], "adler32": row[8]})[:-1]
+                info = by_id.get(row[5])
+                if info is None:
+                    continue
+                if row[9] or info.lfn2pfn is not hash_path:
+                    pfn = info.pfn(scope, name, row[9])
+                    pfn = None if pfn is None else dumps(pfn)[1:-1]
+                elif info.json_base is None:
+                    pfn = None
+                else:
+                    if relative is None:
+                        scope_path = scope_paths.get(scope) or self.scope_path(scope)
+                        digest = md5(f"{scope}:{name}".encode()).hexdigest()
+                        if '"' in name or "\\" in name:
+                            name_text = dumps(name)[1:-1]
+                        else:
+                            name_text = name
+                        relative = f"{scope_path}/{digest[0:2]}/{digest[2:4]}/{name_text}"
+                    pfn = info.json_base + relative
+                replicas.append((info, row[10], pfn))
+            if out:
+                yield self._with_parents(out, keys)
+        if head is not None:
+            yield self._with_parents([finish(head, replicas)], [(scope, name)])
+
+    def _finish(self, head, replicas):
+        """The line of one file from its encoded head and ``[(info, state, pfn text)]``."""
+        if len(replicas) == 1 and replicas[0][2] is not None:
+            info, state, pfn = replicas[0]
+            rse = info.json_rse
+            return (f'{head},"pfns":{{"{pfn}":{self.details(info, 1)}}},'
+                    f'"rses":{{{rse}:["{pfn}"]}},"states":{{{rse}:"{state}"}}}}\n')
+        pfns, rses, states = [], [], []
+        priority = 0
+        for info, state, pfn in replicas:
+            rse = info.json_rse
+            states.append(f'{rse}:"{state}"')
+            if pfn is not None:
+                priority += 1
+                pfns.append(f'"{pfn}":{self.details(info, priority)}')
+                rses.append(f'{rse}:["{pfn}"]')
+        return (f'{head},"pfns":{{{",".join(pfns)}}},"rses":{{{",".join(rses)}}},'
+                f'"states":{{{",".join(states)}}}}}\n')
+
+    def _with_parents(self, lines, keys):
+        if self.ancestors is None:
+            return lines
+        return [f'{line[:-2]},"parents":{dumps(parents)}}}\n'
+                for line, parents in zip(lines, self.ancestors.of_files(keys))]
+
+
+class ReplicaQuery:
+    """The filters of one listing and the row sources that apply them."""
+
+    def __init__(self, states, rse_ids, updated_after):
+        cond = peewee.SQL("1 = 1")
+        if states is not None:
+            cond &= Replica.state.in_(list(states))
+        if rse_ids is not None:
+            cond &= Replica.rse_id.in_(list(rse_ids) or [""])
+        if updated_after is not None:
+            cond &= Replica.updated_at >= updated_after
+        self.cond = cond
+
+    def files(self, keys):
+        """Rows of the FILE DIDs among ``keys`` (one query per chunk)."""
+        database = dbmod.current().peewee
+        for scope, names in _by_scope(keys):
+            for part in chunks(names, FILE_CHUNK):
+                query = (DID.select(DID.scope, DID.name, DID.bytes, DID.md5, DID.adler32,
+                                    *REPLICA_COLUMNS)
+                         .join(Replica, peewee.JOIN.LEFT_OUTER, on=(
+                             (Replica.scope == DID.scope) & (Replica.name == DID.name) &
+                             self.cond))
+                         .where(DID.scope == scope, DID.name.in_(part), DID.did_type == "FILE")
+                         .order_by(DID.scope, DID.name, Replica.rse_id))
+                rows = database.execute_sql(*query.sql()).fetchall()
+                if rows:
+                    yield rows
+
+    def dataset(self, scope, name):
+        """Rows of the files of one dataset, ordered by file then RSE, in batches."""
+        db = dbmod.current()
+        if db.kind == "postgresql":
+            query = (Content.select(Content.child_scope, Content.child_name, Content.bytes,
+                                    Content.md5, Content.adler32, *REPLICA_COLUMNS)
+                     .join(Replica, peewee.JOIN.LEFT_OUTER, on=(
+                         (Replica.scope == Content.child_scope) &
+                         (Replica.name == Content.child_name) & self.cond))
+                     .where(Content.scope == scope, Content.name == name,
+                            Content.child_type == "FILE"))
+            # The content primary key's order: a fast-start plan without a sort. The rows of a
+            # file are consecutive, which is all the grouping needs.
+            return db.iter_query(query, key=(Content.scope, Content.name, Content.child_scope,
+                                             Content.child_name))
+        return self._keyset_pages(db, scope, name)
+
+    def _keyset_pages(self, db, scope, name):
+        """SQLite: keyset pages of ``batch_size`` files, each joined to its replicas. The SQL
+        is built once; each page only changes the two keyset parameters."""
+        first_sql, first_params = self._page_query(scope, name, None, db.batch_size).sql()
+        marks = ("\x00scope-mark", "\x00name-mark")
+        next_sql, next_params = self._page_query(scope, name, marks, db.batch_size).sql()
+        positions = [next_params.index(mark) for mark in marks]
+        sql, params = first_sql, first_params
+        while True:
+            rows = db.peewee.execute_sql(sql, params).fetchall()
+            if not rows:
+                return
+            yield rows
+            sql, params = next_sql, list(next_params)
+            params[positions[0]], params[positions[1]] = rows[-1][0], rows[-1][1]
+
+    def _page_query(self, scope, name, last, size):
+        page = Content.select(Content.child_scope, Content.child_name, Content.bytes,
+                              Content.md5, Content.adler32).where(
+            Content.scope == scope, Content.name == name, Content.child_type == "FILE")
+        if last is not None:
+            page = page.where(peewee.Tuple(Content.child_scope, Content.child_name) >
+                              peewee.Tuple(*last))
+        page = page.order_by(Content.child_scope, Content.child_name).limit(size).alias("page")
+        files = page.c
+        # No outer ORDER BY: the nested loop over the ordered page (the left side of a LEFT
+        # JOIN is always the outer loop in SQLite) keeps a file's rows together, in file order.
+        return (page.select_from(files.child_scope, files.child_name, files.bytes, files.md5,
+                                 files.adler32, *REPLICA_COLUMNS)
+                .join(Replica, peewee.JOIN.LEFT_OUTER, on=(
+                    (Replica.scope == files.child_scope) & (Replica.name == files.child_name) &
+                    self.cond)))
+
+
+def _by_scope(keys):
+    by_scope = {}
+    for scope, name in keys:
+        by_scope.setdefault(scope, []).append(name)
+    return by_scope.items()
+
+
+def _states(all_states, unavailable):
+    if all_states:
+        return None
+    return UNAVAILABLE_STATES if unavailable else DEFAULT_STATES
+
+
+def _rse_ids(catalog, rse_expression, ignore_availability):
+    ids = None
+    if rse_expression is not None:
+        if not isinstance(rse_expression, str):
+            raise exceptions.InvalidRSEExpression("rse_expression must be a string")
+        from rucio_tornado.core import rse_expression as expressions
+        ids = {rse["id"] for rse in expressions.resolve(rse_expression)}
+    if not ignore_availability:
+        readable = {rid for rid, info in catalog.by_id.items() if info.available_read}
+        ids = readable if ids is None else ids & readable
+    return ids
+
+
+def _check_options(domain, sort, nrandom, schemes):
+    if domain not in (None, "wan", "lan", "all"):
+        raise exceptions.InvalidObject(f"Invalid domain {domain!r}")
+    if sort not in SORTS:
+        raise exceptions.SortingAlgorithmNotSupported(f"Sorting algorithm {sort!r} not supported")
+    if nrandom is not None and (isinstance(nrandom, bool) or not isinstance(nrandom, int)
+                                or nrandom < 1):
+        raise exceptions.InvalidObject("nrandom must be a positive integer")
+    if schemes is not None and (not isinstance(schemes, list) or
+                                not all(isinstance(s, str) for s in schemes)):
+        raise exceptions.InvalidObject("schemes must be a list of strings")
+
+
+def list_replicas(issuer, dids, schemes=None, ignore_availability=True, all_states=False,
+                  unavailable=False, rse_expression=None, resolve_parents=False,
+                  updated_after=None, nrandom=None, domain=None, sort=None):
+    """The replicas of ``dids`` (files; collections expanded): a generator of batches of
+    JSON lines (text, each ending with a newline; see :class:`LineBuilder`).
+
+    Argument checks and DID resolution happen here, before the first batch, so their errors
+    are ordinary error responses.
+    """
+    keys = checked_dids(dids)
+    _check_options(domain, sort, nrandom, schemes)
+    domain = domain if domain in ("lan",) else "wan"
+    catalog = RSECatalog(schemes, domain)
+    after = parse_date(updated_after, "updated_after") if updated_after is not None else None
+    replicas = ReplicaQuery(_states(all_states, unavailable),
+                            _rse_ids(catalog, rse_expression, ignore_availability), after)
+    types = did_types(keys)
+    files = [k for k in keys if types.get(k) == "FILE"]
+    datasets = datasets_of([k + (types[k],) for k in keys
+                            if types.get(k) in ("DATASET", "CONTAINER")])
+    builder = LineBuilder(catalog, domain, Ancestors() if resolve_parents else None)
+    batches = _lines(replicas, files, datasets, builder)
+    return _pick_random(batches, nrandom) if nrandom else batches
+
+
+def _lines(replicas, files, datasets, builder):
+    sources = [replicas.files(files)] if files else []
+    sources += [replicas.dataset(scope, name) for scope, name in datasets]
+    for source in sources:
+        try:
+            yield from builder.lines(source)
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+
+def _pick_random(batches, count):
+    """``count`` lines chosen uniformly at random (reservoir sampling: memory of ``count``)."""
+    reservoir = []
+    seen = 0
+    for lines in batches:
+        for line in lines:
+            seen += 1
+            item = (random.random(), seen, line)
+            if len(reservoir) < count:
+                heapq.heappush(reservoir, item)
+            elif item[0] > reservoir[0][0]:
+                heapq.heapreplace(reservoir, item)
+    yield [line for _, _, line in reservoir]
+
+
+def list_did_replicas(issuer, scope, name, **options):
+    """``GET /replicas/{scope}/{name}`` and the seed's ``GET /dids/{scope}/{name}/rses/``."""
+    for kind, value in (("scope", scope), ("name", name)):
+        if not NAME_PATTERNS[kind][0].match(value):
+            raise exceptions.InvalidObject(f"Invalid {NAME_PATTERNS[kind][1]}: {value!r}")
+    return list_replicas(issuer, [{"scope": scope, "name": name}], **options)
+
+
+# -- metalink ----------------------------------------------------------------------------------
+METALINK_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                 '<metalink xmlns="urn:ietf:params:xml:ns:metalink">\n')
+METALINK_TAIL = "</metalink>\n"
+
+
+def _metalink_file(line):
+    parts = [f'  <file name={quoteattr(line["name"])}>\n',
+             f'    <identity>{escape(line["scope"])}:{escape(line["name"])}</identity>\n']
+    if line.get("adler32"):
+        parts.append(f'    <hash type="adler32">{line["adler32"]}</hash>\n')
+    if line.get("md5"):
+        parts.append(f'    <hash type="md5">{line["md5"]}</hash>\n')
+    if line.get("bytes") is not None:
+        parts.append(f'    <size>{line["bytes"]}</size>\n')
+    for parent in line.get("parents") or ():
+        parts.append(f'    <parent>{escape(parent)}</parent>\n')
+    for pfn, details in sorted(line["pfns"].items(), key=lambda item: item[1]["priority"]):
+        parts.append(f'    <url location={quoteattr(details["rse"])} '
+                     f'domain="{details["domain"]}" priority="{details["priority"]}" '
+                     f'client_extract="false">{escape(pfn)}</url>\n')
+    parts.append("  </file>\n")
+    return "".join(parts)
+
+
+def as_metalink(batches):
+    """Batches of JSON lines -> batches of Metalink 4 XML text (head, one ``<file>`` per
+    line, tail)."""
+    try:
+        yield [METALINK_HEAD]
+        for lines in batches:
+            yield ["".join(_metalink_file(ujson.loads(line)) for line in lines)]
+        yield [METALINK_TAIL]
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()

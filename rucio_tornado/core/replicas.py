@@ -1,0 +1,404 @@
+"""Replicas: bulk registration, state changes, deletion, tombstones and bad replicas.
+
+Every bulk call is set-based (one lookup per chunk of names, multi-row inserts) and runs in one
+transaction: one bad item rejects the whole call with a message naming it, nothing written.
+"""
+import re
+
+import ujson
+
+from rucio_tornado import exceptions
+from rucio_tornado.core import hooks, permissions
+from rucio_tornado.core.bulk import IN_CHUNK, chunks, in_list, insert_rows, select_in
+from rucio_tornado.core.common import NAME_PATTERNS, parse_date
+from rucio_tornado.core.pfns import RSECatalog, did_from_hash_path
+from rucio_tornado.db import atomic
+from rucio_tornado.models import RSE, DID, BadPFN, BadReplica, DIDMeta, Replica, Scope, utcnow
+
+STATES = {"A": "AVAILABLE", "U": "UNAVAILABLE", "C": "COPYING", "B": "BEING_DELETED",
+          "D": "BAD", "T": "TEMPORARY_UNAVAILABLE", "S": "SOURCE"}
+ADLER32 = re.compile(r"^[a-fA-F\d]{8}$")
+MD5 = re.compile(r"^[a-fA-F\d]{32}$")
+#: ``meta`` keys of a new file that are DID columns; other keys go to ``DIDMeta``.
+DID_COLUMNS = ("guid", "events", "lumiblocknr", "project", "datatype", "run_number",
+               "stream_name", "prod_step", "version", "campaign", "task_id", "panda_id",
+               "provenance", "phys_group")
+
+
+# -- lookups ---------------------------------------------------------------------------------
+def get_rse_row(rse):
+    """The non-deleted RSE called ``rse``, or RSENotFound."""
+    row = None
+    if isinstance(rse, str):
+        row = RSE.get_or_none((RSE.rse == rse) & (RSE.deleted == False))  # noqa: E712
+    if row is None:
+        raise exceptions.RSENotFound(f"RSE '{rse}' cannot be found")
+    return row
+
+
+def state_name(code, label):
+    """A one-letter state code (or a state name) -> the state name."""
+    if isinstance(code, str):
+        if code in STATES:
+            return STATES[code]
+        if code.upper() in STATES.values():
+            return code.upper()
+    raise exceptions.InvalidObject(f"{label}: invalid replica state {code!r}")
+
+
+def _did_label(item, index):
+    if isinstance(item, dict):
+        return f"file {index} ({item.get('scope')}:{item.get('name')})"
+    return f"file {index}"
+
+
+_SCOPE, _NAME = NAME_PATTERNS["scope"][0].match, NAME_PATTERNS["name"][0].match
+
+
+def _checked_did(item, index):
+    """``(scope, name)`` of one ``{"scope", "name", ...}`` item, or InvalidObject naming it."""
+    if not isinstance(item, dict):
+        raise exceptions.InvalidObject(f"{_did_label(item, index)}: must be an object")
+    scope, name = item.get("scope"), item.get("name")
+    if not isinstance(scope, str) or not _SCOPE(scope):
+        raise exceptions.InvalidObject(f"{_did_label(item, index)}: invalid scope {scope!r}")
+    if not isinstance(name, str) or not _NAME(name):
+        raise exceptions.InvalidObject(f"{_did_label(item, index)}: invalid DID name {name!r}")
+    return scope, name
+
+
+def _checked_list(value, label):
+    if not isinstance(value, list):
+        raise exceptions.InvalidJSONType(f"{label} must be a list")
+    return value
+
+
+def _require_scopes(keys):
+    scopes = {scope for scope, _ in keys}
+    found = {s for (s,) in Scope.select(Scope.scope).where(
+        Scope.scope.in_(list(scopes)), Scope.status != "DELETED").tuples()}
+    for scope in sorted(scopes - found):
+        raise exceptions.ScopeNotFound(f"Scope '{scope}' does not exist")
+
+
+def _existing_replicas(rse_id, keys):
+    """``(scope, name)`` of the replicas among ``keys`` on the RSE ``rse_id``."""
+    return (tuple(row) for row in select_in(Replica, ("scope", "name"), {"rse_id": rse_id},
+                                            "name", keys))
+
+
+def _require_replicas(rse_row, keys):
+    """Raise ReplicaNotFound naming the first of ``keys`` without a replica on ``rse_row``."""
+    found = set(_existing_replicas(rse_row.id, keys))
+    for scope, name in keys:
+        if (scope, name) not in found:
+            raise exceptions.ReplicaNotFound(
+                f"Replica {scope}:{name} on {rse_row.rse} cannot be found")
+
+
+# -- registration ------------------------------------------------------------------------------
+def _checked_file(item, index, deterministic):
+    scope, name = _checked_did(item, index)
+    size = item.get("bytes")
+    adler32, md5 = item.get("adler32"), item.get("md5")
+    code, pfn, meta = item.get("state"), item.get("pfn"), item.get("meta") or {}
+    state = STATES.get(code or "A")
+    if state is None or type(size) is not int or size < 0 or \
+            (adler32 is not None and (type(adler32) is not str or not ADLER32.match(adler32))) \
+            or (md5 is not None and (type(md5) is not str or not MD5.match(md5))) or \
+            (pfn is not None and type(pfn) is not str) or not isinstance(meta, dict) or \
+            (not deterministic and not pfn):
+        _explain_bad_file(item, index, deterministic)
+    return (scope, name, size, adler32, md5, state, pfn, meta)
+
+
+def _explain_bad_file(item, index, deterministic):
+    """Raise the error that names what is wrong with a file item (the slow, rare path)."""
+    label = _did_label(item, index)
+    size, adler32, md5 = item.get("bytes"), item.get("adler32"), item.get("md5")
+    state_name(item.get("state") or "A", label)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise exceptions.InvalidObject(f"{label}: 'bytes' must be a non-negative integer")
+    if adler32 is not None and (not isinstance(adler32, str) or not ADLER32.match(adler32)):
+        raise exceptions.InvalidObject(f"{label}: invalid adler32 {adler32!r}")
+    if md5 is not None and (not isinstance(md5, str) or not MD5.match(md5)):
+        raise exceptions.InvalidObject(f"{label}: invalid md5 {md5!r}")
+    if item.get("pfn") is not None and not isinstance(item.get("pfn"), str):
+        raise exceptions.InvalidObject(f"{label}: 'pfn' must be a string")
+    if not isinstance(item.get("meta") or {}, dict):
+        raise exceptions.InvalidObject(f"{label}: 'meta' must be an object")
+    raise exceptions.InvalidPath(f"{label}: a non-deterministic RSE needs a 'pfn'")
+
+
+def _relative_path(catalog, rse_id, pfn):
+    """A non-deterministic replica's ``path``: the PFN without its protocol prefix if it
+    matches one of the RSE's protocols, else the PFN as given."""
+    for info, path in catalog.parse_pfn(pfn):
+        if info.id == rse_id:
+            return path
+    return pfn
+
+
+def _check_consistency(files, existing):
+    for scope, name, size, adler32, md5, *_ in files:
+        row = existing.get((scope, name))
+        if row is None:
+            continue
+        did_type, old_bytes, old_adler32, old_md5 = row
+        if did_type != "FILE":
+            raise exceptions.UnsupportedOperation(
+                f"{scope}:{name} is a {did_type}, not a file")
+        if (old_bytes is not None and old_bytes != size) or \
+                (adler32 and old_adler32 and adler32.lower() != old_adler32.lower()) or \
+                (md5 and old_md5 and md5.lower() != old_md5.lower()):
+            raise exceptions.FileConsistencyMismatch(
+                f"(bytes, adler32, md5) of {scope}:{name} ({size}, {adler32}, {md5}) differ from "
+                f"the registered file ({old_bytes}, {old_adler32}, {old_md5})")
+
+
+def _insert_dids(account, files):
+    with_meta = [f for f in files if f[7]]
+    used = [c for c in DID_COLUMNS if any(c in f[7] for f in with_meta)]
+    columns = ["scope", "name", "did_type", "account", "bytes", "adler32", "md5"] + used
+    rows = [(scope, name, "FILE", account, size, adler32, md5) +
+            tuple(meta.get(c) for c in used)
+            for scope, name, size, adler32, md5, _, _, meta in files]
+    insert_rows(DID, columns, rows)
+    extra = [(scope, name, key, ujson.dumps(value),
+              float(value) if isinstance(value, (int, float)) and not isinstance(value, bool)
+              else None)
+             for scope, name, *_, meta in with_meta for key, value in meta.items()
+             if key not in DID_COLUMNS]
+    insert_rows(DIDMeta, ["scope", "name", "key", "value", "number"], extra)
+
+
+@atomic
+def add_replicas(issuer, rse, files, ignore_availability=True):
+    """Register ``files`` (``scope, name, bytes, adler32, md5?, meta?, pfn?, state?``) on the RSE
+    named ``rse``, creating the missing FILE DIDs (owned by the issuer). Existing replicas are
+    left as they are. Works nested inside another transaction (savepoint)."""
+    permissions.check(issuer, "add_replicas", rse=rse)
+    rse_row = get_rse_row(rse)
+    if not ignore_availability and not rse_row.availability_write:
+        raise exceptions.ResourceTemporaryUnavailable(f"{rse} is blocked for writes")
+    unique = {}
+    for index, item in enumerate(_checked_list(files, "files")):
+        checked = _checked_file(item, index, rse_row.deterministic)
+        unique.setdefault(checked[:2], checked)
+    if not unique:
+        return
+    checked = list(unique.values())
+    keys = list(unique)
+    _require_scopes(keys)
+    existing = {(s, n): rest for s, n, *rest in select_in(
+        DID, ("scope", "name", "did_type", "bytes", "adler32", "md5"), {}, "name", keys)}
+    _check_consistency(checked, existing)
+    _insert_dids(issuer.account, [f for f in checked if f[:2] not in existing])
+
+    present = set(_existing_replicas(rse_row.id, keys))
+    catalog = None if rse_row.deterministic else RSECatalog()
+    rows, available = [], []
+    for scope, name, size, adler32, md5, state, pfn, _ in checked:
+        if (scope, name) in present:
+            continue
+        path = _relative_path(catalog, rse_row.id, pfn) if catalog and pfn else None
+        rows.append((rse_row.id, scope, name, size, md5, adler32, path, state))
+        if state == "AVAILABLE":
+            available.append((scope, name))
+    insert_rows(Replica, ["rse_id", "scope", "name", "bytes", "md5", "adler32", "path", "state"],
+                rows)
+    if available:
+        hooks.emit(hooks.REPLICAS_AVAILABLE, rse_id=rse_row.id, dids=available)
+
+
+# -- state changes -----------------------------------------------------------------------------
+def _set_states(rse_row, by_state, extra=None):
+    """Set each state of ``by_state`` on its replicas; emit REPLICAS_AVAILABLE for A."""
+    now = utcnow()
+    for state, keys in by_state.items():
+        by_scope = {}
+        for scope, name in keys:
+            by_scope.setdefault(scope, []).append(name)
+        for scope, names in by_scope.items():
+            for part in chunks(names, IN_CHUNK):
+                Replica.update(state=state, updated_at=now, **(extra or {})).where(
+                    Replica.rse_id == rse_row.id, Replica.scope == scope,
+                    in_list(Replica.name, part)).execute()
+        if state == "AVAILABLE" and keys:
+            hooks.emit(hooks.REPLICAS_AVAILABLE, rse_id=rse_row.id, dids=list(keys))
+
+
+@atomic
+def update_replicas_states(issuer, rse, files):
+    """``files``: ``[{"scope", "name", "state": "A|U|C|B|D|T"}]`` on the RSE ``rse``."""
+    permissions.check(issuer, "update_replicas_states", rse=rse)
+    rse_row = get_rse_row(rse)
+    by_state, keys = {}, []
+    for index, item in enumerate(_checked_list(files, "files")):
+        key = _checked_did(item, index)
+        state = state_name(item.get("state"), _did_label(item, index))
+        by_state.setdefault(state, []).append(key)
+        keys.append(key)
+    _require_replicas(rse_row, keys)
+    _set_states(rse_row, by_state)
+
+
+@atomic
+def delete_replicas(issuer, rse, files, ignore_availability=True):
+    """Delete replica rows (root/admin only); emits REPLICAS_REMOVED."""
+    permissions.check(issuer, "delete_replicas", rse=rse)
+    rse_row = get_rse_row(rse)
+    if not ignore_availability and not rse_row.availability_delete:
+        raise exceptions.ResourceTemporaryUnavailable(f"{rse} is blocked for deletion")
+    keys = list(dict.fromkeys(_checked_did(item, index) for index, item in
+                              enumerate(_checked_list(files, "files"))))
+    _require_replicas(rse_row, keys)
+    by_scope = {}
+    for scope, name in keys:
+        by_scope.setdefault(scope, []).append(name)
+    for scope, names in by_scope.items():
+        for part in chunks(names, IN_CHUNK):
+            Replica.delete().where(Replica.rse_id == rse_row.id, Replica.scope == scope,
+                                   in_list(Replica.name, part)).execute()
+    hooks.emit(hooks.REPLICAS_REMOVED, rse_id=rse_row.id, dids=keys)
+
+
+@atomic
+def set_tombstone(issuer, replicas):
+    """``[{"rse", "scope", "name"}]``: mark each replica for immediate deletion."""
+    now = utcnow()
+    rse_rows = {}
+    for index, item in enumerate(_checked_list(replicas, "replicas")):
+        scope, name = _checked_did(item, index)
+        rse = item.get("rse")
+        permissions.check(issuer, "set_tombstone", rse=rse)
+        rse_row = rse_rows.get(rse) or rse_rows.setdefault(rse, get_rse_row(rse))
+        row = Replica.get_or_none(Replica.rse_id == rse_row.id, Replica.scope == scope,
+                                  Replica.name == name)
+        if row is None:
+            raise exceptions.ReplicaNotFound(f"Replica {scope}:{name} on {rse} cannot be found")
+        if row.lock_cnt > 0:
+            raise exceptions.ReplicaIsLocked(f"Replica {scope}:{name} on {rse} is locked")
+        Replica.update(tombstone=now, updated_at=now).where(
+            Replica.rse_id == rse_row.id, Replica.scope == scope, Replica.name == name).execute()
+
+
+# -- bad replicas ------------------------------------------------------------------------------
+def _reason(reason):
+    if reason is not None and not isinstance(reason, str):
+        raise exceptions.InvalidObject("'reason' must be a string")
+    return reason
+
+
+def _replica_of_pfn(catalog, pfn):
+    """(RSEInfo, scope, name) of the replica a PFN points to, or None."""
+    for info, path in catalog.parse_pfn(pfn):
+        if info.deterministic:
+            did = did_from_hash_path(path)
+            if did is not None:
+                return (info,) + did
+        row = Replica.get_or_none(Replica.rse_id == info.id, Replica.path.in_([path, pfn]))
+        if row is not None:
+            return info, row.scope, row.name
+    row = Replica.get_or_none(Replica.path == pfn)
+    if row is not None and row.rse_id in catalog.by_id:
+        return catalog.by_id[row.rse_id], row.scope, row.name
+    return None
+
+
+def _declare(issuer, targets, reason, state="BAD"):
+    """Mark ``targets`` ``[(rse_row_or_info, scope, name, label)]`` BAD; returns the
+    ``{rse: ["label: error"]}`` of those that could not be declared."""
+    failed, good = {}, {}
+    for rse, scope, name, label in targets:
+        row = Replica.get_or_none(Replica.rse_id == rse.id, Replica.scope == scope,
+                                  Replica.name == name)
+        if row is None:
+            failed.setdefault(rse.rse, []).append(f"{label}: replica not found")
+            continue
+        good.setdefault(rse.id, (rse, []))[1].append((scope, name, row.bytes))
+    for rse_id, (rse, items) in good.items():
+        insert_rows(BadReplica, ["scope", "name", "rse_id", "reason", "state", "account",
+                                 "bytes"],
+                    [(s, n, rse_id, reason, state, issuer.account, b) for s, n, b in items])
+        if state == "BAD":
+            _set_states(rse, {"BAD": [(s, n) for s, n, _ in items]})
+    return failed
+
+
+@atomic
+def declare_bad_replicas(issuer, replicas, reason, force=False):
+    """``replicas``: PFN strings or ``{"scope", "name", "rse"|"rse_id"}`` dicts."""
+    permissions.check(issuer, "declare_bad_replicas")
+    reason = _reason(reason)
+    catalog = RSECatalog()
+    targets, failed = [], {}
+    for index, item in enumerate(_checked_list(replicas, "replicas")):
+        if isinstance(item, str):
+            found = _replica_of_pfn(catalog, item)
+            if found is None:
+                failed.setdefault("unknown", []).append(f"{item}: unknown replica")
+            else:
+                targets.append(found + (item,))
+            continue
+        scope, name = _checked_did(item, index)
+        info = catalog.by_id.get(item.get("rse_id")) or catalog.by_name.get(item.get("rse"))
+        if info is None:
+            raise exceptions.RSENotFound(
+                f"RSE '{item.get('rse') or item.get('rse_id')}' cannot be found")
+        targets.append((info, scope, name, f"{scope}:{name}"))
+    for rse, errors in _declare(issuer, targets, reason).items():
+        failed.setdefault(rse, []).extend(errors)
+    return failed
+
+
+@atomic
+def declare_bad_did_replicas(issuer, rse, dids, reason):
+    permissions.check(issuer, "declare_bad_replicas")
+    rse_row = get_rse_row(rse)
+    targets = [(rse_row,) + _checked_did(item, index) + (f"{item['scope']}:{item['name']}",)
+               for index, item in enumerate(_checked_list(dids, "dids"))]
+    return _declare(issuer, targets, _reason(reason))
+
+
+BAD_PFN_STATES = {"B": "BAD", "S": "SUSPICIOUS", "T": "TEMPORARY_UNAVAILABLE"}
+
+
+@atomic
+def add_bad_pfns(issuer, pfns, reason, state, expires_at=None):
+    """Record PFNs as BAD / SUSPICIOUS / TEMPORARY_UNAVAILABLE; BAD ones also mark the replica."""
+    permissions.check(issuer, "declare_bad_replicas")
+    reason = _reason(reason)
+    state = BAD_PFN_STATES.get(state, state)
+    if state not in BAD_PFN_STATES.values():
+        raise exceptions.InvalidObject(f"Invalid bad PFN state {state!r}")
+    expires = parse_date(expires_at, "expires_at") if expires_at else None
+    if state == "TEMPORARY_UNAVAILABLE" and expires is None:
+        raise exceptions.InvalidObject("TEMPORARY_UNAVAILABLE needs an 'expires_at'")
+    pfns = _checked_list(pfns, "pfns")
+    for pfn in pfns:
+        if not isinstance(pfn, str) or "://" not in pfn:
+            raise exceptions.InvalidObject(f"Invalid PFN {pfn!r}")
+    insert_rows(BadPFN, ["path", "state", "reason", "account", "expires_at"],
+                [(pfn, state, reason, issuer.account, expires) for pfn in pfns])
+    if state != "SUSPICIOUS":
+        catalog = RSECatalog()
+        new_state = "BAD" if state == "BAD" else "TEMPORARY_UNAVAILABLE"
+        for pfn in pfns:
+            found = _replica_of_pfn(catalog, pfn)
+            if found is not None:
+                _set_states(found[0], {new_state: [found[1:]]})
+
+
+def dids_from_pfns(issuer, pfns, rse=None):
+    """``POST /replicas/dids``: ``[{pfn: {"scope", "name"}}]`` for the PFNs that point to a
+    replica (on ``rse`` if given)."""
+    pfns = _checked_list(pfns, "pfns")
+    rse_id = get_rse_row(rse).id if rse else None
+    catalog = RSECatalog()
+    out = []
+    for pfn in pfns:
+        found = _replica_of_pfn(catalog, pfn) if isinstance(pfn, str) else None
+        if found is not None and (rse_id is None or found[0].id == rse_id):
+            out.append({pfn: {"scope": found[1], "name": found[2]}})
+    return out

@@ -1,0 +1,138 @@
+"""Replicas: registration, states, tombstones, bad replicas, listings (API.md §4.6)."""
+from rucio_tornado.core import dataset_replicas, replica_list, replicas
+from rucio_tornado.core.common import optional, require, to_bool
+from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.streaming import encode_text, write_stream
+
+METALINK_TYPE = "application/metalink4+xml"
+#: Body keys of ``POST /replicas/list`` passed on to the core; the others are accepted and
+#: ignored (``client_location``, ``signature_lifetime``, ``resolve_archives``).
+LIST_OPTIONS = {"schemes": list, "ignore_availability": bool, "all_states": bool,
+                "unavailable": bool, "rse_expression": str, "resolve_parents": bool,
+                "updated_after": (str, int, float), "nrandom": int, "domain": str, "sort": str}
+
+
+class ReplicaStreamMixin:
+    """Streams a replica listing as JSON lines, or Metalink XML when the client asks for it."""
+
+    def wants_metalink(self):
+        return "metalink4+xml" in self.request.headers.get("Accept", "")
+
+    async def stream_replicas(self, fn, *args, **options):
+        """The core yields batches of ready JSON lines (text); Metalink parses them back."""
+        source = await self.call(fn, *args, **options)
+        if not self.wants_metalink():
+            return await write_stream(self, source, encode=encode_text)
+        return await write_stream(self, replica_list.as_metalink(source), encode=encode_text,
+                                  content_type=METALINK_TYPE)
+
+    def listing_options(self):
+        """``GET`` listings: ``?schemes=a,b&all_states&rse_expression=&domain=&select=``."""
+        schemes = self.arg("schemes")
+        options = {"schemes": [s for s in schemes.split(",") if s] if schemes else None,
+                   "all_states": self.flag("all_states"), "unavailable": self.flag("unavailable"),
+                   "resolve_parents": self.flag("resolve_parents"),
+                   "rse_expression": self.arg("rse_expression"), "domain": self.arg("domain"),
+                   "sort": self.arg("select") or self.arg("sort")}
+        return {k: v for k, v in options.items() if v is not None}
+
+
+class ReplicasHandler(BaseHandler):
+    """``/replicas``: add (POST), change states (PUT), delete (DELETE)."""
+
+    async def _rse_and_files(self):
+        # Bodies of 100,000 files take a noticeable time to parse: do it off the IOLoop.
+        body = await self.run(self.json_body)
+        return body, require(body, "rse", str), require(body, "files", list)
+
+    async def post(self):
+        body, rse, files = await self._rse_and_files()
+        await self.call(replicas.add_replicas, rse, files,
+                        ignore_availability=to_bool(body.get("ignore_availability", True)))
+        self.created()
+
+    async def put(self):
+        _, rse, files = await self._rse_and_files()
+        await self.call(replicas.update_replicas_states, rse, files)
+        self.ok()
+
+    async def delete(self):
+        body, rse, files = await self._rse_and_files()
+        await self.call(replicas.delete_replicas, rse, files,
+                        ignore_availability=to_bool(body.get("ignore_availability", True)))
+        self.ok()
+
+
+class ReplicaListHandler(ReplicaStreamMixin, BaseHandler):
+    """``POST /replicas/list``."""
+
+    async def post(self):
+        body = self.json_body()
+        options = {key: optional(body, key, kinds) for key, kinds in LIST_OPTIONS.items()
+                   if body.get(key) is not None}
+        await self.stream_replicas(replica_list.list_replicas, require(body, "dids", list),
+                                   **options)
+
+
+class DIDReplicasHandler(ReplicaStreamMixin, BaseHandler):
+    """``GET /replicas/{scope}/{name}`` and the seed's ``GET /dids/{scope}/{name}/rses/``."""
+
+    async def get(self, scope, name):
+        await self.stream_replicas(replica_list.list_did_replicas, scope, name,
+                                   **self.listing_options())
+
+
+class DatasetReplicasHandler(BaseHandler):
+    async def get(self, scope, name):
+        await self.stream(dataset_replicas.list_dataset_replicas, scope, name,
+                          deep=self.flag("deep"))
+
+
+class DatasetReplicasBulkHandler(BaseHandler):
+    async def post(self):
+        await self.stream(dataset_replicas.list_dataset_replicas_bulk,
+                          require(self.json_body(), "dids", list))
+
+
+class DatasetsPerRSEHandler(BaseHandler):
+    async def get(self, rse):
+        await self.stream(dataset_replicas.list_datasets_per_rse, rse)
+
+
+class TombstoneHandler(BaseHandler):
+    async def post(self):
+        await self.call(replicas.set_tombstone, require(self.json_body(), "replicas", list))
+        self.created()
+
+
+class BadReplicasHandler(BaseHandler):
+    async def post(self):
+        body = self.json_body()
+        result = await self.call(replicas.declare_bad_replicas, require(body, "replicas", list),
+                                 optional(body, "reason", str),
+                                 force=to_bool(body.get("force", False)))
+        self.send_json(result, status=201)
+
+
+class BadDIDReplicasHandler(BaseHandler):
+    async def post(self):
+        body = self.json_body()
+        result = await self.call(replicas.declare_bad_did_replicas, require(body, "rse", str),
+                                 require(body, "dids", list), optional(body, "reason", str))
+        self.send_json(result, status=201)
+
+
+class BadPFNsHandler(BaseHandler):
+    async def post(self):
+        body = self.json_body()
+        await self.call(replicas.add_bad_pfns, require(body, "pfns", list),
+                        optional(body, "reason", str), require(body, "state", str),
+                        expires_at=optional(body, "expires_at", (str, int, float)))
+        self.created()
+
+
+class DIDsFromPFNsHandler(BaseHandler):
+    async def post(self):
+        body = self.json_body()
+        await self.stream(replicas.dids_from_pfns, require(body, "pfns", list),
+                          rse=optional(body, "rse", str))
