@@ -340,7 +340,8 @@ class Replica(BaseModel):
     md5 = pw.CharField(max_length=32, null=True)
     adler32 = pw.CharField(max_length=8, null=True)
     path = pw.CharField(max_length=1024, null=True)         # non-deterministic RSEs
-    state = pw.CharField(max_length=24, default="AVAILABLE")  # AVAILABLE|UNAVAILABLE|COPYING|BEING_DELETED|BAD|TEMPORARY_UNAVAILABLE
+    # AVAILABLE | UNAVAILABLE | COPYING | BEING_DELETED | BAD | TEMPORARY_UNAVAILABLE
+    state = pw.CharField(max_length=24, default="AVAILABLE")
     lock_cnt = pw.IntegerField(default=0)
     tombstone = pw.DateTimeField(null=True)
     accessed_at = pw.DateTimeField(null=True)
@@ -457,7 +458,7 @@ class ReplicaLock(BaseModel):
 
     class Meta:
         primary_key = pw.CompositeKey("rule_id", "scope", "name", "rse_id")
-        indexes = ((("scope", "name", "rse_id"), False),)
+        indexes = ((("scope", "name", "rse_id"), False), (("rse_id", "state"), False))
 
 
 class DatasetLock(BaseModel):

@@ -58,6 +58,14 @@ async def test_post_auth_token_json(api):
     assert check.status == 200 and check.json()["account"] == "root"
 
 
+@pytest.mark.parametrize("body", [{"account": "root", "username": 1, "password": "secret"},
+                                  {"account": ["root"], "username": "ddmlab", "password": "x"},
+                                  {"username": "ddmlab"}])
+async def test_post_auth_token_bad_input_is_401(api, body):
+    response = await api.as_(None).post("/auth/token", body)
+    assert response.status == 401 and response.exception_class == "CannotAuthenticate"
+
+
 async def test_missing_token_is_400_value_error(api):
     response = await api.as_(None).get("/accounts/root")
     assert response.status == 400

@@ -103,7 +103,8 @@ def _epoch(dt):
 
 def authenticate_userpass(username, password, account=None):
     """Check a username/password and pick the account; returns the account name."""
-    if not username or not password:
+    if not username or not password or not isinstance(username, str) \
+            or not isinstance(password, str) or not isinstance(account, (str, type(None))):
         raise exceptions.CannotAuthenticate(
             "Cannot authenticate without passing all required arguments")
     identity = Identity.get_or_none(identity=username, identity_type="USERPASS", deleted=False)

@@ -4,6 +4,7 @@ from datetime import UTC
 from rucio_tornado import RUCIO_API_VERSION
 from rucio_tornado.core import auth
 from rucio_tornado.core.common import RFC1123
+from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.web.base import BaseHandler
 
 NO_CACHE = {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate",
@@ -17,39 +18,42 @@ class PingHandler(BaseHandler):
         self.send_json({"version": RUCIO_API_VERSION})
 
 
-class UserpassHandler(BaseHandler):
-    """``GET /auth/userpass``: credentials in headers, token in ``X-Rucio-Auth-Token``."""
+class LoginHandler(BaseHandler):
+    """Shared by the login routes: check credentials, issue a token, never cache the answer."""
     auth_required = False
+
+    async def login(self, username, password, account):
+        account = await self.run(auth.authenticate_userpass, username, password, account)
+        self.issuer = Issuer(account=account)       # for the access log
+        for name, value in NO_CACHE.items():
+            self.set_header(name, value)
+        token, expires = self.tokens.issue(account, identity=username)
+        return account, token, expires.strftime(RFC1123)
+
+
+class UserpassHandler(LoginHandler):
+    """``GET /auth/userpass``: credentials in headers, token in ``X-Rucio-Auth-Token``."""
 
     async def get(self):
         headers = self.request.headers
-        account = headers.get("X-Rucio-Account") or None
-        username = headers.get("X-Rucio-Username")
-        account = await self.run(auth.authenticate_userpass, username,
-                                 headers.get("X-Rucio-Password"), account)
-        token, expires = self.tokens.issue(account, identity=username)
-        for name, value in NO_CACHE.items():
-            self.set_header(name, value)
+        account, token, expires = await self.login(
+            headers.get("X-Rucio-Username"), headers.get("X-Rucio-Password"),
+            headers.get("X-Rucio-Account") or None)
         self.set_header("Content-Type", "application/octet-stream")
         self.set_header("X-Rucio-Auth-Token", token)
-        self.set_header("X-Rucio-Auth-Token-Expires", expires.strftime(RFC1123))
+        self.set_header("X-Rucio-Auth-Token-Expires", expires)
         self.set_header("X-Rucio-Auth-Account", account)
         self.finish()
 
 
-class TokenHandler(BaseHandler):
+class TokenHandler(LoginHandler):
     """``POST /auth/token``: ``{"account", "username", "password"}`` -> ``{"token", ...}``."""
-    auth_required = False
 
     async def post(self):
         body = self.json_body()
-        account = await self.run(auth.authenticate_userpass, body.get("username"),
-                                 body.get("password"), body.get("account") or None)
-        token, expires = self.tokens.issue(account, identity=body.get("username"))
-        for name, value in NO_CACHE.items():
-            self.set_header(name, value)
-        self.send_json({"token": token, "account": account,
-                        "expires_at": expires.strftime(RFC1123)})
+        account, token, expires = await self.login(
+            body.get("username"), body.get("password"), body.get("account") or None)
+        self.send_json({"token": token, "account": account, "expires_at": expires})
 
 
 class ValidateHandler(BaseHandler):

@@ -86,7 +86,8 @@ async def write_stream(handler, source, encode=encode_json_lines, content_type=S
 
 
 async def _discard(future):
+    """Wait for a prefetch nobody will read (the client left); its error no longer matters."""
     try:
         await future
     except Exception:
-        pass
+        log.debug("prefetch failed after the client went away", exc_info=True)
