@@ -10,15 +10,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from rucio_tornado import server
 from tests.conftest import create_pg_database, drop_pg_database
 
-CLIENT_CFG = """[client]
-rucio_host = {url}
-auth_host = {url}
-auth_type = userpass
-username = {username}
-password = {password}
-account = {account}
+#: The server's own client snippet (what `serve` prints), plus a private token file per account.
+CLIENT_CFG = server.CLIENT_CFG + """
 auth_token_file_path = {token_file}
 request_retries = 2
 """
