@@ -119,6 +119,8 @@ class Database:
                                                    stale_timeout=300, timeout=30, **kwargs)
             self.executor = ThreadPoolExecutor(pool_size, thread_name_prefix="pg")
             self.stream_pool = StreamPool(dbname, kwargs, stream_pool_size)
+            #: runs each stream's next FETCH ahead (one at a time per stream)
+            self.prefetcher = ThreadPoolExecutor(stream_pool_size, thread_name_prefix="pg-fetch")
         else:
             raise exceptions.ConfigurationError(f"unsupported database URL: {url}")
         self.activate()
@@ -174,18 +176,28 @@ class Database:
     def _iter_server_side(self, query, batch_size):
         sql, params = query.sql()
         conn = self.stream_pool.acquire()
-        cursor = None
+        cursor = pending = None
         try:
             with conn.cursor() as setup:
                 setup.execute("SET LOCAL jit = off")
             cursor = conn.cursor(name="rt_" + uuid.uuid4().hex)
             cursor.execute(sql, params)
+            # the next FETCH runs (GIL released while PostgreSQL works) while the consumer
+            # turns the current batch into lines
+            pending = self.prefetcher.submit(cursor.fetchmany, batch_size)
             while True:
-                rows = cursor.fetchmany(batch_size)
+                rows = pending.result()
+                pending = None
                 if not rows:
                     return
+                pending = self.prefetcher.submit(cursor.fetchmany, batch_size)
                 yield rows
         finally:
+            if pending is not None:
+                try:
+                    pending.result()
+                except Exception:  # the connection is rolled back and released below anyway
+                    log.debug("a prefetch failed while closing a stream", exc_info=True)
             if cursor is not None and not conn.closed:
                 try:
                     cursor.close()
@@ -228,6 +240,7 @@ class Database:
     def close(self):
         self.executor.shutdown(wait=True, cancel_futures=True)
         if self.stream_pool is not None:
+            self.prefetcher.shutdown(wait=True, cancel_futures=True)
             self.stream_pool.close()
         if self.kind == "postgresql":
             self.peewee.close_all()

@@ -97,3 +97,40 @@ async def test_aborted_listings_free_their_connections(api, db, dataset, base_ur
     assert (await api.get("/ping")).status == 200
     response = await api.post("/replicas/list", {"dids": [{"scope": "user.jdoe", "name": "ds"}]})
     assert len(response.lines()) == FILES
+
+
+@atomic
+def build_uneven_dataset():
+    """Files with 0 to 5 replicas each (on RSEs R0..R4), in one dataset."""
+    rses = [RSE.create(rse=f"R{i}") for i in range(5)]
+    for rse in rses:
+        RSEProtocol.create(rse_id=rse.id, scheme="file", hostname="localhost", prefix=rse.rse,
+                           impl="posix", read_wan=1)
+    Scope.create(scope="user.jdoe", account="root")
+    DID.create(scope="user.jdoe", name="ds", did_type="DATASET", account="root")
+    counts = [5, 2, 0, 1, 3, 4, 1, 1, 0, 5, 2]
+    names = [f"f{i:02d}" for i in range(len(counts))]
+    insert_rows(DID, ["scope", "name", "did_type", "account", "bytes"],
+                [("user.jdoe", n, "FILE", "root", 10) for n in names])
+    insert_rows(Content, ["scope", "name", "child_scope", "child_name", "did_type",
+                          "child_type", "bytes"],
+                [("user.jdoe", "ds", "user.jdoe", n, "DATASET", "FILE", 10) for n in names])
+    insert_rows(Replica, ["rse_id", "scope", "name", "bytes", "state"],
+                [(rses[r].id, "user.jdoe", n, 10, "AVAILABLE")
+                 for n, count in zip(names, counts) for r in range(count)])
+    return {n: {f"R{r}" for r in range(count)} for n, count in zip(names, counts)}
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("page_rows", [1, 3, 4, 7, 1000])
+async def test_pages_cut_inside_a_file_still_give_every_replica_once(api, db, monkeypatch,
+                                                                     page_rows):
+    from rucio_tornado.core import replica_list
+    expected = db.run_sync(build_uneven_dataset)
+    monkeypatch.setattr(replica_list, "SQLITE_PAGE_ROWS", page_rows)
+    monkeypatch.setattr(db, "batch_size", 2)
+    response = await api.get("/replicas/user.jdoe/ds")
+    lines = response.lines()
+    assert [line["name"] for line in lines] == sorted(expected)
+    assert {line["name"]: set(line["states"]) for line in lines} == expected
+    assert all(len(line["pfns"]) == len(line["states"]) for line in lines)

@@ -3,7 +3,7 @@ import pytest
 
 from rucio_tornado.core import hooks
 from rucio_tornado.models import (RSE, DID, Account, AccountAttribute, BadPFN, BadReplica,
-                                  Content, Replica, RSEAttribute, RSEProtocol, Scope)
+                                  Content, DIDMeta, Replica, RSEAttribute, RSEProtocol, Scope)
 from tests.conftest import count_rows
 
 ADLER = "0cc737eb"
@@ -235,6 +235,60 @@ async def test_state_changes_emit_hooks_and_delete(api, world, db):
 
 
 @pytest.mark.gen_test
+async def test_post_on_a_copying_replica_makes_it_available(api, world, db):
+    events = []
+
+    def record(rse_id, dids):
+        events.append(sorted(dids))
+    await add(api, "MOCK", files("f1", "f2", state="C") + [
+        {"scope": "user.jdoe", "name": "f3", "bytes": 100, "state": "C"}])
+    hooks.on(hooks.REPLICAS_AVAILABLE)(record)
+    try:
+        response = await api.post("/replicas", {"rse": "MOCK", "files": files("f1", size=5)})
+        assert (response.status, response.exception_class) == (412, "FileConsistencyMismatch")
+        await add(api, "MOCK", files("f1", "f3") + files("new"))
+        await add(api, "MOCK", files("f1", "f3", "new"))            # already AVAILABLE: no-op
+    finally:
+        hooks._handlers[hooks.REPLICAS_AVAILABLE].remove(record)
+    assert events == [[("user.jdoe", "f1"), ("user.jdoe", "f3"), ("user.jdoe", "new")]]
+    with db.peewee.connection_context():
+        rows = sorted(Replica.select(Replica.name, Replica.state, Replica.adler32).tuples())
+    assert rows == [("f1", "AVAILABLE", ADLER), ("f2", "COPYING", ADLER),
+                    ("f3", "AVAILABLE", ADLER), ("new", "AVAILABLE", ADLER)]
+
+
+@pytest.mark.gen_test
+async def test_big_registrations_all_or_nothing(api, world, db):
+    """Calls of >= 1000 files (PostgreSQL streams them through COPY while checking)."""
+    names = [f"big{i:05d}" for i in range(1500)]
+    bad = files(*names)
+    bad[1400] = dict(bad[1400], adler32="xyz")
+    response = await api.post("/replicas", {"rse": "MOCK", "files": bad})
+    assert (response.status, response.exception_class) == (400, "InvalidObject")
+    assert "file 1400 (user.jdoe:big01400)" in response.json()["ExceptionMessage"]
+    for body, status, cls in [
+            (files(*names[:1200]) + files("x", scope="nosuch"), 404, "ScopeNotFound"),
+            (files(*names, size=2 ** 63), 400, "InvalidObject")]:
+        response = await api.post("/replicas", {"rse": "MOCK", "files": body})
+        assert (response.status, response.exception_class) == (status, cls)
+    assert count_rows(db, DID) == 0 and count_rows(db, Replica) == 0
+    await add(api, "MOCK", files(*names[:10], state="C") + files(*names[10:20]))
+    await add(api, "MOCK", files(*names) + files(names[0]) +
+              files("withmeta", meta={"guid": "abc", "color": "red"}))
+    with db.peewee.connection_context():
+        states = dict(Replica.select(Replica.name, Replica.state).tuples())
+        assert DIDMeta.select().where(DIDMeta.name == "withmeta").count() == 1
+    assert len(states) == 1501 and set(states.values()) == {"AVAILABLE"}
+    await add(api, "MOCK2", files(*names))          # DIDs exist: the general path
+    assert count_rows(db, Replica) == 3001 and count_rows(db, DID) == 1501
+    fresh = [f"new{i:05d}" for i in range(1000)]
+    await add(api, "MOCK3", files(*fresh, state="C") + files(*fresh[:5]))   # first one wins
+    with db.peewee.connection_context():
+        assert Replica.select().where(Replica.state == "COPYING").count() == 1000
+    assert count_rows(db, DID) == 2501
+
+
+@pytest.mark.gen_test
 async def test_tombstones(api, world, db):
     await add(api, "MOCK", files("f1", "f2"))
     with db.peewee.connection_context():
@@ -280,6 +334,37 @@ async def test_bad_replicas(api, world, db):
                                                      "state": "SUSPICIOUS", "expires_at": None})
     assert response.status == 201
     assert count_rows(db, BadPFN) == 1
+
+
+@pytest.mark.gen_test
+async def test_bad_states_summary_and_suspicious(api, world, db):
+    await add(api, "MOCK", files("f1", "f2"))
+    pfn = "file://localhost/rucio/user/jdoe/7f/2d/f1"
+    response = await api.post("/replicas/suspicious", {"pfns": [pfn, pfn, "file://x/y"],
+                                                       "reason": "checksum"})
+    assert (response.status, response.json()) == (201, {"unknown": ["file://x/y"]})
+    await api.post("/replicas/bad", {"replicas": [dict(did("f2"), rse="MOCK")],
+                                     "reason": "lost"})
+    with db.peewee.connection_context():
+        assert Replica.get(Replica.name == "f1").state == "AVAILABLE"   # suspicious only
+    response = await api.get("/replicas/bad/states?state=SUSPICIOUS")
+    assert response.headers["Content-Type"] == "application/x-json-stream"
+    lines = response.lines()
+    assert [(x["name"], x["rse"], x["state"], x["reason"]) for x in lines] == \
+        [("f1", "MOCK", "SUSPICIOUS", "checksum")] * 2
+    assert lines[0]["created_at"].endswith(" UTC")
+    assert len((await api.get("/replicas/bad/states")).lines()) == 3
+    assert len((await api.get("/replicas/bad/states?rse=MOCK&limit=1")).lines()) == 1
+    assert (await api.get("/replicas/bad/states?state=ZZZ")).status == 400
+    assert (await api.get("/replicas/bad/states?rse=NOPE")).status == 404
+    summary = (await api.get("/replicas/bad/summary")).lines()
+    assert sorted((x["reason"], x["BAD"], x["SUSPICIOUS"]) for x in summary) == \
+        [("checksum", 0, 2), ("lost", 1, 0)]
+    response = await api.get("/replicas/suspicious")
+    assert response.headers["Content-Type"] == "application/json"
+    assert [(x["name"], x["rse"], x["cnt"]) for x in response.json()] == [("f1", "MOCK", 2)]
+    assert (await api.get("/replicas/suspicious?nattempts=2")).json() == []
+    assert (await api.get("/replicas/suspicious?nattempts=x")).status == 400
 
 
 @pytest.mark.gen_test

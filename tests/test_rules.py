@@ -458,8 +458,6 @@ async def test_rule_on_100000_files_is_one_fast_transaction(api, db, world):
     assert in_db(db, lambda: ReplicaLock.select().count()) == 0
 
 
-@pytest.mark.xfail(reason="replicas.add_replicas leaves an existing COPYING replica as it is; "
-                          "API decision 9 wants POST /replicas to make it AVAILABLE")
 async def test_post_replicas_on_a_copying_replica_makes_the_rule_ok(api, db, world):
     in_db(db, lambda: make_dataset("user.jdoe", "ds", 1))
     rule_id = await add_rule(api, "user.jdoe", "ds", "SITE-A")

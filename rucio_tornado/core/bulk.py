@@ -1,6 +1,6 @@
 """Set-based helpers for bulk writes and lookups, within the SQLite bound-variable limit."""
 import datetime
-import io
+import itertools
 import sqlite3
 
 import peewee
@@ -29,34 +29,54 @@ def field_defaults(model, given):
     return out
 
 
+def is_postgresql():
+    return isinstance(database.obj, peewee.PostgresqlDatabase)
+
+
 def insert_rows(model, columns, rows):
-    """Insert ``rows`` (tuples in ``columns`` order) with multi-row VALUES statements.
+    """Insert ``rows`` (tuples in ``columns`` order) with multi-row VALUES statements (SQLite)
+    or ``COPY`` (PostgreSQL; there ``rows`` may be a generator, consumed while PostgreSQL
+    inserts what it already received).
 
     The other fields get their model defaults (one timestamp for the whole call). Values must
     already be database values (str, int, bool, datetime, None): this skips peewee's per-value
     conversion, which dominates inserts of 100,000 rows.
     """
-    if not rows:
+    if isinstance(rows, list) and not rows:
         return
     extra = field_defaults(model, set(columns))
     names = [model._meta.fields[c].column_name for c in columns] + [c for c, _ in extra]
     tail = tuple(v for _, v in extra)
-    if isinstance(database.obj, peewee.PostgresqlDatabase):
+    if is_postgresql():
         return _copy_rows(model._meta.table_name, names, rows, tail)
-    # the text SQLite's adapter would make of every row's datetimes, made once
-    tail = tuple(str(v) if isinstance(v, datetime.datetime) else v for v in tail)
-    param = database.param
-    row_sql = "(" + ",".join([param] * len(names)) + ")"
+    rows = rows if isinstance(rows, list) else list(rows)
+    # The defaults are the same for every row: SQL literals, not bound variables (fewer
+    # variables per row = more rows per statement, and no per-row copying of them).
+    literals = ",".join(_sqlite_literal(v) for v in tail)
+    params_per_row = len(names) - len(tail)
+    row_sql = "(" + ",".join([database.param] * params_per_row) + \
+        ("," + literals if literals else "") + ")"
     head = 'INSERT INTO "{}" ({}) VALUES '.format(
         model._meta.table_name, ",".join(f'"{n}"' for n in names))
-    per_chunk = max(1, MAX_VARIABLES // len(names))
+    per_chunk = max(1, MAX_VARIABLES // params_per_row)
     for part in chunks(rows, per_chunk):
-        params = []
-        extend = params.extend
-        for row in part:
-            extend(row)
-            extend(tail)
-        database.execute_sql(head + ",".join([row_sql] * len(part)), params)
+        database.execute_sql(head + ",".join([row_sql] * len(part)),
+                             list(itertools.chain.from_iterable(part)))
+
+
+def _sqlite_literal(value):
+    """A default value as an SQLite literal (the text SQLite's adapter would store)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, datetime.datetime):
+        value = str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQL literal for a default of type {type(value).__name__}")
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -77,28 +97,67 @@ def _copy_value(value):
     return str(value)
 
 
-def _copy_rows(table, names, rows, tail, batch=50_000):
-    """PostgreSQL: ``COPY ... FROM STDIN`` (several times faster than multi-row INSERTs)."""
+def _copy_rows(table, names, rows, tail, piece=2000):
+    """PostgreSQL: ``COPY ... FROM STDIN`` (several times faster than multi-row INSERTs).
+
+    The text is made piece by piece while psycopg2 sends it, so PostgreSQL inserts one piece
+    while the next one is built."""
     tail_text = "".join("\t" + _copy_value(v) for v in tail) + "\n"
     sql = 'COPY "{}" ({}) FROM STDIN'.format(table, ",".join(f'"{n}"' for n in names))
-    cursor = database.cursor()
-    separators = len(names) - len(tail) - 1
-    for part in chunks(rows, batch):
-        buffer = io.StringIO()
-        write = buffer.write
-        for row in part:
-            # fast path: plain str() of each value; escape value by value only when the line
-            # holds a character COPY treats specially (rare: names are validated)
-            line = "\t".join(["\x01" if v is None else str(v) for v in row])
-            if "\\" in line or "\n" in line or "\r" in line or \
-                    line.count("\t") != separators or line.count("\x01") != row.count(None):
-                line = "\t".join([_copy_value(v) for v in row])
-            elif "\x01" in line:
-                line = line.replace("\x01", "\\N")
-            write(line)
-            write(tail_text)
-        buffer.seek(0)
-        cursor.copy_expert(sql, buffer)
+    pieces = (_copy_text(part, tail_text) for part in _parts(rows, piece))
+    import psycopg2
+    try:
+        database.cursor().copy_expert(sql, _Reader(pieces))
+    except psycopg2.IntegrityError as exc:     # as peewee raises them for other statements
+        raise peewee.IntegrityError(*exc.args) from exc
+    except psycopg2.DataError as exc:
+        raise peewee.DataError(*exc.args) from exc
+
+
+def _parts(rows, size):
+    """Lists of ``size`` rows of any iterable (a generator is consumed as COPY goes on)."""
+    rows = iter(rows)
+    while True:
+        part = list(itertools.islice(rows, size))
+        if not part:
+            return
+        yield part
+
+
+def _copy_text(rows, tail_text):
+    """Rows in COPY text format: column by column with C-level ``str``/``join``; checked as a
+    whole, and escaped value by value only if some value holds a character COPY treats
+    specially (rare: names are validated)."""
+    columns, nulls = [], 0
+    for column in zip(*rows):
+        none = column.count(None)
+        if not none:
+            columns.append(map(str, column))
+        elif none == len(column):
+            columns.append(("\\N",) * none)
+        else:
+            columns.append(["\\N" if v is None else str(v) for v in column])
+        nulls += none
+    text = tail_text.join(map("\t".join, zip(*columns))) + tail_text
+    width = len(rows[0]) - 1 + tail_text.count("\t")
+    if text.count("\\") == nulls + tail_text.count("\\") * len(rows) and \
+            text.count("\t") == width * len(rows) and text.count("\n") == len(rows) and \
+            "\r" not in text:
+        return text
+    return "".join("\t".join([_copy_value(v) for v in row]) + tail_text for row in rows)
+
+
+class _Reader:
+    """A file-like object over text pieces, for ``copy_expert`` (which sends what ``read``
+    returns until it returns an empty string)."""
+
+    def __init__(self, pieces):
+        self.pieces = pieces
+
+    def read(self, size=-1):
+        return next(self.pieces, "")
+
+    readline = read
 
 
 def in_list(field, values):

@@ -2,7 +2,7 @@
 
 Collections are expanded to their files set-based. For each dataset the files and their
 replicas come from ONE ordered join of ``Content`` and ``Replica`` (a server-side cursor on
-PostgreSQL; keyset pages of files on SQLite); consecutive rows of a file are grouped into its
+PostgreSQL; keyset queries of 5000 rows on SQLite); consecutive rows of a file are grouped into its
 line, which is produced as ready JSON text (handlers write it with ``encode_text``). PFNs come
 from an :class:`~rucio_tornado.core.pfns.RSECatalog` read once per listing. No query runs per
 row.
@@ -27,6 +27,8 @@ DEFAULT_STATES = ("AVAILABLE",)
 UNAVAILABLE_STATES = ("AVAILABLE", "UNAVAILABLE", "COPYING")
 SORTS = (None, "geoip", "closeness", "dynamic", "ranking", "random")
 FILE_CHUNK = 1000
+#: Rows per query of a dataset's join on SQLite (handed on in ``batch_size`` batches).
+SQLITE_PAGE_ROWS = 5000
 #: Row layout shared by every source: file scope, name, bytes, md5, adler32 (from the DID or the
 #: content row), then rse_id, bytes, md5, adler32, path, state of one replica (NULLs if none).
 REPLICA_COLUMNS = (Replica.rse_id, Replica.bytes, Replica.md5, Replica.adler32, Replica.path,
@@ -123,8 +125,8 @@ class Ancestors:
 class LineBuilder:
     """Turns rows ordered by file into §3.3 lines, already encoded as JSON text.
 
-    This is the hot loop of every replica listing. Per file: one ``ujson.dumps`` of its five
-    plain fields, one md5, and string joins; everything per RSE (the PFN prefix, the ``pfns``
+    This is the hot loop of every replica listing. The usual file (one replica on a ``hash``
+    RSE) is one md5 and one f-string; everything per RSE (the PFN prefix, the ``pfns``
     details, the RSE name) is encoded once per listing. Text instead of dicts halves the cost
     per line (nested dicts re-encode the same RSE details for every file); consumers that need
     dicts (Metalink) parse the line back.
@@ -132,12 +134,20 @@ class LineBuilder:
 
     def __init__(self, catalog, domain, ancestors=None):
         self.by_id, self.domain, self.ancestors = catalog.by_id, domain, ancestors
-        self.scope_paths = {}
+        self.scope_paths, self.json_scopes = {}, {}
+        #: ``{rse_id: (base, text up to the first PFN, up to the second, up to the state)}`` of
+        #: the RSEs where a one-replica file's line is a fixed pattern (``hash`` algorithm)
+        self.fast = {}
         for info in self.by_id.values():
             info.json_rse = dumps(info.rse)
             info.json_base = (dumps(info.base, escape_forward_slashes=False)[1:-1]
                               if info.base is not None else None)
             info.json_details = {}
+            if info.json_base is not None and info.lfn2pfn is hash_path:
+                rse = info.json_rse
+                self.fast[info.id] = (info.json_base, ',"pfns":{"',
+                                      f'":{self.details(info, 1)}}},"rses":{{{rse}:["',
+                                      f'"]}},"states":{{{rse}:"')
 
     def scope_path(self, scope):
         """The scope part of the hash path (``user.jdoe`` -> ``user/jdoe``), cached."""
@@ -154,47 +164,102 @@ class LineBuilder:
     def lines(self, row_batches):
         """Batches of rows (a file's rows consecutive, possibly split across batches) ->
         batches of JSON lines; the last file of a batch is held until it is complete."""
-        by_id, scope_paths, finish = self.by_id, self.scope_paths, self._finish
-        scope = name = head = None
-        replicas = []
+        carry = []
         for rows in row_batches:
-            out, keys = [], []
-            for row in rows:
-                if row[1] != name or row[0] != scope:
-                    if head is not None:
-                        out.append(finish(head, replicas))
-                        keys.append((scope, name))
-                    scope, name = row[0], row[1]
-                    replicas, relative = [], None
-                    if row[5] is None:      # no replica (left join): the file's own values
-                        head = dumps({"scope": scope, "name": name, "bytes": row[2],
-                                      "md5": row[3], "adler32": row[4]})[:-1]
-                        continue
-                    head = dumps({"scope": scope, "name": name, "bytes": row[6],
-                                  "md5": row[7], "adler32": row[8]})[:-1]
-                info = by_id.get(row[5])
-                if info is None:
-                    continue
-                if row[9] or info.lfn2pfn is not hash_path:
-                    pfn = info.pfn(scope, name, row[9])
-                    pfn = None if pfn is None else dumps(pfn)[1:-1]
-                elif info.json_base is None:
-                    pfn = None
-                else:
-                    if relative is None:
-                        scope_path = scope_paths.get(scope) or self.scope_path(scope)
-                        digest = md5(f"{scope}:{name}".encode()).hexdigest()
-                        if '"' in name or "\\" in name:
-                            name_text = dumps(name)[1:-1]
-                        else:
-                            name_text = name
-                        relative = f"{scope_path}/{digest[0:2]}/{digest[2:4]}/{name_text}"
-                    pfn = info.json_base + relative
-                replicas.append((info, row[10], pfn))
-            if out:
-                yield self._with_parents(out, keys)
-        if head is not None:
-            yield self._with_parents([finish(head, replicas)], [(scope, name)])
+            if carry:
+                rows = carry + list(rows)
+            last = rows[-1]
+            cut = len(rows) - 1
+            while cut and rows[cut - 1][1] == last[1] and rows[cut - 1][0] == last[0]:
+                cut -= 1
+            carry = rows[cut:]
+            if cut:
+                yield self._batch(rows[:cut])
+        if carry:
+            yield self._batch(carry)
+
+    def _batch(self, rows):
+        """The lines of complete files' rows (one or more consecutive rows per file)."""
+        single, general, fast = self._single_line, self._general_line, self.fast
+        out, group = [], []
+        for row, following in zip(rows, rows[1:] + [(None, None)]):
+            if following[1] == row[1] and following[0] == row[0]:
+                group.append(row)                       # more rows of this file follow
+                continue
+            if group:
+                group.append(row)
+                out.append(general(group))
+                group = []
+            elif row[9] is None and row[5] in fast:
+                out.append(single(row, fast[row[5]]))
+            else:
+                out.append(general([row]))
+        if self.ancestors is None:
+            return out
+        keys = []
+        for row in rows:
+            if not keys or keys[-1] != (row[0], row[1]):
+                keys.append((row[0], row[1]))
+        return self._with_parents(out, keys)
+
+    def _head(self, scope, name, size, md5sum, adler32):
+        """``{"scope":..,"name":..,"bytes":..,"md5":..,"adler32":..`` (no closing brace)."""
+        if '"' in name or "\\" in name or not name.isprintable():
+            name = dumps(name)[1:-1]
+        return (f'{{"scope":{self.json_scope(scope)},"name":"{name}",'
+                f'"bytes":{"null" if size is None else int(size)},'
+                f'"md5":{_json_checksum(md5sum)},"adler32":{_json_checksum(adler32)}')
+
+    def json_scope(self, scope):
+        text = self.json_scopes.get(scope)
+        if text is None:
+            text = self.json_scopes[scope] = dumps(scope)
+        return text
+
+    def _single_line(self, row, rse):
+        """The usual file: one replica on a deterministic RSE with the ``hash`` algorithm
+        (the hot path: everything inline)."""
+        scope, name, size, md5sum, adler32 = row[0], row[1], row[6], row[7], row[8]
+        scope_text = self.json_scopes.get(scope) or self.json_scope(scope)
+        scope_path = self.scope_paths.get(scope) or self.scope_path(scope)
+        digest = md5(f"{scope}:{name}".encode()).hexdigest()
+        if '"' in name or "\\" in name or not name.isprintable():
+            name = dumps(name)[1:-1]
+        pfn = f"{rse[0]}{scope_path}/{digest[0:2]}/{digest[2:4]}/{name}"
+        return (f'{{"scope":{scope_text},"name":"{name}",'
+                f'"bytes":{"null" if size is None else int(size)},'
+                f'"md5":{"null" if md5sum is None else _json_checksum(md5sum)},'
+                f'"adler32":{"null" if adler32 is None else _json_checksum(adler32)}'
+                f'{rse[1]}{pfn}{rse[2]}{pfn}{rse[3]}{row[10]}"}}}}\n')
+
+    def _general_line(self, rows):
+        """Any file: no replica (the left join's NULLs), several replicas, stored paths."""
+        first = rows[0]
+        scope, name = first[0], first[1]
+        if first[5] is None:      # no replica (left join): the file's own values
+            return self._head(scope, name, first[2], first[3], first[4]) + \
+                ',"pfns":{},"rses":{},"states":{}}\n'
+        head = self._head(scope, name, first[6], first[7], first[8])
+        replicas, relative = [], None
+        for row in rows:
+            info = self.by_id.get(row[5])
+            if info is None:
+                continue
+            if row[9] or info.lfn2pfn is not hash_path:
+                pfn = info.pfn(scope, name, row[9])
+                pfn = None if pfn is None else dumps(pfn)[1:-1]
+            elif info.json_base is None:
+                pfn = None
+            else:
+                if relative is None:
+                    scope_path = self.scope_paths.get(scope) or self.scope_path(scope)
+                    digest = md5(f"{scope}:{name}".encode()).hexdigest()
+                    name_text = dumps(name)[1:-1] if '"' in name or "\\" in name or \
+                        not name.isprintable() else name
+                    relative = f"{scope_path}/{digest[0:2]}/{digest[2:4]}/{name_text}"
+                pfn = info.json_base + relative
+            replicas.append((info, row[10], pfn))
+        return self._finish(head, replicas)
 
     def _finish(self, head, replicas):
         """The line of one file from its encoded head and ``[(info, state, pfn text)]``."""
@@ -220,6 +285,12 @@ class LineBuilder:
             return lines
         return [f'{line[:-2]},"parents":{dumps(parents)}}}\n'
                 for line, parents in zip(lines, self.ancestors.of_files(keys))]
+
+
+def _json_checksum(value):
+    if value is None:
+        return "null"
+    return f'"{value}"' if value.isalnum() else dumps(value)
 
 
 class ReplicaQuery:
@@ -255,51 +326,72 @@ class ReplicaQuery:
         """Rows of the files of one dataset, ordered by file then RSE, in batches."""
         db = dbmod.current()
         if db.kind == "postgresql":
-            query = (Content.select(Content.child_scope, Content.child_name, Content.bytes,
-                                    Content.md5, Content.adler32, *REPLICA_COLUMNS)
-                     .join(Replica, peewee.JOIN.LEFT_OUTER, on=(
-                         (Replica.scope == Content.child_scope) &
-                         (Replica.name == Content.child_name) & self.cond))
-                     .where(Content.scope == scope, Content.name == name,
-                            Content.child_type == "FILE"))
             # The content primary key's order: a fast-start plan without a sort. The rows of a
             # file are consecutive, which is all the grouping needs.
-            return db.iter_query(query, key=(Content.scope, Content.name, Content.child_scope,
-                                             Content.child_name))
+            return db.iter_query(self._join(scope, name), key=(
+                Content.scope, Content.name, Content.child_scope, Content.child_name))
         return self._keyset_pages(db, scope, name)
 
-    def _keyset_pages(self, db, scope, name):
-        """SQLite: keyset pages of ``batch_size`` files, each joined to its replicas. The SQL
-        is built once; each page only changes the two keyset parameters."""
-        first_sql, first_params = self._page_query(scope, name, None, db.batch_size).sql()
-        marks = ("\x00scope-mark", "\x00name-mark")
-        next_sql, next_params = self._page_query(scope, name, marks, db.batch_size).sql()
-        positions = [next_params.index(mark) for mark in marks]
-        sql, params = first_sql, first_params
-        while True:
-            rows = db.peewee.execute_sql(sql, params).fetchall()
-            if not rows:
-                return
-            yield rows
-            sql, params = next_sql, list(next_params)
-            params[positions[0]], params[positions[1]] = rows[-1][0], rows[-1][1]
-
-    def _page_query(self, scope, name, last, size):
-        page = Content.select(Content.child_scope, Content.child_name, Content.bytes,
-                              Content.md5, Content.adler32).where(
-            Content.scope == scope, Content.name == name, Content.child_type == "FILE")
-        if last is not None:
-            page = page.where(peewee.Tuple(Content.child_scope, Content.child_name) >
-                              peewee.Tuple(*last))
-        page = page.order_by(Content.child_scope, Content.child_name).limit(size).alias("page")
-        files = page.c
-        # No outer ORDER BY: the nested loop over the ordered page (the left side of a LEFT
-        # JOIN is always the outer loop in SQLite) keeps a file's rows together, in file order.
-        return (page.select_from(files.child_scope, files.child_name, files.bytes, files.md5,
-                                 files.adler32, *REPLICA_COLUMNS)
+    def _join(self, scope, name):
+        """``Content LEFT JOIN Replica`` of one dataset's files, in the content primary key's
+        order (no sort; the rows of a file are consecutive)."""
+        return (Content.select(Content.child_scope, Content.child_name, Content.bytes,
+                               Content.md5, Content.adler32, *REPLICA_COLUMNS)
                 .join(Replica, peewee.JOIN.LEFT_OUTER, on=(
-                    (Replica.scope == files.child_scope) & (Replica.name == files.child_name) &
-                    self.cond)))
+                    (Replica.scope == Content.child_scope) &
+                    (Replica.name == Content.child_name) & self.cond))
+                .where(Content.scope == scope, Content.name == name,
+                       Content.child_type == "FILE"))
+
+    def _keyset_pages(self, db, scope, name, rows_per_query=None):
+        """SQLite: the join read ``rows_per_query`` rows per query (keyset on the file, never
+        OFFSET), handed on in batches of ``db.batch_size`` rows. The LIMIT may cut a query's
+        last file: its rows are dropped and the next query starts at that file. Each SQL text
+        is built once; a query only changes the keyset parameters."""
+        rows_per_query = rows_per_query or SQLITE_PAGE_ROWS
+        join = self._join(scope, name)
+        order = (Content.child_scope, Content.child_name)
+        marks = ("\x00scope-mark", "\x00name-mark")
+
+        def statement(query):
+            sql, params = query.sql()
+            return sql, params, [i for i, v in enumerate(params) if v in marks]
+
+        execute, batch = db.peewee.execute_sql, db.batch_size
+        # the first query reads one batch only: the first line goes out sooner
+        first = statement(join.order_by(*order).limit(batch)), batch
+        from_file = statement(join.where(peewee.Tuple(*order) >= peewee.Tuple(*marks))
+                              .order_by(*order).limit(rows_per_query)), rows_per_query
+        one_file = statement(join.where(Content.child_scope == marks[0],
+                                        Content.child_name == marks[1])), None
+        after_file = statement(join.where(peewee.Tuple(*order) > peewee.Tuple(*marks))
+                               .order_by(*order).limit(rows_per_query)), rows_per_query
+
+        def run(stmt, key=None):
+            sql, params, positions = stmt
+            if key is not None:
+                params = list(params)
+                params[positions[0]], params[positions[1]] = key
+            return execute(sql, params).fetchall()
+
+        (stmt, limit), key = first, None
+        while True:
+            rows = run(stmt, key)
+            if limit is None or len(rows) < limit:        # a whole file, or the end
+                yield from chunks(rows, batch)
+                if limit is not None:
+                    return
+                stmt, limit = after_file
+                continue
+            key = rows[-1][:2]
+            cut = len(rows) - 1
+            while cut and rows[cut - 1][:2] == key:
+                cut -= 1
+            if cut:
+                yield from chunks(rows[:cut], batch)
+                stmt, limit = from_file
+            else:                   # one file fills a whole query: read it alone
+                stmt, limit = one_file
 
 
 def _by_scope(keys):

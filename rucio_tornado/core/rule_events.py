@@ -30,7 +30,9 @@ def _by_scope(dids):
 def replicas_available(rse_id, dids):
     """REPLICATING/STUCK locks on these replicas become OK; requests DONE; rules follow.
 
-    One indexed look-up per chunk when no rule locks these files (the usual case)."""
+    Without a waiting lock on the RSE (the usual case) this is one or two index probes."""
+    if not _waiting_locks_on(rse_id):
+        return
     now = utcnow()
     rule_ids = set()
     for scope, names in _by_scope(dids).items():
@@ -53,6 +55,13 @@ def replicas_available(rse_id, dids):
                 TransferRequest.name.in_(part), TransferRequest.state == "QUEUED").execute()
     if rule_ids:
         retire_parents(refresh_rules(rule_ids, now), now)
+
+
+def _waiting_locks_on(rse_id):
+    """Whether any lock on the RSE is not OK: two index range probes on (rse_id, state)."""
+    on_rse = ReplicaLock.select(ReplicaLock.rse_id).where(ReplicaLock.rse_id == rse_id)
+    return (on_rse.where(ReplicaLock.state < "OK").exists()
+            or on_rse.where(ReplicaLock.state > "OK").exists())
 
 
 def _recount_replica_locks(rse_id, scope, names):

@@ -1,5 +1,5 @@
 """Replicas: registration, states, tombstones, bad replicas, listings (API.md §4.6)."""
-from rucio_tornado.core import dataset_replicas, replica_list, replicas
+from rucio_tornado.core import bad_replicas, dataset_replicas, replica_list, replicas
 from rucio_tornado.core.common import optional, require, to_bool
 from rucio_tornado.web.base import BaseHandler
 from rucio_tornado.web.streaming import encode_text, write_stream
@@ -136,3 +136,38 @@ class DIDsFromPFNsHandler(BaseHandler):
         body = self.json_body()
         await self.stream(replicas.dids_from_pfns, require(body, "pfns", list),
                           rse=optional(body, "rse", str))
+
+
+def _args(handler, *names):
+    """The given query arguments that are present, as keyword arguments."""
+    return {name: handler.arg(name) for name in names if handler.arg(name) is not None}
+
+
+class BadReplicaStatesHandler(BaseHandler):
+    """``GET /replicas/bad/states?state=&rse=&younger_than=&older_than=&limit=``."""
+
+    async def get(self):
+        await self.stream(bad_replicas.list_bad_replicas_status, **_args(
+            self, "state", "rse", "younger_than", "older_than", "limit"))
+
+
+class BadReplicaSummaryHandler(BaseHandler):
+    """``GET /replicas/bad/summary?rse_expression=&from_date=&to_date=``."""
+
+    async def get(self):
+        await self.stream(bad_replicas.bad_replicas_summary, **_args(
+            self, "rse_expression", "from_date", "to_date"))
+
+
+class SuspiciousReplicasHandler(BaseHandler):
+    """``/replicas/suspicious``: declare (POST) and list (GET, one JSON document)."""
+
+    async def post(self):
+        body = self.json_body()
+        result = await self.call(bad_replicas.declare_suspicious_file_replicas,
+                                 require(body, "pfns", list), optional(body, "reason", str))
+        self.send_json(result, status=201)
+
+    async def get(self):
+        self.send_json(await self.call(bad_replicas.list_suspicious_replicas, **_args(
+            self, "rse_expression", "younger_than", "nattempts")))
