@@ -32,15 +32,19 @@ def encode(rows):
     return bytes(out)
 
 
+def encoded_batches(cursor):
+    """1000-row batches of an executed cursor, each encoded as one chunk."""
+    while True:
+        rows = cursor.fetchmany(1000)
+        if not rows:
+            return
+        yield encode(rows)
+
+
 def sqlite_batches(path, scope, name):
     conn = sqlite3.connect(path, check_same_thread=False)
     try:
-        cursor = conn.execute(SQL.format(p="?"), (scope, name))
-        while True:
-            rows = cursor.fetchmany(1000)
-            if not rows:
-                return
-            yield encode(rows)
+        yield from encoded_batches(conn.execute(SQL.format(p="?"), (scope, name)))
     finally:
         conn.close()
 
@@ -53,11 +57,7 @@ def postgres_batches(dsn, scope, name):
             setup.execute("SET LOCAL jit = off")
         cursor = conn.cursor(name="b_" + uuid.uuid4().hex)
         cursor.execute(SQL.format(p="%s"), (scope, name))
-        while True:
-            rows = cursor.fetchmany(1000)
-            if not rows:
-                return
-            yield encode(rows)
+        yield from encoded_batches(cursor)
     finally:
         conn.close()
 
