@@ -4,9 +4,7 @@ Bulk operations are set-based: existence checks are chunked ``IN`` queries, inse
 chunked ``insert_many``; one request is one transaction and a bad item rejects it whole.
 Listings are generators of batches read with :meth:`Database.iter_query`.
 """
-import csv
 import datetime
-import io
 from collections import defaultdict
 
 import peewee as pw
@@ -14,7 +12,7 @@ import peewee as pw
 from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
 from rucio_tornado.core import hooks, permissions, scopes
-from rucio_tornado.core.bulk import IN_CHUNK, field_defaults, insert_rows
+from rucio_tornado.core.bulk import IN_CHUNK, insert_rows
 from rucio_tornado.core.common import map_batches, rfc1123, row_mapper, to_bool, validate
 from rucio_tornado.db import atomic
 from rucio_tornado.models import DID, Content, ContentHistory, DIDMeta, Replica, utcnow
@@ -50,29 +48,43 @@ def select_by_keys(model, fields, keys, scope_field=None, name_field=None, where
 
     Plain SQL with one placeholder list per chunk: peewee's per-value rendering would cost
     more than the query itself for 100,000 keys. ``where`` adds ``(field, value)`` equalities.
+
+    On PostgreSQL, one index probe per key (a LATERAL subquery over an unnested array), so the
+    cost follows the number of keys whatever the statistics say. With ``name IN (...)`` the
+    planner filters the names instead: on stale statistics (a table just filled by bulk
+    inserts) after an index scan on the equalities alone, on fresh ones after a seq scan when
+    they match most rows (``Content`` of one big dataset), reading the whole scope or dataset
+    once per chunk.
+    There a key given twice yields its row twice (callers build sets and dicts).
     """
     scope_field, name_field = scope_field or model.scope, name_field or model.name
     param = dbmod.database.param
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     extra = "".join(f' AND "{f.column_name}" = {param}' for f, _ in where)
     extra_params = [v for _, v in where]
+    table, scope_col, name_col = model._meta.table_name, scope_field.column_name, \
+        name_field.column_name
+    postgres = dbmod.current().kind == "postgresql"
     by_scope = defaultdict(list)
     for scope, name in keys:
         by_scope[scope].append(name)
     for scope, names in by_scope.items():
         for part in chunks(names, IN_CHUNK):
-            sql = (f'SELECT {columns} FROM "{model._meta.table_name}" WHERE '
-                   f'"{scope_field.column_name}" = {param} AND "{name_field.column_name}" IN '
-                   f'({",".join([param] * len(part))}){extra}')
-            yield from dbmod.database.execute_sql(sql, [scope, *part, *extra_params]).fetchall()
+            if postgres:   # OFFSET 0: the subquery stays a parameterized probe, never a join
+                sql = (f"SELECT t.* FROM unnest({param}::text[]) AS k(key) CROSS JOIN LATERAL "
+                       f'(SELECT {columns} FROM "{table}" WHERE "{scope_col}" = {param} AND '
+                       f'"{name_col}" = k.key{extra} OFFSET 0) AS t')
+                params = [part, scope, *extra_params]
+            else:
+                sql = (f'SELECT {columns} FROM "{table}" WHERE "{scope_col}" = {param} AND '
+                       f'"{name_col}" IN ({",".join([param] * len(part))}){extra}')
+                params = [scope, *part, *extra_params]
+            yield from dbmod.database.execute_sql(sql, params).fetchall()
 
 
 def fetch_dids(keys, *fields):
     """``{(scope, name): (field values...)}`` of the DIDs among ``keys`` that exist."""
     return {(r[0], r[1]): r[2:] for r in select_by_keys(DID, (DID.scope, DID.name) + fields, keys)}
-
-
-COPY_THRESHOLD = 2000
 
 
 def insert_chunked(model, rows):
@@ -83,29 +95,8 @@ def insert_chunked(model, rows):
 
 
 def insert_tuples(model, columns, tuples):
-    """Multi-row INSERTs, or COPY for big batches on PostgreSQL (about twice as fast there)."""
-    if dbmod.current().kind == "postgresql" and len(tuples) >= COPY_THRESHOLD:
-        _copy_rows(model, columns, tuples)
-    else:
-        insert_rows(model, columns, tuples)
-
-
-def _copy_rows(model, columns, tuples):
-    extra = field_defaults(model, set(columns))
-    tail = tuple(v for _, v in extra)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in tuples:
-        writer.writerow([NULL if v is None else v for v in row + tail])
-    buffer.seek(0)
-    names = ", ".join([f'"{model._meta.fields[c].column_name}"' for c in columns] +
-                      [f'"{c}"' for c, _ in extra])
-    cursor = dbmod.database.cursor()
-    cursor.copy_expert(f'COPY "{model._meta.table_name}" ({names}) FROM STDIN '
-                       f"WITH (FORMAT csv, NULL '{NULL}')", buffer)
-
-
-NULL = "\\N"
+    """Multi-row INSERTs (SQLite) or one streamed COPY (PostgreSQL): :func:`bulk.insert_rows`."""
+    insert_rows(model, columns, tuples)
 
 
 def did_label(scope, name):

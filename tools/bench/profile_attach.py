@@ -1,13 +1,13 @@
 """Profile ``attach_dids`` of N files into one dataset, in calls of ``--chunk`` files each,
 in-process (no HTTP), on a fresh database.
 
-    python tools/bench/profile_attach.py --backend postgresql --files 500000 [--profile LAST]
+    python tools/bench/profile_attach.py --backend postgresql --files 500000 [--profile -1]
     python tools/bench/profile_attach.py --backend sqlite --files 500000
 
-Registers the files first (``add_replicas``), creates a dataset, then attaches the files
-call by call inside ``db.run_sync``, printing files/s per call: the last call into a big
-dataset should be about as fast as the first. ``--profile K`` prints a cProfile of call K
-(1-based; 0 = none, -1 = the last one).
+Registers the files first (``add_replicas``, in the same chunks), creates a dataset, then
+attaches the files call by call inside ``db.run_sync``, printing files/s per call: the last
+call into a big dataset should be about as fast as the first. ``--profile K`` prints a
+cProfile of attach call K (1-based; 0 = none, -1 = the last one).
 """
 import argparse
 import cProfile
@@ -38,6 +38,18 @@ def setup(db):
     db.run_sync(create)
 
 
+def timed_attach(issuer, files, profiler=None):
+    """Seconds taken by one ``attach_dids`` call (inside ``db.run_sync``)."""
+    if profiler:
+        profiler.enable()
+    t0 = time.perf_counter()
+    attach_dids(issuer, "bench", "dataset", files)
+    elapsed = time.perf_counter() - t0
+    if profiler:
+        profiler.disable()
+    return elapsed
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
@@ -59,25 +71,20 @@ def main():
         setup(db)
         files = [{"scope": "bench", "name": f"file_{i:08d}", "bytes": 1000 + i % 1000,
                   "adler32": "0cc737eb"} for i in range(args.files)]
-        t0 = time.perf_counter()
         for start in range(0, len(files), args.chunk):
-            db.run_sync(add_replicas, issuer, "BENCH-MOCK", files[start:start + args.chunk])
-        print(f"registered {args.files:,} files in {time.perf_counter() - t0:.1f} s")
+            part = files[start:start + args.chunk]
+            t0 = time.perf_counter()
+            db.run_sync(add_replicas, issuer, "BENCH-MOCK", part)
+            elapsed = time.perf_counter() - t0
+            print(f"{args.backend}: registered {len(part):,} files in {elapsed:.2f} s = "
+                  f"{len(part) / elapsed:,.0f} files/s (scope now {start + len(part):,})",
+                  flush=True)
         db.run_sync(add_did, issuer, "bench", "dataset", "DATASET")
         for call, start in enumerate(range(0, len(files), args.chunk), 1):
             part = files[start:start + args.chunk]
             profiler = cProfile.Profile() if call == profile_call else None
 
-            def run():
-                if profiler:
-                    profiler.enable()
-                t0 = time.perf_counter()
-                attach_dids(issuer, "bench", "dataset", part)
-                elapsed = time.perf_counter() - t0
-                if profiler:
-                    profiler.disable()
-                return elapsed
-            elapsed = db.run_sync(run)
+            elapsed = db.run_sync(timed_attach, issuer, part, profiler)
             print(f"{args.backend}: call {call}: {len(part):,} files in {elapsed:.2f} s = "
                   f"{len(part) / elapsed:,.0f} files/s (dataset now {start + len(part):,})",
                   flush=True)
