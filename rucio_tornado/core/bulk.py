@@ -2,6 +2,7 @@
 import datetime
 import itertools
 import sqlite3
+from collections import defaultdict
 
 import peewee
 
@@ -14,6 +15,8 @@ IN_CHUNK = 5000 if MAX_VARIABLES > 999 else 900
 
 
 def chunks(items, size):
+    """Consecutive slices of ``items`` (any iterable) of at most ``size`` elements."""
+    items = items if isinstance(items, (list, tuple)) else list(items)
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -165,28 +168,43 @@ def in_list(field, values):
     return field.in_(list(values))
 
 
-def select_in(model, columns, equal, field, keys):
-    """Rows of ``columns`` of ``model`` where the ``equal`` fields match and
-    ``(scope, field)`` is one of ``keys`` (chunked). The SQL is generated from the model's
-    metadata but executed raw: peewee's per-value conversion dominates 100,000-name lookups."""
-    meta, param = model._meta, database.param
-    select = ",".join(f'"{meta.fields[c].column_name}"' for c in columns)
-    fixed = [f'"{meta.fields[name].column_name}" = {param}' for name in equal]
-    head = 'SELECT {} FROM "{}" WHERE {} AND "scope" = {} AND "{}" IN ('.format(
-        select, meta.table_name, " AND ".join(fixed) if fixed else "1 = 1", param,
-        meta.fields[field].column_name)
-    by_scope = {}
+def select_by_keys(model, fields, keys, scope_field=None, name_field=None, where=()):
+    """Raw rows of ``fields`` of ``model`` whose (scope, name) is in ``keys``, chunked.
+
+    Plain SQL with one placeholder list per chunk: peewee's per-value rendering would cost
+    more than the query itself for 100,000 keys. ``where`` adds ``(field, value)`` equalities.
+
+    On PostgreSQL, one index probe per key (a LATERAL subquery over an unnested array), so the
+    cost follows the number of keys whatever the statistics say. With ``name IN (...)`` the
+    planner filters the names instead: on stale statistics (a table just filled by bulk
+    inserts) after an index scan on the equalities alone, on fresh ones after a seq scan when
+    they match most rows (``Content`` of one big dataset), reading the whole scope or dataset
+    once per chunk.
+    There a key given twice yields its row twice (callers build sets and dicts).
+    """
+    scope_field, name_field = scope_field or model.scope, name_field or model.name
+    param = database.param
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    extra = "".join(f' AND "{f.column_name}" = {param}' for f, _ in where)
+    extra_params = [v for _, v in where]
+    table, scope_col, name_col = model._meta.table_name, scope_field.column_name, \
+        name_field.column_name
+    postgres = is_postgresql()
+    by_scope = defaultdict(list)
     for scope, name in keys:
-        by_scope.setdefault(scope, []).append(name)
-    postgres = isinstance(database.obj, peewee.PostgresqlDatabase)
+        by_scope[scope].append(name)
     for scope, names in by_scope.items():
-        if postgres:   # one statement with an array: one index pass, however many names
-            sql = head[:-len(" IN (")] + f" = ANY({param}::text[])"
-            yield from database.execute_sql(sql, list(equal.values()) + [scope, names])
-            continue
         for part in chunks(names, IN_CHUNK):
-            sql = head + ",".join([param] * len(part)) + ")"
-            yield from database.execute_sql(sql, list(equal.values()) + [scope] + part)
+            if postgres:   # OFFSET 0: the subquery stays a parameterized probe, never a join
+                sql = (f"SELECT t.* FROM unnest({param}::text[]) AS k(key) CROSS JOIN LATERAL "
+                       f'(SELECT {columns} FROM "{table}" WHERE "{scope_col}" = {param} AND '
+                       f'"{name_col}" = k.key{extra} OFFSET 0) AS t')
+                params = [part, scope, *extra_params]
+            else:
+                sql = (f'SELECT {columns} FROM "{table}" WHERE "{scope_col}" = {param} AND '
+                       f'"{name_col}" IN ({",".join([param] * len(part))}){extra}')
+                params = [scope, *part, *extra_params]
+            yield from database.execute_sql(sql, params).fetchall()
 
 
 def lookup(query_for, keys):

@@ -12,7 +12,7 @@ import peewee as pw
 from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
 from rucio_tornado.core import hooks, permissions, scopes
-from rucio_tornado.core.bulk import IN_CHUNK, insert_rows
+from rucio_tornado.core.bulk import IN_CHUNK, chunks, insert_rows, select_by_keys
 from rucio_tornado.core.common import map_batches, rfc1123, row_mapper, to_bool, validate
 from rucio_tornado.db import atomic
 from rucio_tornado.models import DID, Content, ContentHistory, DIDMeta, Replica, utcnow
@@ -22,12 +22,6 @@ CHUNK = 500          # DIDs per batch of bulk metadata reads
 
 
 # -- small set-based helpers ---------------------------------------------------------------------
-def chunks(seq, size=CHUNK):
-    seq = list(seq)
-    for i in range(0, len(seq), size):
-        yield seq[i:i + size]
-
-
 def key_conditions(keys, scope_field, name_field, size=IN_CHUNK):
     """WHERE expressions covering ``keys`` ((scope, name) pairs), one per chunk, by scope."""
     by_scope = defaultdict(list)
@@ -41,45 +35,6 @@ def key_conditions(keys, scope_field, name_field, size=IN_CHUNK):
 def _values(values):
     """A parameter list ``(?, ?, ...)`` built once, skipping peewee's per-value rendering."""
     return pw.SQL("(" + ",".join([dbmod.database.param] * len(values)) + ")", values)
-
-
-def select_by_keys(model, fields, keys, scope_field=None, name_field=None, where=()):
-    """Raw rows of ``fields`` of ``model`` whose (scope, name) is in ``keys``, chunked.
-
-    Plain SQL with one placeholder list per chunk: peewee's per-value rendering would cost
-    more than the query itself for 100,000 keys. ``where`` adds ``(field, value)`` equalities.
-
-    On PostgreSQL, one index probe per key (a LATERAL subquery over an unnested array), so the
-    cost follows the number of keys whatever the statistics say. With ``name IN (...)`` the
-    planner filters the names instead: on stale statistics (a table just filled by bulk
-    inserts) after an index scan on the equalities alone, on fresh ones after a seq scan when
-    they match most rows (``Content`` of one big dataset), reading the whole scope or dataset
-    once per chunk.
-    There a key given twice yields its row twice (callers build sets and dicts).
-    """
-    scope_field, name_field = scope_field or model.scope, name_field or model.name
-    param = dbmod.database.param
-    columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    extra = "".join(f' AND "{f.column_name}" = {param}' for f, _ in where)
-    extra_params = [v for _, v in where]
-    table, scope_col, name_col = model._meta.table_name, scope_field.column_name, \
-        name_field.column_name
-    postgres = dbmod.current().kind == "postgresql"
-    by_scope = defaultdict(list)
-    for scope, name in keys:
-        by_scope[scope].append(name)
-    for scope, names in by_scope.items():
-        for part in chunks(names, IN_CHUNK):
-            if postgres:   # OFFSET 0: the subquery stays a parameterized probe, never a join
-                sql = (f"SELECT t.* FROM unnest({param}::text[]) AS k(key) CROSS JOIN LATERAL "
-                       f'(SELECT {columns} FROM "{table}" WHERE "{scope_col}" = {param} AND '
-                       f'"{name_col}" = k.key{extra} OFFSET 0) AS t')
-                params = [part, scope, *extra_params]
-            else:
-                sql = (f'SELECT {columns} FROM "{table}" WHERE "{scope_col}" = {param} AND '
-                       f'"{name_col}" IN ({",".join([param] * len(part))}){extra}')
-                params = [scope, *part, *extra_params]
-            yield from dbmod.database.execute_sql(sql, params).fetchall()
 
 
 def fetch_dids(keys, *fields):

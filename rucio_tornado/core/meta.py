@@ -12,6 +12,7 @@ import ujson
 
 from rucio_tornado import exceptions
 from rucio_tornado.core import dids, permissions
+from rucio_tornado.core.bulk import chunks
 from rucio_tornado.core.common import parse_date, rfc1123, to_bool
 from rucio_tornado.db import atomic
 from rucio_tornado.models import DID, DIDMeta, MetaKey, MetaValue, utcnow
@@ -293,7 +294,7 @@ def get_metadata_bulk(issuer, items, inherit=False, plugin="JSON"):
 
 
 def _bulk(keys, plugin, inherit):
-    for part in dids.chunks(keys):
+    for part in chunks(keys, dids.CHUNK):
         rows = {}
         for cond in dids.key_conditions(part, DID.scope, DID.name):
             rows.update({(r.scope, r.name): r for r in DID.select().where(cond)})

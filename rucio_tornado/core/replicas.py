@@ -11,7 +11,7 @@ import ujson
 from rucio_tornado import exceptions
 from rucio_tornado.core import hooks, permissions
 from rucio_tornado.core.bulk import (IN_CHUNK, chunks, in_list, insert_rows, is_postgresql,
-                                     select_in)
+                                     select_by_keys)
 from rucio_tornado.core.common import NAME_PATTERNS, parse_date
 from rucio_tornado.core.pfns import RSECatalog, did_from_hash_path
 from rucio_tornado.db import atomic, database
@@ -86,8 +86,8 @@ def _require_scopes(keys):
 
 def _existing_replicas(rse_id, keys):
     """``(scope, name)`` of the replicas among ``keys`` on the RSE ``rse_id``."""
-    return (tuple(row) for row in select_in(Replica, ("scope", "name"), {"rse_id": rse_id},
-                                            "name", keys))
+    return (tuple(row) for row in select_by_keys(Replica, (Replica.scope, Replica.name), keys,
+                                                 where=((Replica.rse_id, rse_id),)))
 
 
 def _require_replicas(rse_row, keys):
@@ -207,15 +207,15 @@ def add_replicas(issuer, rse, files, ignore_availability=True):
     checked = list(unique.values())
     keys = list(unique)
     _require_scopes(keys)
-    existing = {(s, n): rest for s, n, *rest in select_in(
-        DID, ("scope", "name", "did_type", "bytes", "adler32", "md5"), {}, "name", keys)}
+    existing = {(s, n): rest for s, n, *rest in select_by_keys(
+        DID, (DID.scope, DID.name, DID.did_type, DID.bytes, DID.adler32, DID.md5), keys)}
     _check_consistency(checked, existing)
     _insert_dids(issuer.account, [f for f in checked if f[:2] not in existing])
 
     # a replica can only exist for a file that already existed
-    present = {(s, n): rest for s, n, *rest in select_in(
-        Replica, ("scope", "name", "state", "bytes", "adler32", "md5"), {"rse_id": rse_row.id},
-        "name", list(existing))} if existing else {}
+    present = {(s, n): rest for s, n, *rest in select_by_keys(
+        Replica, (Replica.scope, Replica.name, Replica.state, Replica.bytes, Replica.adler32,
+                  Replica.md5), list(existing), where=((Replica.rse_id, rse_row.id),))} if existing else {}
     catalog = None if rse_row.deterministic else RSECatalog()
     rows, available, arrived = [], [], []
     for scope, name, size, adler32, md5, state, pfn, _ in checked:

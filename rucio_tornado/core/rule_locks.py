@@ -16,6 +16,7 @@ import datetime
 from peewee import JOIN, SQL, Case, Value, fn
 
 from rucio_tornado import db as dbmod
+from rucio_tornado.core.bulk import chunks
 from rucio_tornado.models import (DID, AccountUsage, AccountUsageHistory, Content, DatasetLock,
                                   Replica, ReplicaLock, Rule, RuleHistory, TransferRequest)
 
@@ -25,12 +26,6 @@ LOCK_FIELDS = [ReplicaLock.rule_id, ReplicaLock.scope, ReplicaLock.name, Replica
                ReplicaLock.account, ReplicaLock.bytes, ReplicaLock.state,
                ReplicaLock.created_at, ReplicaLock.updated_at]
 FIXED_STATES = ("SUSPENDED", "WAITING_APPROVAL", "INJECT")
-
-
-def chunks(items, size=CHUNK):
-    items = list(items)
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def random_id():
@@ -63,7 +58,7 @@ def insert_file_locks(rule, rows, now):
     """Locks for ``rows`` of ``(scope, name, bytes, rse_id)``, in chunks, then their states."""
     values = [(rule.id, scope, name, rse_id, rule.account, nbytes, "NEW", now, now)
               for scope, name, nbytes, rse_id in rows]
-    for chunk in chunks(values):
+    for chunk in chunks(values, CHUNK):
         ReplicaLock.insert_many(chunk, LOCK_FIELDS).on_conflict_ignore().execute()
     available = Replica.select(SQL("1")).where(
         _replica_on(ReplicaLock.scope, ReplicaLock.name, ReplicaLock.rse_id),
@@ -79,7 +74,7 @@ def add_dataset_locks(rule, datasets, rse_ids, now):
     fields = [DatasetLock.rule_id, DatasetLock.scope, DatasetLock.name, DatasetLock.rse_id,
               DatasetLock.account, DatasetLock.state, DatasetLock.length, DatasetLock.bytes,
               DatasetLock.created_at, DatasetLock.updated_at]
-    for chunk in chunks(rows):
+    for chunk in chunks(rows, CHUNK):
         DatasetLock.insert_many(chunk, fields).on_conflict_ignore().execute()
 
 
@@ -184,14 +179,14 @@ def refresh_rules(rule_ids, now):
     Returns the ids of the rules that are OK afterwards."""
     rule_ids = list(rule_ids)
     counts = {}
-    for chunk in chunks(rule_ids):
+    for chunk in chunks(rule_ids, CHUNK):
         for rule_id, state, count in (ReplicaLock.select(ReplicaLock.rule_id, ReplicaLock.state,
                                                          fn.COUNT(SQL("*")))
                                       .where(ReplicaLock.rule_id.in_(chunk))
                                       .group_by(ReplicaLock.rule_id, ReplicaLock.state).tuples()):
             counts.setdefault(rule_id, {})[state] = count
     now_ok, history = [], []
-    for chunk in chunks(rule_ids):
+    for chunk in chunks(rule_ids, CHUNK):
         for rule in Rule.select().where(Rule.id.in_(chunk)):
             by_state = counts.get(rule.id, {})
             ok, rep, stuck = (by_state.get("OK", 0), by_state.get("REPLICATING", 0),
@@ -233,5 +228,5 @@ def history_row(rule, now, deleted=False):
 
 
 def write_history(rows):
-    for chunk in chunks(rows):
+    for chunk in chunks(rows, CHUNK):
         RuleHistory.insert_many(chunk, HISTORY_FIELDS).execute()

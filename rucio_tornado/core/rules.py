@@ -13,7 +13,7 @@ from rucio_tornado import exceptions
 from rucio_tornado.core import accounts, permissions
 from rucio_tornado.core.common import parse_date, reject_unknown
 from rucio_tornado.core.rule_listing import rule_dict, rule_row
-from rucio_tornado.core.rule_locks import (add_dataset_locks, apply_usage, chunks, history_row,
+from rucio_tornado.core.rule_locks import (CHUNK, add_dataset_locks, apply_usage, chunks, history_row,
                                           insert_dataset_locks, insert_file_locks,
                                           refresh_rules, release_locks, settle_new_locks,
                                           write_history)
@@ -445,7 +445,7 @@ def delete_rule(issuer, rule_id, purge_replicas=None):
 
 def retire_parents(ok_rule_ids, now):
     """Rules whose child rule (from a move) is OK are removed."""
-    for part in chunks(ok_rule_ids):
+    for part in chunks(ok_rule_ids, CHUNK):
         for parent in Rule.select().where(Rule.child_rule_id.in_(part)):
             remove_rule(parent, now)
 
