@@ -106,6 +106,11 @@ class RSE(BaseModel):
     deleted_at = pw.DateTimeField(null=True)
 
 
+#: One live RSE per name (a deleted RSE's name can be reused): a partial unique index, so two
+#: concurrent ``add_rse`` of one name cannot both succeed.
+RSE.add_index(RSE.index(RSE.rse, unique=True, name="rse_live_name").where(RSE.deleted == False))  # noqa: E712
+
+
 class RSEAttribute(BaseModel):
     rse_id = pw.CharField(max_length=32)
     key = pw.CharField(max_length=255, index=True)

@@ -402,3 +402,14 @@ async def test_attach_with_rse_registers_replicas_in_the_same_transaction(api, w
     assert response.status == 400
     with db.peewee.connection_context():
         assert not DID.select().where(DID.name == "a3").exists()
+
+
+@pytest.mark.gen_test
+async def test_a_pfn_shared_by_two_rses_names_the_one_holding_the_replica(api, world):
+    """MOCK and DISK1 have the same file://localhost/rucio protocol."""
+    await add(api, "DISK1", files("f1"))
+    pfn = "file://localhost/rucio/user/jdoe/7f/2d/f1"
+    response = await api.post("/replicas/bad", {"replicas": [pfn], "reason": "lost"})
+    assert response.status == 201 and response.json() == {}
+    lines = await listing(api, [did("f1")], all_states=True)
+    assert lines[0]["states"] == {"DISK1": "BAD"}

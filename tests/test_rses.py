@@ -405,3 +405,17 @@ async def test_account_usage(api, db):
     assert (await api.get("/accounts/jdoe/usage")).status == 200
     assert (await api.get("/accounts/nobody/usage")).exception_class == "AccountNotFound"
     assert (await api.get("/accounts/jdoe/usage/NOPE")).exception_class == "RSENotFound"
+
+
+def test_live_rse_names_are_unique_in_the_database(db):
+    """The database itself refuses a second live RSE of one name (no race between adds)."""
+    import peewee
+
+    from rucio_tornado.models import RSE
+    with db.peewee.connection_context():
+        first = RSE.create(rse="RACE")
+        with pytest.raises(peewee.IntegrityError), db.peewee.atomic():
+            RSE.create(rse="RACE")
+        first.deleted = True
+        first.save()
+        RSE.create(rse="RACE")          # a deleted RSE's name can be reused

@@ -394,11 +394,15 @@ def _reason(reason):
 
 
 def _replica_of_pfn(catalog, pfn):
-    """(RSEInfo, scope, name) of the replica a PFN points to, or None."""
+    """(RSEInfo, scope, name) of the replica a PFN points to, or None.
+
+    Several RSEs may share a protocol prefix: the PFN names the one that holds the replica."""
     for info, path in catalog.parse_pfn(pfn):
         if info.deterministic:
             did = did_from_hash_path(path)
-            if did is not None:
+            if did is not None and Replica.select().where(
+                    Replica.rse_id == info.id, Replica.scope == did[0],
+                    Replica.name == did[1]).exists():
                 return (info,) + did
         row = Replica.get_or_none(Replica.rse_id == info.id, Replica.path.in_([path, pfn]))
         if row is not None:
