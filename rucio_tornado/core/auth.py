@@ -146,6 +146,6 @@ def issuer_for_account(account):
         raise exceptions.CannotAuthenticate("Cannot authenticate with given credentials")
     admin = AccountAttribute.select(AccountAttribute.value).where(
         AccountAttribute.account == account, AccountAttribute.key == "admin").first()
-    is_admin = account == "root" or (admin is not None and admin.value in ("true", '"True"',
-                                                                           '"true"'))
+    # attribute values are JSON; "True"/"False" are stored as booleans (accounts.encode_attribute)
+    is_admin = account == "root" or (admin is not None and admin.value == "true")
     return Issuer(account=account, is_admin=is_admin)

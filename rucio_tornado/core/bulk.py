@@ -21,6 +21,14 @@ def chunks(items, size):
         yield items[start:start + size]
 
 
+def group_by_scope(keys):
+    """``{scope: [names]}`` of ``(scope, name, ...)`` keys, in first-seen order."""
+    grouped = defaultdict(list)
+    for key in keys:
+        grouped[key[0]].append(key[1])
+    return grouped
+
+
 def field_defaults(model, given):
     """``[(column, value)]`` for every field of ``model`` not in ``given`` that has a default."""
     out = []
@@ -190,10 +198,7 @@ def select_by_keys(model, fields, keys, scope_field=None, name_field=None, where
     table, scope_col, name_col = model._meta.table_name, scope_field.column_name, \
         name_field.column_name
     postgres = is_postgresql()
-    by_scope = defaultdict(list)
-    for scope, name in keys:
-        by_scope[scope].append(name)
-    for scope, names in by_scope.items():
+    for scope, names in group_by_scope(keys).items():
         for part in chunks(names, IN_CHUNK):
             if postgres:   # OFFSET 0: the subquery stays a parameterized probe, never a join
                 sql = (f"SELECT t.* FROM unnest({param}::text[]) AS k(key) CROSS JOIN LATERAL "
@@ -209,9 +214,6 @@ def select_by_keys(model, fields, keys, scope_field=None, name_field=None, where
 
 def lookup(query_for, keys):
     """Rows of ``query_for(scope, names)`` for every ``(scope, name)`` in ``keys``, chunked."""
-    by_scope = {}
-    for scope, name in keys:
-        by_scope.setdefault(scope, []).append(name)
-    for scope, names in by_scope.items():
+    for scope, names in group_by_scope(keys).items():
         for part in chunks(names, IN_CHUNK):
             yield from query_for(scope, part).tuples()

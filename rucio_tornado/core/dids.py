@@ -5,14 +5,13 @@ chunked ``insert_many``; one request is one transaction and a bad item rejects i
 Listings are generators of batches read with :meth:`Database.iter_query`.
 """
 import datetime
-from collections import defaultdict
 
 import peewee as pw
 
 from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
 from rucio_tornado.core import hooks, permissions, scopes
-from rucio_tornado.core.bulk import IN_CHUNK, chunks, insert_rows, select_by_keys
+from rucio_tornado.core.bulk import IN_CHUNK, chunks, group_by_scope, insert_rows, select_by_keys
 from rucio_tornado.core.common import map_batches, rfc1123, row_mapper, to_bool, validate
 from rucio_tornado.db import atomic
 from rucio_tornado.models import DID, Content, ContentHistory, DIDMeta, Replica, utcnow
@@ -24,10 +23,7 @@ CHUNK = 500          # DIDs per batch of bulk metadata reads
 # -- small set-based helpers ---------------------------------------------------------------------
 def key_conditions(keys, scope_field, name_field, size=IN_CHUNK):
     """WHERE expressions covering ``keys`` ((scope, name) pairs), one per chunk, by scope."""
-    by_scope = defaultdict(list)
-    for scope, name in keys:
-        by_scope[scope].append(name)
-    for scope, names in by_scope.items():
+    for scope, names in group_by_scope(keys).items():
         for part in chunks(names, size):
             yield (scope_field == scope) & name_field.in_(_values(part))
 

@@ -18,7 +18,7 @@ from ujson import dumps
 
 from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
-from rucio_tornado.core.bulk import chunks, lookup
+from rucio_tornado.core.bulk import chunks, group_by_scope, lookup
 from rucio_tornado.core.common import NAME_PATTERNS, parse_date
 from rucio_tornado.core.pfns import RSECatalog, hash_path
 from rucio_tornado.models import DID, Content, Replica
@@ -309,7 +309,7 @@ class ReplicaQuery:
     def files(self, keys):
         """Rows of the FILE DIDs among ``keys`` (one query per chunk)."""
         database = dbmod.current().peewee
-        for scope, names in _by_scope(keys):
+        for scope, names in group_by_scope(keys).items():
             for part in chunks(names, FILE_CHUNK):
                 query = (DID.select(DID.scope, DID.name, DID.bytes, DID.md5, DID.adler32,
                                     *REPLICA_COLUMNS)
@@ -394,11 +394,6 @@ class ReplicaQuery:
                 stmt, limit = one_file
 
 
-def _by_scope(keys):
-    by_scope = {}
-    for scope, name in keys:
-        by_scope.setdefault(scope, []).append(name)
-    return by_scope.items()
 
 
 def _states(all_states, unavailable):

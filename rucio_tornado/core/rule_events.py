@@ -7,7 +7,8 @@ import logging
 from peewee import SQL, Tuple, fn
 
 from rucio_tornado.core import hooks, tasks
-from rucio_tornado.core.bulk import IN_CHUNK
+from rucio_tornado.core.bulk import IN_CHUNK, group_by_scope
+from rucio_tornado.core.dids import ancestors_of, datasets_under
 from rucio_tornado.core.rule_locks import (add_dataset_locks, chunks, insert_file_locks,
                                           refresh_rules, settle_new_locks)
 from rucio_tornado.core.rule_placement import Placer
@@ -19,13 +20,6 @@ from rucio_tornado.models import (Content, DatasetLock, Replica, ReplicaLock, Ru
 log = logging.getLogger(__name__)
 
 
-def _by_scope(dids):
-    grouped = {}
-    for scope, name in dids:
-        grouped.setdefault(scope, []).append(name)
-    return grouped
-
-
 @hooks.on(hooks.REPLICAS_AVAILABLE)
 def replicas_available(rse_id, dids):
     """REPLICATING/STUCK locks on these replicas become OK; requests DONE; rules follow.
@@ -35,7 +29,7 @@ def replicas_available(rse_id, dids):
         return
     now = utcnow()
     rule_ids = set()
-    for scope, names in _by_scope(dids).items():
+    for scope, names in group_by_scope(dids).items():
         for part in chunks(names, IN_CHUNK):
             on_files = ((ReplicaLock.rse_id == rse_id) & (ReplicaLock.scope == scope)
                         & ReplicaLock.name.in_(part))
@@ -79,7 +73,7 @@ def replicas_removed(rse_id, dids):
     """Locks on deleted replicas go back to REPLICATING (the data has to come back)."""
     now = utcnow()
     rule_ids = set()
-    for scope, names in _by_scope(dids).items():
+    for scope, names in group_by_scope(dids).items():
         for part in chunks(names, 900):
             where = ((ReplicaLock.rse_id == rse_id) & (ReplicaLock.scope == scope)
                      & ReplicaLock.name.in_(part) & (ReplicaLock.state == "OK"))
@@ -91,18 +85,8 @@ def replicas_removed(rse_id, dids):
 
 
 def _ancestors(scope, name):
-    """``{(scope, name)}`` of a dataset and every collection above it."""
-    seen, level = {(scope, name)}, [(scope, name)]
-    while level:
-        nxt = []
-        for s, n in level:
-            for parent in Content.select(Content.scope, Content.name).where(
-                    Content.child_scope == s, Content.child_name == n).tuples():
-                if parent not in seen:
-                    seen.add(parent)
-                    nxt.append(parent)
-        level = nxt
-    return seen
+    """``{(scope, name)}`` of a collection and every collection above it."""
+    return ancestors_of([(scope, name)]) | {(scope, name)}
 
 
 @hooks.on(hooks.FILES_ATTACHED)
@@ -135,7 +119,6 @@ def collections_attached(scope, name, children):
     if not any(Rule.select().where(Tuple(Rule.scope, Rule.name).in_(part)).exists()
                for part in chunks(above, 400)):
         return
-    from rucio_tornado.core.dids import datasets_under
     for child_scope, child_name, child_type in children:
         for ds_scope, ds_name in datasets_under(child_scope, child_name, child_type):
             files = list(Content.select(Content.child_scope, Content.child_name, Content.bytes)

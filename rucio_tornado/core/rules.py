@@ -11,6 +11,7 @@ from peewee import SQL, fn
 
 from rucio_tornado import exceptions
 from rucio_tornado.core import accounts, permissions
+from rucio_tornado.core.bulk import group_by_scope
 from rucio_tornado.core.common import parse_date, reject_unknown
 from rucio_tornado.core.rule_listing import rule_dict, rule_row
 from rucio_tornado.core.rule_locks import (CHUNK, add_dataset_locks, apply_usage, chunks, history_row,
@@ -225,10 +226,7 @@ def dataset_presence(scope, name, rse_ids):
 def file_presence(files, rse_ids):
     """``{(scope, name): {rse_id: bytes}}`` of AVAILABLE replicas of ``files`` on ``rse_ids``."""
     out = {}
-    by_scope = {}
-    for scope, name, _ in files:
-        by_scope.setdefault(scope, []).append(name)
-    for scope, names in by_scope.items():
+    for scope, names in group_by_scope(files).items():
         for start in range(0, len(names), 900):
             for s, n, rse_id, nbytes in (Replica.select(Replica.scope, Replica.name,
                                                         Replica.rse_id, Replica.bytes)

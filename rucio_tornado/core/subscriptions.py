@@ -9,6 +9,7 @@ from peewee import fn
 
 from rucio_tornado import exceptions
 from rucio_tornado.core import accounts, permissions, tasks
+from rucio_tornado.core.bulk import group_by_scope
 from rucio_tornado.core.common import rfc1123, validate
 from rucio_tornado.core.rule_listing import STATES, stream_rules
 from rucio_tornado.core.rules import ACTIVITIES, NOTIFY, activity_of, create_rule
@@ -361,10 +362,7 @@ def evaluate_subscriptions():
             if not batch:
                 break
             created += apply_subscriptions(parsed, batch, now)
-            by_scope = {}
-            for did in batch:
-                by_scope.setdefault(did.scope, []).append(did.name)
-            for scope, names in by_scope.items():
+            for scope, names in group_by_scope((d.scope, d.name) for d in batch).items():
                 DID.update(is_new=False).where(DID.scope == scope, DID.name.in_(names)).execute()
     if live:
         with database.atomic():
