@@ -5,6 +5,7 @@ import time
 import tornado.web
 
 from rucio_tornado import metrics
+from rucio_tornado.core import install
 from rucio_tornado.core.auth import TokenService
 from rucio_tornado.web import security
 from rucio_tornado.web.base import NotFoundHandler
@@ -39,6 +40,7 @@ def make_app(settings, database, tokens=None, request_checks=()):
     """The application. ``request_checks`` are callables run first on every request, after
     the ones ``settings`` call for (forwarded headers from trusted proxies, production's
     TLS-only rule); each may raise a RucioException."""
+    install()
     return tornado.web.Application(
         ROUTES,
         default_handler_class=NotFoundHandler,

@@ -1,12 +1,13 @@
 """``rucio-tornado``: serve, db init|reset, bootstrap, token, daemon."""
 import argparse
-import contextlib
 import logging
 import os
 import sys
 from pathlib import Path
 
-from rucio_tornado.config import Settings, validate
+from rucio_tornado.config import Settings, safe_url, validate
+from rucio_tornado.db import open_database
+from rucio_tornado.models import create_tables
 
 log = logging.getLogger("rucio_tornado")
 
@@ -54,46 +55,18 @@ def load_settings(args):
     return settings
 
 
-def open_database(settings):
-    from rucio_tornado.db import Database
-    return Database(settings.db_url, pool_size=settings.db_pool_size,
-                    stream_pool_size=settings.db_stream_pool_size,
-                    batch_size=settings.stream_batch_size)
-
-
-#: PostgreSQL advisory lock serialising schema creation and bootstrap between processes and
-#: machines starting at the same time.
-SCHEMA_LOCK = 72_74_2011
-
-
-@contextlib.contextmanager
-def _schema_lock(database):
-    if database.kind != "postgresql":
-        yield
-        return
-    database.peewee.execute_sql("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
-    try:
-        yield
-    finally:
-        database.peewee.execute_sql("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
-
-
 def prepare_database(settings, reset=False, root=True):
     """Create the schema (dropping it first if ``reset``) and, if ``root``, bootstrap the root
     account; safe when several processes or machines do it at once. True if root was created."""
     from rucio_tornado.core.bootstrap import bootstrap
-    from rucio_tornado.models import ALL_MODELS
     database = open_database(settings)
     try:
-        with database.peewee.connection_context(), _schema_lock(database):
-            if reset:
-                database.peewee.drop_tables(ALL_MODELS, safe=True,
-                                            cascade=database.kind == "postgresql")
-            database.peewee.create_tables(ALL_MODELS, safe=True)
-            if root:
-                return bootstrap(settings.root_account, settings.root_username,
-                                 settings.root_password, settings.root_email or None)
+        create_tables(database, reset=reset)
+        if not root:
             return False
+        with database.peewee.connection_context(), database.schema_lock():
+            return bootstrap(settings.root_account, settings.root_username,
+                             settings.root_password, settings.root_email or None)
     finally:
         database.close()
 
@@ -165,15 +138,6 @@ def cmd_daemon(settings, args):
                           once=args.once)
     finally:
         database.close()
-
-
-def safe_url(url):
-    """The database URL without its password, for printing."""
-    if "@" in url and ":" in url.split("@")[0].split("//")[-1]:
-        scheme, rest = url.split("//", 1)
-        creds, host = rest.split("@", 1)
-        return f"{scheme}//{creds.split(':')[0]}:***@{host}"
-    return url
 
 
 def main(argv=None):

@@ -166,3 +166,12 @@ def _coerce(value, kind):
     if kind is bool:
         return value.strip().lower() in ("1", "true", "yes", "on")
     return kind(value)
+
+
+def safe_url(url):
+    """The database URL without its password, for printing."""
+    if "@" in url and ":" in url.split("@")[0].split("//")[-1]:
+        scheme, rest = url.split("//", 1)
+        creds, host = rest.split("@", 1)
+        return f"{scheme}//{creds.split(':')[0]}:***@{host}"
+    return url

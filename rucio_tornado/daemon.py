@@ -1,25 +1,21 @@
-"""Periodic tasks (``core/tasks.py`` registry): one pass of each, in the database executor.
+"""Periodic tasks (the ``core/events.py`` registry): one pass of each, in the database executor.
 
 Production runs them with ``rucio-tornado daemon NAME`` (one daemon per task, in one place);
 a single development server runs all of them in-process with :func:`start_periodic`.
 """
 import asyncio
-import importlib
 import logging
-import pkgutil
 import signal
 import threading
+
+from rucio_tornado.core import install
 
 log = logging.getLogger("rucio_tornado.daemon")
 
 
 def load_tasks():
-    """Import every ``rucio_tornado.core`` module so their ``@task`` registrations happen."""
-    import rucio_tornado.core
-    from rucio_tornado.core.tasks import TASKS
-    for module in pkgutil.iter_modules(rucio_tornado.core.__path__):
-        importlib.import_module(f"rucio_tornado.core.{module.name}")
-    return TASKS
+    """The periodic tasks ``{name: fn}`` the core registers (:func:`rucio_tornado.core.install`)."""
+    return install()
 
 
 def run_once(database, names):

@@ -6,6 +6,7 @@ batches of raw rows: from a server-side cursor on a connection reserved for the 
 (PostgreSQL) or from keyset pages (SQLite). See docs/ARCHITECTURE.md.
 """
 import asyncio
+import contextlib
 import functools
 import logging
 import queue
@@ -18,12 +19,16 @@ from urllib.parse import unquote, urlparse
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase
 
-from rucio_tornado import exceptions
+from rucio_tornado import exceptions, sqlwriters
 
 log = logging.getLogger(__name__)
 
-#: The one peewee database every model is bound to; :func:`open_database` initialises it.
+#: The one peewee database every model is bound to; :meth:`Database.activate` initialises it.
 database = peewee.DatabaseProxy()
+
+#: PostgreSQL advisory lock serialising schema creation and bootstrap between processes and
+#: machines starting at the same time.
+SCHEMA_LOCK = 72_74_2011
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -103,6 +108,7 @@ class Database:
         self.url = url
         self.batch_size = batch_size
         self.stream_pool = None
+        self._bytewise = None
         if url.startswith("sqlite:///"):
             self.kind = "sqlite"
             path = url[len("sqlite:///"):]
@@ -135,7 +141,7 @@ class Database:
     def call(self, fn, *args, **kwargs):
         """Run ``fn`` on the current (executor) thread with a connection; map DB errors."""
         try:
-            if self.kind == "postgresql":
+            if self.is_postgresql:
                 with self.peewee.connection_context():
                     return fn(*args, **kwargs)
             return fn(*args, **kwargs)
@@ -226,17 +232,62 @@ class Database:
             tail = rows[-1]
             last = [tail[i] for i in positions]
 
-    # -- schema and lifecycle --------------------------------------------------------------
-    def create_schema(self):
-        from rucio_tornado.models import ALL_MODELS
-        with self.peewee.connection_context():
-            self.peewee.create_tables(ALL_MODELS, safe=True)
+    # -- what differs between the two databases ----------------------------------------------
+    @property
+    def is_postgresql(self):
+        return self.kind == "postgresql"
 
-    def drop_schema(self):
-        from rucio_tornado.models import ALL_MODELS
-        with self.peewee.connection_context():
-            self.peewee.drop_tables(ALL_MODELS, safe=True, cascade=self.kind == "postgresql")
+    def random_id_sql(self):
+        """SQL computing a 32-hex-digit id in the database (for ``INSERT ... SELECT``)."""
+        if self.is_postgresql:
+            return peewee.SQL("replace(gen_random_uuid()::text, '-', '')")
+        return peewee.SQL("lower(hex(randomblob(16)))")
 
+    def sorts_bytewise(self):
+        """True when text columns compare byte-wise (SQLite; PostgreSQL with a C collation),
+        so that a prefix bounds an index range."""
+        if self._bytewise is None:
+            if self.is_postgresql:
+                (collation,) = self.peewee.execute_sql(
+                    "SELECT datcollate FROM pg_database WHERE datname = current_database()"
+                ).fetchone()
+                self._bytewise = collation.split(".")[0] in ("C", "POSIX")
+            else:
+                self._bytewise = True
+        return self._bytewise
+
+    def stored_datetime(self, value):
+        """``value`` as the database stores it: SQLite keeps text (converting once instead of
+        once per row), PostgreSQL a timestamp."""
+        return value if self.is_postgresql else str(value)
+
+    def insert_rows(self, table, names, rows, tail=()):
+        """Insert ``rows`` (tuples in ``names`` order, each followed by the constant ``tail``
+        values) with multi-row VALUES statements (SQLite) or one streamed ``COPY``
+        (PostgreSQL; there ``rows`` may be a generator, consumed while PostgreSQL inserts)."""
+        if self.is_postgresql:
+            sqlwriters.copy_rows(self.peewee, table, names, rows, tail)
+        else:
+            sqlwriters.insert_values(self.peewee, table, names, rows, tail)
+
+    def ping(self):
+        """One trivial round trip (for ``/health``)."""
+        self.peewee.execute_sql("SELECT 1").fetchone()
+
+    @contextlib.contextmanager
+    def schema_lock(self):
+        """Serialise schema creation and bootstrap between processes and machines starting at
+        the same time (a PostgreSQL advisory lock; SQLite serialises writers anyway)."""
+        if not self.is_postgresql:
+            yield
+            return
+        self.peewee.execute_sql("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            self.peewee.execute_sql("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+    # -- lifecycle ------------------------------------------------------------------------
     def close(self):
         self.executor.shutdown(wait=True, cancel_futures=True)
         if self.stream_pool is not None:
@@ -249,6 +300,13 @@ class Database:
 
 
 _current = None
+
+
+def open_database(settings):
+    """The :class:`Database` the settings describe."""
+    return Database(settings.db_url, pool_size=settings.db_pool_size,
+                    stream_pool_size=settings.db_stream_pool_size,
+                    batch_size=settings.stream_batch_size)
 
 
 def current():

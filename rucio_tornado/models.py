@@ -523,3 +523,13 @@ ALL_MODELS = [
     Replica, BadReplica, BadPFN, CollectionReplica,
     Rule, RuleHistory, ReplicaLock, DatasetLock, TransferRequest, Subscription,
 ]
+
+
+def create_tables(database, reset=False):
+    """Create every missing table and index (``reset``: drop them all first) in ``database``
+    (a :class:`rucio_tornado.db.Database`), under its schema lock so that processes and
+    machines starting at the same time do it once."""
+    with database.peewee.connection_context(), database.schema_lock():
+        if reset:
+            database.peewee.drop_tables(ALL_MODELS, safe=True, cascade=database.is_postgresql)
+        database.peewee.create_tables(ALL_MODELS, safe=True)

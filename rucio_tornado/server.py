@@ -18,8 +18,9 @@ from tornado.ioloop import PeriodicCallback
 
 from rucio_tornado import metrics
 from rucio_tornado.app import make_app
-from rucio_tornado.cli import open_database, safe_url
+from rucio_tornado.config import safe_url
 from rucio_tornado.daemon import start_periodic
+from rucio_tornado.db import open_database
 
 log = logging.getLogger("rucio_tornado")
 

@@ -4,57 +4,24 @@ PostgreSQL: ``RUCIO_TORNADO_TEST_PG`` (default ``postgresql://postgres@127.0.0.1
 is the server used to create throw-away databases. Without a reachable server the PostgreSQL
 variants skip, unless ``RUCIO_TORNADO_REQUIRE_PG=1`` (set by CI), where they fail.
 """
-import os
-import uuid
-
-import psycopg2
 import pytest
-import ujson
-from tornado.httpclient import HTTPRequest
 
+from rucio_tornado import testing
 from rucio_tornado.app import make_app
 from rucio_tornado.config import Settings
+from rucio_tornado.core import install
 from rucio_tornado.core.auth import TokenService
 from rucio_tornado.core.bootstrap import bootstrap
-from rucio_tornado.db import Database, parse_postgres_url
-from rucio_tornado.models import ALL_MODELS
+from rucio_tornado.db import Database
+from rucio_tornado.models import ALL_MODELS, create_tables
+from rucio_tornado.testing import Api, Response, count_rows  # noqa: F401  (tests import them here)
+from tests.live import live  # noqa: F401  (the live-server fixture, registered once)
+from tests.pg import REQUIRE_PG, create_pg_database, drop_pg_database  # noqa: F401
 
-PG_ADMIN_URL = os.environ.get("RUCIO_TORNADO_TEST_PG",
-                              "postgresql://postgres@127.0.0.1:5432/postgres")
-REQUIRE_PG = os.environ.get("RUCIO_TORNADO_REQUIRE_PG") == "1"
 TEST_SECRET = "test-secret-key-for-the-suite-only"
 
-
-# -- PostgreSQL throw-away databases -----------------------------------------------------------
-def _admin_connection():
-    dbname, kwargs = parse_postgres_url(PG_ADMIN_URL)
-    conn = psycopg2.connect(dbname=dbname, connect_timeout=3, **kwargs)
-    conn.autocommit = True
-    return conn
-
-
-def create_pg_database(prefix="rt_test"):
-    """Create a uniquely named database; returns its URL (skips/fails if PG is unreachable)."""
-    try:
-        conn = _admin_connection()
-    except psycopg2.OperationalError as exc:
-        if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required but unreachable: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/{name}"
-
-
-def drop_pg_database(url):
-    name = url.rsplit("/", 1)[1]
-    conn = _admin_connection()
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
+testing.fast_passwords()
+install()
 
 
 # -- the database under test -------------------------------------------------------------------
@@ -77,7 +44,7 @@ def session_database(kind, tmp_path_factory):
         else:
             url = create_pg_database()
         db = Database(url, pool_size=4, stream_pool_size=4, batch_size=1000)
-        db.create_schema()
+        create_tables(db)
         _databases[kind] = (db, url)
     db = _databases[kind][0]
     db.activate()
@@ -127,76 +94,7 @@ def app(settings, db, tokens):
     return make_app(settings, db, tokens=tokens)
 
 
-# -- an HTTP helper for handler tests ----------------------------------------------------------
-class Response:
-    def __init__(self, response):
-        self.raw = response
-        self.status = response.code
-        self.headers = response.headers
-        self.body = response.body or b""
-
-    @property
-    def text(self):
-        return self.body.decode()
-
-    def json(self):
-        return ujson.loads(self.body)
-
-    def lines(self):
-        """The decoded lines of an x-json-stream response."""
-        return [ujson.loads(line) for line in self.body.splitlines() if line.strip()]
-
-    @property
-    def exception_class(self):
-        return self.headers.get("ExceptionClass")
-
-    def __repr__(self):
-        return f"<Response {self.status} {self.exception_class or ''} {self.body[:200]!r}>"
-
-
-class Api:
-    """``await api.get("/accounts/root")`` as root; ``api.as_("jdoe")`` for another account."""
-
-    def __init__(self, http_client, base_url, tokens, account="root"):
-        self.http_client, self.base_url, self.tokens = http_client, base_url, tokens
-        self.account = account
-        self.token = tokens.issue(account)[0] if account else ""
-
-    def as_(self, account):
-        return Api(self.http_client, self.base_url, self.tokens, account)
-
-    async def request(self, method, path, body=None, headers=None, raw_body=None):
-        all_headers = {"X-Rucio-Auth-Token": self.token} if self.token else {}
-        all_headers.update(headers or {})
-        if raw_body is None and body is not None:
-            raw_body = ujson.dumps(body)
-        if raw_body is None and method in ("POST", "PUT"):
-            raw_body = ""
-        request = HTTPRequest(self.base_url + path, method=method, headers=all_headers,
-                              body=raw_body, allow_nonstandard_methods=True,
-                              request_timeout=120)
-        response = await self.http_client.fetch(request, raise_error=False)
-        return Response(response)
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path, body=None, **kw):
-        return self.request("POST", path, body, **kw)
-
-    def put(self, path, body=None, **kw):
-        return self.request("PUT", path, body, **kw)
-
-    def delete(self, path, body=None, **kw):
-        return self.request("DELETE", path, body, **kw)
-
-
 @pytest.fixture
 def api(app, http_client, base_url, tokens):
     return Api(http_client, base_url, tokens)
 
-
-def count_rows(db, model):
-    """Row count of a table, read from the test thread."""
-    with db.peewee.connection_context():
-        return model.select().count()

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from rucio_tornado import server
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.pg import create_pg_database, drop_pg_database
 
 #: The server's own client snippet (what `serve` prints), plus a private token file per account.
 CLIENT_CFG = server.CLIENT_CFG + """

@@ -3,7 +3,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from rucio_tornado.core import did_search
+from rucio_tornado.core.dids import search as did_search
 from rucio_tornado.models import DID
 from tests.test_dids import SCOPE, add, add_files, jdoe, make_owner  # noqa: F401
 

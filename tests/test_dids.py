@@ -295,7 +295,7 @@ async def test_obsolete_hides_and_tombstones(jdoe, db):
 
 
 async def test_attach_with_rse_registers_replicas(api, jdoe, db):
-    pytest.importorskip("rucio_tornado.core.rses")
+    pytest.importorskip("rucio_tornado.core.rses.catalog")
     assert (await api.post("/rses/MOCK", {})).status == 201
     await add(jdoe, "ds1")
     files = [{"scope": SCOPE, "name": f"f{i}", "bytes": 1, "adler32": "0000000a"}

@@ -6,14 +6,13 @@ from rucio.common.exception import (
     UnsupportedOperation,
 )
 
-from tests.live import live  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 SCOPE = "user.root"
 
 
 @pytest.fixture(scope="module")
-def client(live):  # noqa: F811
+def client(live):
     client = live.client()
     client.add_scope("root", SCOPE)
     client.add_rse("MOCK")
@@ -69,7 +68,7 @@ def test_client_search_and_metadata(client):
                      "length": long[0]["length"]}]
 
 
-def test_cli_did_commands(live, client):  # noqa: F811
+def test_cli_did_commands(live, client):
     live.cli("did", "add", "--type", "dataset", f"{SCOPE}:cli_ds")
     live.cli("did", "add", "--type", "container", f"{SCOPE}:cli_cont")
     listed = live.cli("did", "list", f"{SCOPE}:cli_*").stdout

@@ -2,12 +2,11 @@
 import pytest
 from rucio.common.exception import AccessDenied, AccountNotFound, Duplicate
 
-from tests.live import live  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 
 
-def test_client_accounts_identities_scopes(live):  # noqa: F811
+def test_client_accounts_identities_scopes(live):
     client = live.client()
     assert client.ping()["version"]
     assert client.whoami()["account"] == "root"
@@ -39,7 +38,7 @@ def test_client_accounts_identities_scopes(live):  # noqa: F811
         client.get_account("nosuch")
 
 
-def test_client_permission_error_is_access_denied(live):  # noqa: F811
+def test_client_permission_error_is_access_denied(live):
     client = live.client()
     client.add_account("limited", "USER", None)
     client.add_identity("limited", "limited-login", "USERPASS", None, password="pw")
@@ -49,7 +48,7 @@ def test_client_permission_error_is_access_denied(live):  # noqa: F811
         other.add_account("another", "USER", None)
 
 
-def test_cli_ping_whoami_account_add(live):  # noqa: F811
+def test_cli_ping_whoami_account_add(live):
     assert live.cli("ping").stdout.strip()
     assert "root" in live.cli("whoami").stdout
     added = live.cli("account", "add", "Bad_Name", "USER", check=False)

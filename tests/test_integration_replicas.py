@@ -2,7 +2,6 @@
 import pytest
 from rucio.common.exception import AccessDenied, RSENotFound, ScopeNotFound
 
-from tests.live import live  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 PFN = "file://localhost/rucio/user/jdoe/7f/2d/f1"
@@ -21,7 +20,7 @@ def setup_world(client):
                                   "domains": {"wan": {"read": 1, "write": 1, "delete": 1}}})
 
 
-def test_client_and_cli_replicas(live):  # noqa: F811
+def test_client_and_cli_replicas(live):
     client = live.client()
     setup_world(client)
     files = [{"scope": "user.jdoe", "name": f"f{i}", "bytes": 100 * i, "adler32": "0cc737eb"}
@@ -78,7 +77,7 @@ def test_client_and_cli_replicas(live):  # noqa: F811
     assert line["states"]["MOCK"] == "BAD"
 
 
-def test_permissions_of_a_user(live):  # noqa: F811
+def test_permissions_of_a_user(live):
     root = live.client()
     root.add_identity("jdoe", "jdoe", "USERPASS", "jdoe@example.org", password="secret")
     root.add_rse("JDOE-SCRATCHDISK")

@@ -5,7 +5,6 @@ import pytest
 from rucio.common.exception import (AccessDenied, Duplicate, InvalidRSEExpression,
                                     RSENotFound, RSEProtocolNotSupported)
 
-from tests.live import live  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -16,7 +15,7 @@ PROTOCOL = {"scheme": "file", "hostname": "localhost", "port": 0, "prefix": "/ru
                                 "third_party_copy_read": 1, "third_party_copy_write": 1}}}
 
 
-def test_client_rses_attributes_protocols(live):  # noqa: F811
+def test_client_rses_attributes_protocols(live):
     client = live.client()
     assert client.add_rse("MOCK") is True
     assert client.add_rse("MOCK2", city="Geneva", rse_type="TAPE", deterministic=False) is True
@@ -66,7 +65,7 @@ def test_client_rses_attributes_protocols(live):  # noqa: F811
         client.get_rse("MOCK3")
 
 
-def test_client_account_limits_and_usage(live):  # noqa: F811
+def test_client_account_limits_and_usage(live):
     client = live.client()
     client.add_rse("LIMITED")
     client.add_account("quota", "USER", None)
@@ -97,7 +96,7 @@ def test_client_account_limits_and_usage(live):  # noqa: F811
     assert list(user.get_local_account_usage("quota")) == []
 
 
-def test_cli_rse_commands(live):  # noqa: F811
+def test_cli_rse_commands(live):
     result = live.cli("rse", "add", "CLI-RSE", program="rucio-admin")
     assert "CLI-RSE" in result.stdout
     live.cli("rse", "attribute", "set", "CLI-RSE", "--key", "tier", "--value", "7")
@@ -109,7 +108,7 @@ def test_cli_rse_commands(live):  # noqa: F811
     assert bad.returncode != 0
 
 
-def test_cli_account_limits(live):  # noqa: F811
+def test_cli_account_limits(live):
     live.cli("rse", "add", "CLI-LIMIT", program="rucio-admin")
     live.cli("account", "limit", "set", "root", "--rse", "CLI-LIMIT", "--bytes", "infinity")
     listed = live.cli("account", "limit", "list", "root")

@@ -6,7 +6,6 @@ import pytest
 from rucio.common.exception import (DuplicateRule, InsufficientAccountLimit, RuleNotFound,
                                     UnsupportedOperation)
 
-from tests.live import live  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +28,7 @@ def setup_catalog(client, prefix):
     return a, b, dataset, files
 
 
-def test_client_rule_lifecycle(live):  # noqa: F811
+def test_client_rule_lifecycle(live):
     client = live.client()
     if "mock" not in client.list_scopes():
         client.add_scope("root", "mock")
@@ -85,7 +84,7 @@ def test_client_rule_lifecycle(live):  # noqa: F811
         pytest.fail("the expired rule was not removed")
 
 
-def test_client_subscriptions(live):  # noqa: F811
+def test_client_subscriptions(live):
     client = live.client()
     if "mock" not in client.list_scopes():
         client.add_scope("root", "mock")
@@ -119,7 +118,7 @@ def test_client_subscriptions(live):  # noqa: F811
     assert "subtest" in live.cli("subscription", "list", "--account", "root").stdout
 
 
-def test_cli_rules(live):  # noqa: F811
+def test_cli_rules(live):
     client = live.client()
     if "mock" not in client.list_scopes():
         client.add_scope("root", "mock")

@@ -17,10 +17,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from rucio_tornado import cli, daemon
 from rucio_tornado.app import make_app
 from rucio_tornado.config import Settings, validate
-from rucio_tornado.core import tasks
+from rucio_tornado.core import events
 from rucio_tornado.core.auth import TokenService
 from rucio_tornado.db import Database
-from rucio_tornado.models import Account
+from rucio_tornado.models import Account, create_tables
 from tests.conftest import TEST_SECRET, Api, create_pg_database, drop_pg_database
 from tests.prodtools import ROOT_PASSWORD, Server, children_of, make_certificates
 from tests.prodtools import TEST_SECRET as SERVER_SECRET
@@ -134,10 +134,10 @@ async def test_ping_health_metrics_answer_over_plain_http(api):
 
 
 @pytest.mark.gen_test
-async def test_health_is_503_when_the_database_fails(api, monkeypatch):
+async def test_health_is_503_when_the_database_fails(api, db, monkeypatch):
     def broken():
         raise RuntimeError("database down")
-    monkeypatch.setattr("rucio_tornado.web.ops._select_one", broken)
+    monkeypatch.setattr(db, "ping", broken)
     health = await api.as_(None).get("/health")
     assert health.status == 503 and health.json()["database"] == "unreachable"
 
@@ -214,7 +214,7 @@ async def test_a_crashing_request_logs_no_token(db, settings, tokens, http_clien
 def fake_task(monkeypatch):
     calls = []
     monkeypatch.setattr(daemon, "load_tasks", lambda: {"fake": lambda: calls.append(1) or 7})
-    monkeypatch.setattr(tasks, "TASKS", {"fake": lambda: calls.append(1) or 7})
+    monkeypatch.setattr(events, "TASKS", {"fake": lambda: calls.append(1) or 7})
     return calls
 
 
@@ -230,7 +230,7 @@ def test_daemon_once_runs_the_registered_tasks(fake_task, tmp_path, capsys):
 def test_daemon_runs_the_real_tasks(tmp_path):
     url = f"sqlite:///{tmp_path / 'real.db'}"
     assert cli.main(["--db", url, "db", "init"]) == 0
-    assert daemon.load_tasks() is tasks.TASKS and tasks.TASKS
+    assert daemon.load_tasks() is events.TASKS and events.TASKS
     assert cli.main(["--db", url, "daemon", "all", "--once"]) == 0
 
 
@@ -298,7 +298,7 @@ def _fill_accounts(url, count):
     """``count`` accounts in a fresh SQLite database, fast (plain sqlite3 executemany)."""
     import sqlite3
     database = Database(url)
-    database.create_schema()
+    create_tables(database)
     database.close()
     table = Account._meta.table_name
     with sqlite3.connect(url[len("sqlite:///"):]) as conn:

@@ -125,7 +125,7 @@ def build_uneven_dataset():
 @pytest.mark.parametrize("page_rows", [1, 3, 4, 7, 1000])
 async def test_pages_cut_inside_a_file_still_give_every_replica_once(api, db, monkeypatch,
                                                                      page_rows):
-    from rucio_tornado.core import replica_list
+    from rucio_tornado.core.replicas import listing as replica_list
     expected = db.run_sync(build_uneven_dataset)
     monkeypatch.setattr(replica_list, "SQLITE_PAGE_ROWS", page_rows)
     monkeypatch.setattr(db, "batch_size", 2)

@@ -1,7 +1,7 @@
 """Replicas: registration, states, tombstones, bad replicas, listing shapes and PFNs."""
 import pytest
 
-from rucio_tornado.core import hooks
+from rucio_tornado.core import events as catalog_events
 from rucio_tornado.models import (RSE, DID, Account, AccountAttribute, BadPFN, BadReplica,
                                   Content, DIDMeta, Replica, RSEAttribute, RSEProtocol, Scope)
 from tests.conftest import count_rows
@@ -212,8 +212,8 @@ async def test_state_changes_emit_hooks_and_delete(api, world, db):
 
     def record_removed(rse_id, dids):
         events.append(("removed", rse_id, sorted(dids)))
-    hooks.on(hooks.REPLICAS_AVAILABLE)(record_available)
-    hooks.on(hooks.REPLICAS_REMOVED)(record_removed)
+    catalog_events.on(catalog_events.REPLICAS_AVAILABLE, record_available)
+    catalog_events.on(catalog_events.REPLICAS_REMOVED, record_removed)
     try:
         await add(api, "MOCK", files("f1") + files("f2", state="C"))
         response = await api.put("/replicas", {"rse": "MOCK", "files": [dict(did("f2"),
@@ -225,8 +225,8 @@ async def test_state_changes_emit_hooks_and_delete(api, world, db):
         response = await api.delete("/replicas", {"rse": "MOCK", "files": [did("f1")]})
         assert response.status == 200
     finally:
-        hooks._handlers[hooks.REPLICAS_AVAILABLE].remove(record_available)
-        hooks._handlers[hooks.REPLICAS_REMOVED].remove(record_removed)
+        catalog_events.off(catalog_events.REPLICAS_AVAILABLE, record_available)
+        catalog_events.off(catalog_events.REPLICAS_REMOVED, record_removed)
     rse_id = world["MOCK"].id
     assert events == [("available", rse_id, [("user.jdoe", "f1")]),
                       ("available", rse_id, [("user.jdoe", "f2")]),
@@ -242,14 +242,14 @@ async def test_post_on_a_copying_replica_makes_it_available(api, world, db):
         events.append(sorted(dids))
     await add(api, "MOCK", files("f1", "f2", state="C") + [
         {"scope": "user.jdoe", "name": "f3", "bytes": 100, "state": "C"}])
-    hooks.on(hooks.REPLICAS_AVAILABLE)(record)
+    catalog_events.on(catalog_events.REPLICAS_AVAILABLE, record)
     try:
         response = await api.post("/replicas", {"rse": "MOCK", "files": files("f1", size=5)})
         assert (response.status, response.exception_class) == (412, "FileConsistencyMismatch")
         await add(api, "MOCK", files("f1", "f3") + files("new"))
         await add(api, "MOCK", files("f1", "f3", "new"))            # already AVAILABLE: no-op
     finally:
-        hooks._handlers[hooks.REPLICAS_AVAILABLE].remove(record)
+        catalog_events.off(catalog_events.REPLICAS_AVAILABLE, record)
     assert events == [[("user.jdoe", "f1"), ("user.jdoe", "f3"), ("user.jdoe", "new")]]
     with db.peewee.connection_context():
         rows = sorted(Replica.select(Replica.name, Replica.state, Replica.adler32).tuples())

@@ -2,9 +2,10 @@
 import pytest
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import rse_expression, rses
+from rucio_tornado.core.rses import expression as rse_expression
+from rucio_tornado.core.rses import catalog as rses
 from rucio_tornado.core.permissions import Issuer
-from rucio_tornado.core.rse_expression import All, Compare, Name, Operation, parse, resolve
+from rucio_tornado.core.rses.expression import All, Compare, Name, Operation, parse, resolve
 
 ROOT = Issuer("root", is_admin=True)
 

@@ -5,9 +5,9 @@ import time
 import pytest
 import ujson
 
-from rucio_tornado.core import hooks, tasks
+from rucio_tornado.core import events
 from rucio_tornado.core.bulk import insert_rows
-from rucio_tornado.core.rule_events import expire_rules
+from rucio_tornado.core.rules.reactions import expire_rules
 from rucio_tornado.models import (DID, RSE, Account, AccountAttribute, AccountGlobalLimit,
                                   AccountLimit, AccountUsage, AccountUsageHistory, Content,
                                   DatasetLock, Replica, ReplicaLock, RSEAttribute, Rule,
@@ -273,7 +273,7 @@ async def test_replicas_arriving_make_rules_ok(api, db, world):
     a = world["SITE-A"]
     in_db(db, lambda: make_dataset("user.jdoe", "ds", 3))
     rule_id = await add_rule(api, "user.jdoe", "ds", "SITE-A")
-    in_db(db, lambda: hooks.emit(hooks.REPLICAS_AVAILABLE, rse_id=a,
+    in_db(db, lambda: events.emit(events.REPLICAS_AVAILABLE, rse_id=a,
                                  dids=[("user.jdoe", "ds.f000000")]))
     rule = (await api.get(f"/rules/{rule_id}")).json()
     assert (rule["state"], rule["locks_ok_cnt"], rule["locks_replicating_cnt"]) == \
@@ -356,7 +356,7 @@ async def test_expired_rules_are_removed_by_the_task(api, db, world):
     in_db(db, lambda: make_dataset("user.jdoe", "ds", 2, replicas=[world["SITE-A"]]))
     short = await add_rule(api, "user.jdoe", "ds", "SITE-A", lifetime=1)
     await add_rule(api, "user.jdoe", "ds", "SITE-B")
-    assert "rules" in tasks.TASKS
+    assert "rules" in events.TASKS
     past = utcnow() - datetime.timedelta(seconds=5)
     in_db(db, lambda: Rule.update(expires_at=past).where(Rule.id == short).execute())
     assert db.run_sync(expire_rules) == 1
@@ -382,7 +382,7 @@ async def test_reduce_and_move(api, db, world):
     assert response.status == 201, response
     child = response.json()[0]
     assert (await api.get(f"/rules/{reduced}")).json()["child_rule_id"] == child
-    in_db(db, lambda: hooks.emit(hooks.REPLICAS_AVAILABLE, rse_id=c,
+    in_db(db, lambda: events.emit(events.REPLICAS_AVAILABLE, rse_id=c,
                                  dids=[("user.jdoe", "ds.f000000"), ("user.jdoe", "ds.f000001")]))
     assert (await api.get(f"/rules/{child}")).json()["state"] == "OK"
     assert (await api.get(f"/rules/{reduced}")).status == 404
@@ -401,7 +401,7 @@ async def test_attached_files_get_locks(api, db, world):
         DID.create(scope="user.jdoe", name="late", did_type="FILE", account="root", bytes=7)
         Content.create(scope="user.jdoe", name="ds", child_scope="user.jdoe", child_name="late",
                        did_type="DATASET", child_type="FILE", bytes=7)
-        hooks.emit(hooks.FILES_ATTACHED, scope="user.jdoe", name="ds",
+        events.emit(events.FILES_ATTACHED, scope="user.jdoe", name="ds",
                    files=[("user.jdoe", "late", 7)])
     in_db(db, add_file)
     assert ("late", a, "REPLICATING") in locks_of(db, on_ds)
@@ -526,7 +526,7 @@ async def test_replica_removed_and_registered_again(api, db, world):
 
     def remove():
         Replica.delete().execute()
-        hooks.emit(hooks.REPLICAS_REMOVED, rse_id=a, dids=[("user.jdoe", "ds.f000000")])
+        events.emit(events.REPLICAS_REMOVED, rse_id=a, dids=[("user.jdoe", "ds.f000000")])
     in_db(db, remove)
     assert (await api.get(f"/rules/{rule_id}")).json()["state"] == "REPLICATING"
     response = await api.post("/replicas", {"rse": "SITE-A", "files": [
@@ -540,7 +540,7 @@ async def test_files_attached_twice_counts_once(api, db, world):
     a = world["SITE-A"]
     in_db(db, lambda: make_dataset("user.jdoe", "ds", 2, replicas=[a]))
     rule_id = await add_rule(api, "user.jdoe", "ds", "SITE-A")
-    emit = lambda: hooks.emit(hooks.FILES_ATTACHED, scope="user.jdoe", name="ds",  # noqa: E731
+    emit = lambda: events.emit(events.FILES_ATTACHED, scope="user.jdoe", name="ds",  # noqa: E731
                               files=[("user.jdoe", "ds.f000000", 100),
                                      ("user.jdoe", "ds.f000001", 100)])
     in_db(db, emit)

@@ -2,7 +2,7 @@
 import pytest
 import ujson
 
-from rucio_tornado.core import tasks
+from rucio_tornado.core import events
 from rucio_tornado.core.subscriptions import evaluate_subscriptions
 from rucio_tornado.models import DID, AccountLimit, DIDMeta, Rule, Subscription
 from tests.test_rules import in_db, make_dataset, world  # noqa: F401  (fixture)
@@ -77,7 +77,7 @@ async def test_subscription_validation_and_permissions(api, db, world):  # noqa:
 
 
 async def test_evaluator_creates_rules_for_matching_dids(api, db, world):  # noqa: F811
-    assert "subscriptions" in tasks.TASKS
+    assert "subscriptions" in events.TASKS
     in_db(db, lambda: AccountLimit.update(bytes=-1).execute())
     sub_id = (await api.post("/subscriptions/jdoe/sub1", options(filter={
         "scope": ["user.jdoe"], "pattern": "^data.*", "datatype": ["AOD"],

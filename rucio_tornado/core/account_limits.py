@@ -7,10 +7,11 @@ counters that rules maintain with their locks; an account without counters uses 
 import math
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import permissions, rse_expression
+from rucio_tornado.core import permissions
+from rucio_tornado.core.rses import expression as rse_expression
 from rucio_tornado.core.accounts import get_row as get_account_row
 from rucio_tornado.core.common import iso
-from rucio_tornado.core.rses import get_rse_row
+from rucio_tornado.core.rses.catalog import get_rse_row
 from rucio_tornado.db import atomic
 from rucio_tornado.models import (RSE, AccountGlobalLimit, AccountLimit, AccountUsage,
                                   AccountUsageHistory, utcnow)

@@ -20,25 +20,33 @@ from rucio_tornado.models import (
     utcnow,
 )
 
-_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+#: scrypt work factor of new password hashes (stored in each hash; the test suite lowers it).
+PASSWORD_COST = 2 ** 14
+_SCRYPT = {"r": 8, "p": 1}
 
 
 def hash_password(password):
-    """Salted scrypt hash, stored as ``scrypt$<salt b64>$<hash b64>``."""
+    """Salted scrypt hash, stored as ``scrypt$<n>$<salt b64>$<hash b64>``."""
     salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
-    return f"scrypt${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=PASSWORD_COST, **_SCRYPT)
+    return (f"scrypt${PASSWORD_COST}${base64.b64encode(salt).decode()}$"
+            f"{base64.b64encode(digest).decode()}")
 
 
 def verify_password(password, stored):
+    """True if ``password`` matches ``stored`` (also the ``scrypt$<salt>$<hash>`` form of the
+    first release, whose work factor was 2**14)."""
+    parts = stored.split("$") if isinstance(stored, str) else []
+    if len(parts) == 3:
+        parts.insert(1, str(2 ** 14))
+    if len(parts) != 4 or parts[0] != "scrypt" or not parts[1].isdigit():
+        return False
     try:
-        scheme, salt, digest = stored.split("$")
-    except (AttributeError, ValueError):
+        salt, digest = base64.b64decode(parts[2]), base64.b64decode(parts[3])
+        computed = hashlib.scrypt(password.encode(), salt=salt, n=int(parts[1]), **_SCRYPT)
+    except ValueError:
         return False
-    if scheme != "scrypt":
-        return False
-    computed = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), **_SCRYPT)
-    return hmac.compare_digest(computed, base64.b64decode(digest))
+    return hmac.compare_digest(computed, digest)
 
 
 class TokenService:

@@ -1,6 +1,9 @@
-"""Small helpers shared by the core modules: dates, names, typed input checks, row mappers."""
+"""Small helpers shared by the core modules: dates, names, typed input checks, DID keys,
+wildcard patterns, row mappers."""
 import datetime
 import re
+
+import peewee
 
 from rucio_tornado import exceptions
 
@@ -22,6 +25,55 @@ def validate(kind, value):
     if not isinstance(value, str) or not pattern.match(value) or (
             kind == "rse" and len(value) > 255):
         raise exceptions.InvalidObject(f"Problem validating {label}: {value!r} is not valid")
+    return value
+
+
+def did_label(scope, name):
+    return f"{scope}:{name}"
+
+
+_SCOPE, _NAME = NAME_PATTERNS["scope"][0].match, NAME_PATTERNS["name"][0].match
+
+
+def did_key(item, label="DID"):
+    """``(scope, name)`` of one ``{"scope", "name", ...}`` item, checked against the name
+    patterns; InvalidObject naming ``label`` otherwise."""
+    if not isinstance(item, dict):
+        raise exceptions.InvalidObject(f"{label}: must be an object with 'scope' and 'name'")
+    scope, name = item.get("scope"), item.get("name")
+    if not isinstance(scope, str) or not _SCOPE(scope):
+        raise exceptions.InvalidObject(f"{label}: invalid scope {scope!r}")
+    if not isinstance(name, str) or not _NAME(name):
+        raise exceptions.InvalidObject(f"{label}: invalid DID name {name!r}")
+    return scope, name
+
+
+def did_keys(items, label="dids"):
+    """``[(scope, name)]`` of a ``[{"scope", "name", ...}]`` list, duplicates removed in order;
+    TypeError (400) if it is not a list, InvalidObject naming the bad item."""
+    if not isinstance(items, list):
+        raise exceptions.InvalidJSONType(f"{label} must be a list")
+    return list(dict.fromkeys(did_key(item, f"{label}[{index}]")
+                              for index, item in enumerate(items)))
+
+
+def like(field, pattern, negate=False):
+    """``field LIKE pattern`` with Rucio's wildcards: ``*`` and ``%`` match any text, ``_`` is
+    a literal character. Case-sensitive on both databases."""
+    escaped = pattern.replace("\\", "\\\\").replace("_", "\\_").replace("*", "%")
+    return peewee.NodeList((field, peewee.SQL("NOT LIKE" if negate else "LIKE"), escaped,
+                            peewee.SQL("ESCAPE '\\'")))
+
+
+def integer(value, label, minimum=None, maximum=None):
+    """``value`` if it is a JSON integer (not a boolean) within the bounds; else a 400
+    ``InvalidObject`` naming ``label``."""
+    if isinstance(value, bool) or not isinstance(value, int) or \
+            (minimum is not None and value < minimum) or \
+            (maximum is not None and value > maximum):
+        bounds = "" if minimum is None and maximum is None else \
+            f" in [{'' if minimum is None else minimum}, {'' if maximum is None else maximum}]"
+        raise exceptions.InvalidObject(f"{label} must be an integer{bounds}: {value!r}")
     return value
 
 

@@ -8,11 +8,11 @@ import ujson
 from peewee import fn
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import accounts, permissions, tasks
+from rucio_tornado.core import accounts, events, permissions
 from rucio_tornado.core.bulk import group_by_scope
 from rucio_tornado.core.common import rfc1123, validate
-from rucio_tornado.core.rule_listing import STATES, stream_rules
-from rucio_tornado.core.rules import ACTIVITIES, NOTIFY, activity_of, create_rule
+from rucio_tornado.core.rules.listing import STATES, stream_rules
+from rucio_tornado.core.rules.lifecycle import ACTIVITIES, NOTIFY, activity_of, create_rule
 from rucio_tornado.db import atomic, database
 from rucio_tornado.models import DID, DIDMeta, Rule, Subscription, utcnow
 
@@ -333,7 +333,6 @@ def apply_subscriptions(subscriptions, dids, now):
 BATCH = 1000
 
 
-@tasks.task("subscriptions")
 def evaluate_subscriptions():
     """One pass: new datasets/containers against ACTIVE/UPDATED subscriptions (retroactive
     ones also cover existing DIDs once); marks the DIDs as seen. Returns rules created.
@@ -369,3 +368,8 @@ def evaluate_subscriptions():
             Subscription.update(last_processed=now).where(
                 Subscription.id.in_([row.id for row in live])).execute()
     return created
+
+
+def install():
+    """The "subscriptions" periodic task."""
+    events.add_task("subscriptions", evaluate_subscriptions)

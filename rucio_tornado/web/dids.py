@@ -1,6 +1,8 @@
 """Data identifiers: creation, status, hierarchy, listings, search and DID metadata."""
 from rucio_tornado import exceptions
-from rucio_tornado.core import did_search, dids, meta
+from rucio_tornado.core.dids import search as did_search
+from rucio_tornado.core.dids import catalog as dids
+from rucio_tornado.core.dids import meta as meta
 from rucio_tornado.core.common import optional, require
 from rucio_tornado.web.base import BaseHandler
 

@@ -1,5 +1,5 @@
 """Metadata keys: the seed's ``/meta/`` routes and the client's ``/meta_conventions/``."""
-from rucio_tornado.core import meta
+from rucio_tornado.core.dids import meta as meta
 from rucio_tornado.core.common import optional, require
 from rucio_tornado.web.base import BaseHandler
 

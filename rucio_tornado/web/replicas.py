@@ -1,5 +1,8 @@
 """Replicas: registration, states, tombstones, bad replicas, listings (API.md §4.6)."""
-from rucio_tornado.core import bad_replicas, dataset_replicas, replica_list, replicas
+from rucio_tornado.core.replicas import bad as bad_replicas
+from rucio_tornado.core.replicas import datasets as dataset_replicas
+from rucio_tornado.core.replicas import listing as replica_list
+from rucio_tornado.core.replicas import registration as replicas
 from rucio_tornado.core.common import optional, require, to_bool
 from rucio_tornado.web.base import BaseHandler
 from rucio_tornado.web.streaming import encode_text, write_stream

@@ -5,7 +5,7 @@ parts, a ``/`` inside a DID name travels as ``%2F``; Tornado unquotes the captur
 Order matters: fixed paths and suffix routes come before the generic ``scope/name`` routes.
 Each resource has its own section; keep additions inside the section they belong to.
 """
-from rucio_tornado.web import accounts, misc, ops
+from rucio_tornado.web import accounts, auth, ops
 from rucio_tornado.web import account_limits, rses
 from rucio_tornado.web import dids, meta
 from rucio_tornado.web import replicas
@@ -16,10 +16,10 @@ S = "/?"              # optional trailing slash
 
 ROUTES = [
     # -- ping and authentication ---------------------------------------------------------------
-    (rf"/ping{S}", misc.PingHandler),
-    (rf"/auth/userpass{S}", misc.UserpassHandler),
-    (rf"/auth/token{S}", misc.TokenHandler),
-    (rf"/auth/validate{S}", misc.ValidateHandler),
+    (rf"/ping{S}", auth.PingHandler),
+    (rf"/auth/userpass{S}", auth.UserpassHandler),
+    (rf"/auth/token{S}", auth.TokenHandler),
+    (rf"/auth/validate{S}", auth.ValidateHandler),
 
     # -- accounts, identities, scopes ------------------------------------------------------
     (rf"/accounts{S}", accounts.AccountListHandler),

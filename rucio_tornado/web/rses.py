@@ -1,5 +1,7 @@
 """RSEs, RSE attributes, protocols, distances, RSE usage and RSE limits."""
-from rucio_tornado.core import rse_protocols, rse_usage, rses
+from rucio_tornado.core.rses import protocols as rse_protocols
+from rucio_tornado.core.rses import usage as rse_usage
+from rucio_tornado.core.rses import catalog as rses
 from rucio_tornado.core.common import optional, require
 from rucio_tornado.web.base import BaseHandler
 

@@ -1,8 +1,8 @@
 """Replication rules: ``/rules/...``, ``/accounts/{a}/rules``, ``/dids/{s}/{n}/rules``."""
 import ujson
 
-from rucio_tornado.core import rule_events  # noqa: F401  (registers hooks and tasks)
-from rucio_tornado.core import rule_listing, rules
+from rucio_tornado.core.rules import listing as rule_listing
+from rucio_tornado.core.rules import lifecycle as rules
 from rucio_tornado.core.common import optional, require
 from rucio_tornado.web.base import BaseHandler
 

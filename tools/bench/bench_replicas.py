@@ -243,7 +243,7 @@ def main():
     elif args.backend == "sqlite":
         db_url = f"sqlite:///{workdir}/bench.db"
     else:
-        from tests.conftest import create_pg_database
+        from rucio_tornado.testing import create_pg_database
         db_url = create_pg_database("rt_bench")
     print(f"# {args.backend}, {args.files:,} files, workdir {workdir}, load "
           f"{os.getloadavg()[0]:.1f}")
@@ -261,7 +261,7 @@ def main():
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         if args.backend == "postgresql" and not args.keep:
-            from tests.conftest import drop_pg_database
+            from rucio_tornado.testing import drop_pg_database
             drop_pg_database(db_url)
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from rucio_tornado.core import rule_events  # noqa: E402,F401  (registers the rules' hooks)
+from rucio_tornado.core import install  # noqa: E402
 from rucio_tornado.core.permissions import Issuer  # noqa: E402
 from rucio_tornado.db import Database  # noqa: E402
-from rucio_tornado.models import RSE, Account, RSEProtocol, Scope  # noqa: E402
+from rucio_tornado.models import RSE, Account, RSEProtocol, Scope, create_tables  # noqa: E402
 
 ROOT = Issuer("root", is_admin=True)
 
@@ -31,17 +31,18 @@ def fresh_database(backend):
     if backend == "sqlite":
         url = f"sqlite:///{tempfile.mkdtemp(prefix='rt-prof-')}/bench.db"
     else:
-        from tests.conftest import create_pg_database
+        from rucio_tornado.testing import create_pg_database
         url = create_pg_database("rt_prof")
     db = Database(url)
+    install()
     try:
-        db.create_schema()
+        create_tables(db)
         db.run_sync(_create_world)
         yield db
     finally:
         db.close()
         if backend == "postgresql":
-            from tests.conftest import drop_pg_database
+            from rucio_tornado.testing import drop_pg_database
             drop_pg_database(url)
 
 

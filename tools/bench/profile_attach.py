@@ -15,8 +15,8 @@ import pstats
 
 from benchdb import ROOT, bench_files, fresh_database, timed
 
-from rucio_tornado.core.dids import add_did, attach_dids
-from rucio_tornado.core.replicas import add_replicas
+from rucio_tornado.core.dids.catalog import add_did, attach_dids
+from rucio_tornado.core.replicas.registration import add_replicas
 
 
 def main():

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from rucio_tornado.core.permissions import Issuer  # noqa: E402
-from rucio_tornado.core.replica_list import list_did_replicas  # noqa: E402
+from rucio_tornado.core.replicas.listing import list_did_replicas  # noqa: E402
 from rucio_tornado.db import Database  # noqa: E402
 from rucio_tornado.web.streaming import _encode_next, encode_text  # noqa: E402
 

@@ -12,7 +12,7 @@ import pstats
 
 from benchdb import ROOT, bench_files, fresh_database, timed
 
-from rucio_tornado.core.replicas import add_replicas
+from rucio_tornado.core.replicas.registration import add_replicas
 
 
 def main():

@@ -8,7 +8,7 @@ import ujson
 from rucio_tornado import exceptions
 from rucio_tornado.core import permissions
 from rucio_tornado.core.common import check_type, rfc1123, to_bool
-from rucio_tornado.core.rses import get_rse_row, rse_info
+from rucio_tornado.core.rses.catalog import get_rse_row, rse_info
 from rucio_tornado.db import atomic
 from rucio_tornado.models import RSEDistance, RSEProtocol, utcnow
 

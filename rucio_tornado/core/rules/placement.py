@@ -10,7 +10,7 @@ import ujson
 from peewee import fn
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import rse_expression
+from rucio_tornado.core.rses import expression as rse_expression
 from rucio_tornado.models import (AccountAttribute, AccountGlobalLimit, AccountLimit,
                                   AccountUsage, RSEUsage)
 

@@ -7,7 +7,7 @@ from peewee import fn
 from rucio_tornado import exceptions
 from rucio_tornado.core import permissions
 from rucio_tornado.core.common import check_type, map_batches, rfc1123, row_mapper
-from rucio_tornado.core.rses import get_rse_row
+from rucio_tornado.core.rses.catalog import get_rse_row
 from rucio_tornado.db import atomic, current
 from rucio_tornado.models import AccountUsage, Replica, RSELimit, RSEUsage, RSEUsageHistory, utcnow
 

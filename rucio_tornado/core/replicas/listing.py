@@ -20,7 +20,7 @@ from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
 from rucio_tornado.core.bulk import chunks, group_by_scope, lookup
 from rucio_tornado.core.common import NAME_PATTERNS, parse_date
-from rucio_tornado.core.pfns import RSECatalog, hash_path
+from rucio_tornado.core.replicas.pfns import RSECatalog, hash_path
 from rucio_tornado.models import DID, Content, Replica
 
 DEFAULT_STATES = ("AVAILABLE",)
@@ -407,7 +407,7 @@ def _rse_ids(catalog, rse_expression, ignore_availability):
     if rse_expression is not None:
         if not isinstance(rse_expression, str):
             raise exceptions.InvalidRSEExpression("rse_expression must be a string")
-        from rucio_tornado.core import rse_expression as expressions
+        from rucio_tornado.core.rses import expression as expressions
         ids = {rse["id"] for rse in expressions.resolve(rse_expression)}
     if not ignore_availability:
         readable = {rid for rid, info in catalog.by_id.items() if info.available_read}

@@ -9,12 +9,11 @@ import peewee
 import ujson
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import hooks, permissions
-from rucio_tornado.core.bulk import (IN_CHUNK, chunks, in_list, insert_rows, is_postgresql,
-                                     select_by_keys)
+from rucio_tornado.core import events, permissions
+from rucio_tornado.core.bulk import IN_CHUNK, chunks, in_list, insert_rows, select_by_keys
 from rucio_tornado.core.common import NAME_PATTERNS, parse_date
-from rucio_tornado.core.pfns import RSECatalog, did_from_hash_path
-from rucio_tornado.db import atomic, database
+from rucio_tornado.core.replicas.pfns import RSECatalog, did_from_hash_path
+from rucio_tornado.db import atomic, current, database
 from rucio_tornado.models import RSE, DID, BadPFN, BadReplica, DIDMeta, Replica, Scope, utcnow
 
 STATES = {"A": "AVAILABLE", "U": "UNAVAILABLE", "C": "COPYING", "B": "BEING_DELETED",
@@ -195,7 +194,7 @@ def add_replicas(issuer, rse, files, ignore_availability=True):
     if not ignore_availability and not rse_row.availability_write:
         raise exceptions.ResourceTemporaryUnavailable(f"{rse} is blocked for writes")
     files = _checked_list(files, "files")
-    if is_postgresql() and rse_row.deterministic and len(files) >= STREAMED_MINIMUM and \
+    if current().is_postgresql and rse_row.deterministic and len(files) >= STREAMED_MINIMUM and \
             _add_new_files_streamed(issuer, rse_row, files):
         return
     unique = {}
@@ -235,7 +234,7 @@ def add_replicas(issuer, rse, files, ignore_availability=True):
         _make_available(rse_row, arrived, present)
         available += [file[:2] for file in arrived]
     if available:
-        hooks.emit(hooks.REPLICAS_AVAILABLE, rse_id=rse_row.id, dids=available)
+        events.emit(events.REPLICAS_AVAILABLE, rse_id=rse_row.id, dids=available)
 
 
 #: Files per call from which PostgreSQL first tries the streamed path.
@@ -286,7 +285,7 @@ def _add_new_files_streamed(issuer, rse_row, files):
         return False
     available = [file[:2] for file in checked if file[5] == "AVAILABLE"]
     if available:
-        hooks.emit(hooks.REPLICAS_AVAILABLE, rse_id=rse_row.id, dids=available)
+        events.emit(events.REPLICAS_AVAILABLE, rse_id=rse_row.id, dids=available)
     return True
 
 
@@ -314,7 +313,7 @@ def _set_states(rse_row, by_state, extra=None):
     _update_states(rse_row, by_state, extra)
     keys = by_state.get("AVAILABLE")
     if keys:
-        hooks.emit(hooks.REPLICAS_AVAILABLE, rse_id=rse_row.id, dids=list(keys))
+        events.emit(events.REPLICAS_AVAILABLE, rse_id=rse_row.id, dids=list(keys))
 
 
 def _update_states(rse_row, by_state, extra=None):
@@ -363,7 +362,7 @@ def delete_replicas(issuer, rse, files, ignore_availability=True):
         for part in chunks(names, IN_CHUNK):
             Replica.delete().where(Replica.rse_id == rse_row.id, Replica.scope == scope,
                                    in_list(Replica.name, part)).execute()
-    hooks.emit(hooks.REPLICAS_REMOVED, rse_id=rse_row.id, dids=keys)
+    events.emit(events.REPLICAS_REMOVED, rse_id=rse_row.id, dids=keys)
 
 
 @atomic

@@ -9,7 +9,8 @@ import re
 import ujson
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import permissions, rse_expression
+from rucio_tornado.core import permissions
+from rucio_tornado.core.rses import expression as rse_expression
 from rucio_tornado.core.common import map_batches, rfc1123, row_mapper, to_bool, validate
 from rucio_tornado.db import atomic, current
 from rucio_tornado.models import RSE, Replica, RSEAttribute, RSEProtocol, utcnow

@@ -1,18 +1,18 @@
 """How rules follow the catalog: replicas arriving, files attached, replicas removed, expiry.
 
-Registered on import (``web/rules.py`` imports this module, and routes import that).
+Wired by :func:`install` (called from :func:`rucio_tornado.core.install`).
 """
 import logging
 
 from peewee import SQL, Tuple, fn
 
-from rucio_tornado.core import hooks, tasks
+from rucio_tornado.core import events
 from rucio_tornado.core.bulk import IN_CHUNK, group_by_scope
-from rucio_tornado.core.dids import ancestors_of, datasets_under
-from rucio_tornado.core.rule_locks import (add_dataset_locks, chunks, insert_file_locks,
+from rucio_tornado.core.dids.catalog import ancestors_of, datasets_under
+from rucio_tornado.core.rules.locks import (add_dataset_locks, chunks, insert_file_locks,
                                           refresh_rules, settle_new_locks)
-from rucio_tornado.core.rule_placement import Placer
-from rucio_tornado.core.rules import (file_presence, remove_expired_rules, resolve_or_none,
+from rucio_tornado.core.rules.placement import Placer
+from rucio_tornado.core.rules.lifecycle import (file_presence, remove_expired_rules, resolve_or_none,
                                      retire_parents)
 from rucio_tornado.models import (Content, DatasetLock, Replica, ReplicaLock, Rule,
                                   TransferRequest, utcnow)
@@ -20,7 +20,6 @@ from rucio_tornado.models import (Content, DatasetLock, Replica, ReplicaLock, Ru
 log = logging.getLogger(__name__)
 
 
-@hooks.on(hooks.REPLICAS_AVAILABLE)
 def replicas_available(rse_id, dids):
     """REPLICATING/STUCK locks on these replicas become OK; requests DONE; rules follow.
 
@@ -68,7 +67,6 @@ def _recount_replica_locks(rse_id, scope, names):
                                          Replica.name.in_(names)).execute()
 
 
-@hooks.on(hooks.REPLICAS_REMOVED)
 def replicas_removed(rse_id, dids):
     """Locks on deleted replicas go back to REPLICATING (the data has to come back)."""
     now = utcnow()
@@ -89,7 +87,6 @@ def _ancestors(scope, name):
     return ancestors_of([(scope, name)]) | {(scope, name)}
 
 
-@hooks.on(hooks.FILES_ATTACHED)
 def files_attached(scope, name, files):
     """Rules on the dataset (or above it) lock the newly attached files too."""
     now = utcnow()
@@ -112,7 +109,6 @@ def files_attached(scope, name, files):
         retire_parents(refresh_rules(touched, now), now)
 
 
-@hooks.on(hooks.COLLECTIONS_ATTACHED)
 def collections_attached(scope, name, children):
     """Rules on a container (or above it) lock the files of datasets newly placed under it."""
     above = list(_ancestors(scope, name))
@@ -154,7 +150,15 @@ def _placement_for_new_files(rule, scope, name, files):
     return [(s, n, b, rse_id) for s, n, b in files for rse_id in chosen]
 
 
-@tasks.task("rules")
 def expire_rules():
     """Periodic task: remove expired rules (returns how many)."""
     return remove_expired_rules()
+
+
+def install():
+    """Rules follow replicas and attachments; expired rules go in the "rules" task."""
+    events.on(events.REPLICAS_AVAILABLE, replicas_available)
+    events.on(events.REPLICAS_REMOVED, replicas_removed)
+    events.on(events.FILES_ATTACHED, files_attached)
+    events.on(events.COLLECTIONS_ATTACHED, collections_attached)
+    events.add_task("rules", expire_rules)

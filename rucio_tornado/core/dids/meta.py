@@ -11,7 +11,8 @@ import peewee as pw
 import ujson
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import dids, permissions
+from rucio_tornado.core import permissions
+from rucio_tornado.core.dids import catalog as dids
 from rucio_tornado.core.bulk import chunks
 from rucio_tornado.core.common import parse_date, rfc1123, to_bool
 from rucio_tornado.db import atomic

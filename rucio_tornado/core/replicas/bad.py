@@ -1,6 +1,6 @@
 """Bad and suspicious replicas: the states listing, the daily summary, suspicious declarations.
 
-Declaring replicas BAD and bad PFNs lives in :mod:`rucio_tornado.core.replicas`; this module
+Declaring replicas BAD and bad PFNs lives in :mod:`rucio_tornado.core.replicas.registration`; this module
 reads the ``BadReplica`` table and adds SUSPICIOUS entries (which do not change the replica).
 """
 import datetime
@@ -8,7 +8,7 @@ import datetime
 from rucio_tornado import exceptions
 from rucio_tornado.core.bulk import insert_rows
 from rucio_tornado.core.common import parse_date, rfc1123, row_mapper
-from rucio_tornado.core.pfns import RSECatalog
+from rucio_tornado.core.replicas.pfns import RSECatalog
 from rucio_tornado.db import atomic, current
 from rucio_tornado.models import BadReplica, utcnow
 
@@ -97,7 +97,7 @@ def bad_replicas_summary(issuer, rse_expression=None, from_date=None, to_date=No
         query = query.where(BadReplica.created_at <= parse_date(to_date, "to_date"))
     rse_ids = None
     if rse_expression is not None:
-        from rucio_tornado.core import rse_expression as expressions
+        from rucio_tornado.core.rses import expression as expressions
         rse_ids = {rse["id"] for rse in expressions.resolve(rse_expression)}
         query = query.where(BadReplica.rse_id.in_(list(rse_ids) or [""]))
     groups = {}
@@ -121,7 +121,7 @@ def bad_replicas_summary(issuer, rse_expression=None, from_date=None, to_date=No
 def declare_suspicious_file_replicas(issuer, pfns, reason):
     """``POST /replicas/suspicious``: record each PFN's replica as SUSPICIOUS (the replica is
     not changed). Returns ``{rse or "unknown": [pfn, ...]}`` of the PFNs not declared."""
-    from rucio_tornado.core.replicas import _replica_of_pfn
+    from rucio_tornado.core.replicas.registration import _replica_of_pfn
     if not isinstance(pfns, list):
         raise exceptions.InvalidJSONType("pfns must be a list")
     if reason is not None and not isinstance(reason, str):
@@ -152,7 +152,7 @@ def list_suspicious_replicas(issuer, rse_expression=None, younger_than=None, nat
                               BadReplica.rse_id, BadReplica.created_at).where(
         BadReplica.state == "SUSPICIOUS", BadReplica.created_at >= since)
     if rse_expression is not None:
-        from rucio_tornado.core import rse_expression as expressions
+        from rucio_tornado.core.rses import expression as expressions
         rse_ids = [rse["id"] for rse in expressions.resolve(rse_expression)]
         query = query.where(BadReplica.rse_id.in_(rse_ids or [""]))
     found = {}

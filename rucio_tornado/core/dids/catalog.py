@@ -10,7 +10,8 @@ import peewee as pw
 
 from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
-from rucio_tornado.core import hooks, permissions, scopes
+from rucio_tornado.core import events as catalog_events
+from rucio_tornado.core import permissions, scopes
 from rucio_tornado.core.bulk import IN_CHUNK, chunks, group_by_scope, insert_rows, select_by_keys
 from rucio_tornado.core.common import map_batches, rfc1123, row_mapper, to_bool, validate
 from rucio_tornado.db import atomic
@@ -156,7 +157,7 @@ ITEM_KEYS = ("scope", "name", "type", "did_type", "statuses", "meta", "rules", "
 @atomic
 def add_dids(issuer, items):
     """Create many collections at once (``POST /dids``); all or nothing."""
-    from rucio_tornado.core import meta as metamod
+    from rucio_tornado.core.dids import meta as metamod
     if not isinstance(items, list):
         raise exceptions.InvalidJSONType("body must be a json list")
     now = utcnow()
@@ -219,7 +220,7 @@ def _uniform(rows):
 
 def _add_rules(issuer, scope, name, rules):
     """Rules given at creation go to the rules module (``core/rules.py``)."""
-    from rucio_tornado.core.rules import add_rules
+    from rucio_tornado.core.rules.lifecycle import add_rules
     if not isinstance(rules, list):
         raise exceptions.InvalidObject("'rules' must be a list")
     for rule in rules:
@@ -370,7 +371,7 @@ def _attach_one(issuer, att, parent_rows, ignore_duplicate):
     if rse is not None:
         if parent_type != "DATASET":
             raise exceptions.UnsupportedOperation(f"{label}: files with 'rse' go into datasets only")
-        from rucio_tornado.core.replicas import add_replicas
+        from rucio_tornado.core.replicas.registration import add_replicas
         files = [{k: v for k, v in child.items() if k in ("scope", "name", "bytes", "adler32", "md5",
                                                           "meta", "pfn")} for child in dids]
         add_replicas(issuer, rse, files, ignore_availability=True)
@@ -411,10 +412,10 @@ def _attach_one(issuer, att, parent_rows, ignore_duplicate):
     if rows:
         DID.update(updated_at=now).where(DID.scope == scope, DID.name == name).execute()
     if rows and parent_type == "DATASET":
-        hooks.emit(hooks.FILES_ATTACHED, scope=scope, name=name,
+        catalog_events.emit(catalog_events.FILES_ATTACHED, scope=scope, name=name,
                    files=[(r[2], r[3], r[6]) for r in rows])
     elif rows:
-        hooks.emit(hooks.COLLECTIONS_ATTACHED, scope=scope, name=name,
+        catalog_events.emit(catalog_events.COLLECTIONS_ATTACHED, scope=scope, name=name,
                    children=[(r[2], r[3], r[5]) for r in rows])
 
 

@@ -10,8 +10,8 @@ from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
 from rucio_tornado.core.bulk import lookup
 from rucio_tornado.core.common import rfc1123
-from rucio_tornado.core.replica_list import checked_dids, datasets_of, did_types
-from rucio_tornado.core.replicas import get_rse_row
+from rucio_tornado.core.replicas.listing import checked_dids, datasets_of, did_types
+from rucio_tornado.core.replicas.registration import get_rse_row
 from rucio_tornado.models import RSE, DID, Content, Replica
 
 _AVAILABLE = Replica.state == "AVAILABLE"

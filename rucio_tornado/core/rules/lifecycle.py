@@ -13,12 +13,12 @@ from rucio_tornado import exceptions
 from rucio_tornado.core import accounts, permissions
 from rucio_tornado.core.bulk import group_by_scope
 from rucio_tornado.core.common import parse_date, reject_unknown
-from rucio_tornado.core.rule_listing import rule_dict, rule_row
-from rucio_tornado.core.rule_locks import (CHUNK, add_dataset_locks, apply_usage, chunks, history_row,
+from rucio_tornado.core.rules.listing import rule_dict, rule_row
+from rucio_tornado.core.rules.locks import (CHUNK, add_dataset_locks, apply_usage, chunks, history_row,
                                           insert_dataset_locks, insert_file_locks,
                                           refresh_rules, release_locks, settle_new_locks,
                                           write_history)
-from rucio_tornado.core.rule_placement import Placer, Quota, candidate_rses, resolve
+from rucio_tornado.core.rules.placement import Placer, Quota, candidate_rses, resolve
 from rucio_tornado.db import atomic
 from rucio_tornado.models import (DID, Content, DatasetLock, Replica, ReplicaLock, Rule,
                                   TransferRequest, utcnow)
