@@ -1,7 +1,8 @@
 """The Rucio exception hierarchy. Each class carries the HTTP status it is rendered with.
 
 The class *name* is what travels in the ``ExceptionClass`` header and body: the real client maps it
-back to its own exception class of the same name (API.md §2).
+back to its own exception class of the same name (API.md §2). Where the real server answers one
+class with a different status in one place, a subclass here says so and keeps the wire name.
 """
 
 
@@ -10,51 +11,256 @@ class RucioException(Exception):
     #: Name sent on the wire; defaults to the class name (lets us model ``ValueError`` etc.).
     wire_name = None
 
-    def __init__(self, message="", status=None):
+    def __init__(self, message=""):
         super().__init__(message)
         self.message = str(message)
-        if status is not None:
-            self.status = status
 
     @property
     def name(self):
         return self.wire_name or type(self).__name__
 
 
-def _define(name, status, wire_name=None, base=RucioException):
-    cls = type(name, (base,), {"status": status, "wire_name": wire_name})
-    globals()[name] = cls
-    return cls
+# -- the classes of the real server, with the first status API.md §2.3 lists for each -------
+
+class CannotAuthenticate(RucioException):
+    status = 401
+
+class IdentityError(RucioException):
+    status = 400
+
+class IdentityNotFound(RucioException):
+    status = 401
+
+class AccessDenied(RucioException):
+    status = 401
+
+class AccountNotFound(RucioException):
+    status = 404
+
+class Duplicate(RucioException):
+    status = 409
+
+class InvalidObject(RucioException):
+    status = 400
+
+class InvalidAccountType(RucioException):
+    status = 400
+
+class UnsupportedRequestedContentType(RucioException):
+    status = 406
+
+class RSENotFound(RucioException):
+    status = 404
+
+class RSEAttributeNotFound(RucioException):
+    status = 404
+
+class RSEOperationNotSupported(RucioException):
+    status = 404
+
+class RSEProtocolNotSupported(RucioException):
+    status = 404
+
+class RSEWriteBlocked(RucioException):
+    status = 409
+
+class InvalidRSEExpression(RucioException):
+    status = 400
+
+class InputValidationError(RucioException):
+    status = 400
+
+class CounterNotFound(RucioException):
+    status = 404
+
+class ScopeNotFound(RucioException):
+    status = 404
+
+class DataIdentifierNotFound(RucioException):
+    status = 404
+
+class DataIdentifierAlreadyExists(RucioException):
+    status = 409
+
+class DuplicateContent(RucioException):
+    status = 409
+
+class FileAlreadyExists(RucioException):
+    status = 409
+
+class FileConsistencyMismatch(RucioException):
+    status = 412
+
+class UnsupportedOperation(RucioException):
+    status = 409
+
+class UnsupportedStatus(RucioException):
+    status = 409
+
+class InvalidMetadata(RucioException):
+    status = 400
+
+class KeyNotFound(RucioException):
+    status = 404
+
+class InvalidValueForKey(RucioException):
+    status = 400
+
+class UnsupportedMetadataPlugin(RucioException):
+    status = 400
+
+class UnsupportedKeyType(RucioException):
+    status = 400
+
+class UnsupportedValueType(RucioException):
+    status = 400
+
+class DIDFilterSyntaxError(RucioException):
+    status = 400
+
+class RuleNotFound(RucioException):
+    status = 404
+
+class DuplicateRule(RucioException):
+    status = 409
+
+class InsufficientAccountLimit(RucioException):
+    status = 409
+
+class InsufficientTargetRSEs(RucioException):
+    status = 409
+
+class InvalidReplicationRule(RucioException):
+    status = 409
+
+class InvalidRuleWeight(RucioException):
+    status = 409
+
+class StagingAreaRuleRequiresLifetime(RucioException):
+    status = 409
+
+class ScratchDiskLifetimeConflict(RucioException):
+    status = 409
+
+class ManualRuleApprovalBlocked(RucioException):
+    status = 409
+
+class RuleReplaceFailed(RucioException):
+    status = 409
+
+class SubscriptionNotFound(RucioException):
+    status = 404
+
+class SubscriptionDuplicate(RucioException):
+    status = 409
+
+class ReplicaNotFound(RucioException):
+    status = 404
+
+class ReplicaIsLocked(RucioException):
+    status = 423
+
+class ResourceTemporaryUnavailable(RucioException):
+    status = 503
+
+class SortingAlgorithmNotSupported(RucioException):
+    status = 400
+
+class InvalidPath(RucioException):
+    status = 400
+
+class InvalidType(RucioException):
+    status = 400
+
+class ConfigurationError(RucioException):
+    status = 500
+
+class NotFound(RucioException):
+    status = 404
+
+class MethodNotAllowed(RucioException):
+    status = 405
+
+class DatabaseException(RucioException):
+    status = 500
+
+class RSEProtocolDomainNotSupported(RucioException):
+    status = 400
+
+class RSEProtocolPriorityError(RucioException):
+    status = 400
+
+class NoDistance(RucioException):
+    status = 404
 
 
-# name, HTTP status (API.md §2.3: the first status listed for each class)
-for _name, _status in [
-    ("CannotAuthenticate", 401), ("IdentityError", 400), ("IdentityNotFound", 401),
-    ("AccessDenied", 401), ("AccountNotFound", 404), ("Duplicate", 409), ("InvalidObject", 400),
-    ("InvalidAccountType", 400), ("UnsupportedRequestedContentType", 406), ("RSENotFound", 404),
-    ("RSEAttributeNotFound", 404), ("RSEOperationNotSupported", 404),
-    ("RSEProtocolNotSupported", 404), ("RSEWriteBlocked", 409), ("InvalidRSEExpression", 400),
-    ("InputValidationError", 400), ("CounterNotFound", 404), ("ScopeNotFound", 404),
-    ("DataIdentifierNotFound", 404), ("DataIdentifierAlreadyExists", 409),
-    ("DuplicateContent", 409), ("FileAlreadyExists", 409), ("FileConsistencyMismatch", 412),
-    ("UnsupportedOperation", 409), ("UnsupportedStatus", 409), ("InvalidMetadata", 400),
-    ("KeyNotFound", 404), ("InvalidValueForKey", 400), ("UnsupportedMetadataPlugin", 400),
-    ("UnsupportedKeyType", 400), ("UnsupportedValueType", 400), ("DIDFilterSyntaxError", 400),
-    ("RuleNotFound", 404), ("DuplicateRule", 409), ("InsufficientAccountLimit", 409),
-    ("InsufficientTargetRSEs", 409), ("InvalidReplicationRule", 409), ("InvalidRuleWeight", 409),
-    ("StagingAreaRuleRequiresLifetime", 409), ("ScratchDiskLifetimeConflict", 409),
-    ("ManualRuleApprovalBlocked", 409), ("RuleReplaceFailed", 409),
-    ("SubscriptionNotFound", 404), ("SubscriptionDuplicate", 409), ("ReplicaNotFound", 404),
-    ("ReplicaIsLocked", 423), ("ResourceTemporaryUnavailable", 503),
-    ("SortingAlgorithmNotSupported", 400), ("InvalidPath", 400), ("InvalidType", 400),
-    ("ConfigurationError", 500), ("NotFound", 404), ("MethodNotAllowed", 405),
-    ("DatabaseException", 500),
-    # RSEs (protocols, distances)
-    ("RSEProtocolDomainNotSupported", 400), ("RSEProtocolPriorityError", 400), ("NoDistance", 404),
-]:
-    _define(_name, _status)
+# -- Python-builtin names the real server sends for malformed input (API.md §2.3) -----------
+class InvalidValue(RucioException):
+    status = 400
+    wire_name = "ValueError"
 
-# Python-builtin names the real server sends for malformed input (API.md §2.3).
-InvalidValue = _define("InvalidValue", 400, wire_name="ValueError")
-MissingKey = _define("MissingKey", 400, wire_name="KeyError")
-InvalidJSONType = _define("InvalidJSONType", 400, wire_name="TypeError")
+
+class MissingKey(RucioException):
+    status = 400
+    wire_name = "KeyError"
+
+
+class InvalidJSONType(RucioException):
+    status = 400
+    wire_name = "TypeError"
+
+
+# -- the same class with another status where the real server answers so -------------------
+class UnknownOperation(RSEOperationNotSupported):
+    """A protocol operation or domain that does not exist (a client error, not a 404)."""
+    status = 400
+    wire_name = "RSEOperationNotSupported"
+
+
+class UnknownIdentity(IdentityError):
+    """``userpass`` login with an identity that does not exist."""
+    status = 401
+    wire_name = "IdentityError"
+
+
+class IdentityMissing(IdentityError):
+    """An identity (or its link to an account) that does not exist, where one is removed or
+    listed."""
+    status = 404
+    wire_name = "IdentityError"
+
+
+class InvalidRuleDefinition(InvalidObject):
+    """A ``POST /rules/`` body that breaks the schema: 409, as the real rule API answers."""
+    status = 409
+    wire_name = "InvalidObject"
+
+
+class InvalidRuleOption(InputValidationError):
+    """A bad option of ``PUT /rules/{id}``: 409."""
+    status = 409
+    wire_name = "InputValidationError"
+
+
+class LockedRule(UnsupportedOperation):
+    """Deleting a locked rule: 401, as the real server answers."""
+    status = 401
+    wire_name = "UnsupportedOperation"
+
+
+class InvalidRSEProperties(InputValidationError):
+    """A bad property of ``POST /rses/{rse}``: 422, as the real server's schema check."""
+    status = 422
+    wire_name = "InputValidationError"
+
+
+class InvalidRuleExpression(InvalidRSEExpression):
+    """An RSE expression of a rule that selects nothing or does not parse: 409."""
+    status = 409
+    wire_name = "InvalidRSEExpression"
+
+
+class SSLRequired(AccessDenied):
+    """Plain HTTP in production: 403."""
+    status = 403
+    wire_name = "AccessDenied"

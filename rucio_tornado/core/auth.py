@@ -120,8 +120,7 @@ def authenticate_userpass(username, password, account=None):
         if account:
             raise exceptions.CannotAuthenticate(
                 f"Cannot authenticate to account {account} with given credentials")
-        raise exceptions.IdentityError("Cannot authenticate. The identity does not exist.",
-                                       status=401)
+        raise exceptions.UnknownIdentity("Cannot authenticate. The identity does not exist.")
     if not verify_password(password, identity.password_hash):
         raise exceptions.CannotAuthenticate(
             f"Cannot authenticate to account {account or username} with given credentials")

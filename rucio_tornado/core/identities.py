@@ -67,9 +67,8 @@ def delete_identity(issuer, account, identity, type_):
         IdentityAccount.identity == identity, IdentityAccount.identity_type == type_,
         IdentityAccount.account == account).execute()
     if not deleted:
-        raise exceptions.IdentityError(
-            f"Identity ('{identity}','{type_}') does not exist for account {account}",
-            status=404)
+        raise exceptions.IdentityMissing(
+            f"Identity ('{identity}','{type_}') does not exist for account {account}")
     still_linked = IdentityAccount.select().where(
         IdentityAccount.identity == identity, IdentityAccount.identity_type == type_).exists()
     if not still_linked:
@@ -88,6 +87,5 @@ def accounts_of_identity(issuer, identity, type_):
     accounts = [a for (a,) in query.tuples()]
     if not accounts and not Identity.select().where(
             Identity.identity == identity, Identity.identity_type == type_).exists():
-        raise exceptions.IdentityError(f"Identity ('{identity}','{type_}') does not exist",
-                                       status=404)
+        raise exceptions.IdentityMissing(f"Identity ('{identity}','{type_}') does not exist")
     return accounts

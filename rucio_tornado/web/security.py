@@ -54,7 +54,7 @@ def require_tls(handler):
     request = handler.request
     if request.protocol == "https" or request.path.rstrip("/") in PLAIN_HTTP_PATHS:
         return
-    raise exceptions.AccessDenied("SSL is required", status=403)
+    raise exceptions.SSLRequired("SSL is required")
 
 
 def request_checks(settings):

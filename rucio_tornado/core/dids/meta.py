@@ -12,7 +12,7 @@ import ujson
 
 from rucio_tornado import exceptions
 from rucio_tornado.core import permissions
-from rucio_tornado.core.dids import catalog as dids
+from rucio_tornado.core.dids import graph as dids
 from rucio_tornado.core.bulk import chunks
 from rucio_tornado.core.common import parse_date, rfc1123, to_bool
 from rucio_tornado.db import atomic
@@ -34,6 +34,9 @@ READ_ONLY = {"scope", "name", "account", "did_type", "is_open", "created_at", "u
 KEY_TYPES = ("ALL", "COLLECTION", "CONTAINER", "DATASET", "FILE", "DERIVED")
 VALUE_TYPES = {"str": str, "string": str, "int": int, "integer": int, "float": float,
                "bool": bool, "boolean": bool, "datetime": str, "date": str}
+
+#: DIDs per batch of bulk metadata reads
+META_CHUNK = 500
 
 
 def column_kind(key):
@@ -295,7 +298,7 @@ def get_metadata_bulk(issuer, items, inherit=False, plugin="JSON"):
 
 
 def _bulk(keys, plugin, inherit):
-    for part in chunks(keys, dids.CHUNK):
+    for part in chunks(keys, META_CHUNK):
         rows = {}
         for cond in dids.key_conditions(part, DID.scope, DID.name):
             rows.update({(r.scope, r.name): r for r in DID.select().where(cond)})

@@ -17,7 +17,7 @@ import ujson
 from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
 from rucio_tornado.core import scopes
-from rucio_tornado.core.dids import catalog as dids
+from rucio_tornado.core.dids import graph as dids
 from rucio_tornado.core.dids import meta as meta
 from rucio_tornado.core.common import parse_date, to_bool
 from rucio_tornado.models import DID, DIDMeta

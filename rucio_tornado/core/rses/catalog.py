@@ -103,7 +103,7 @@ def add_rse(issuer, rse, properties=None):
     permissions.check(issuer, "add_rse", rse=rse)
     validate("rse", rse)
     values = _checked_properties(properties or {}, ADD_KEYS,
-                                 lambda msg: exceptions.InputValidationError(msg, status=422))
+                                 exceptions.InvalidRSEProperties)
     _refuse_duplicate(rse)
     row = RSE.create(rse=rse, vo=issuer.vo, **values)
     RSEAttribute.create(rse_id=row.id, key=rse, value="true")

@@ -38,8 +38,8 @@ def _domain_values(domains):
             elif operation in DOMAIN_COLUMNS[domain]:
                 targets = [operation]
             else:
-                raise exceptions.RSEOperationNotSupported(
-                    f"Operation '{operation}' is not supported in domain '{domain}'", status=400)
+                raise exceptions.UnknownOperation(
+                    f"Operation '{operation}' is not supported in domain '{domain}'")
             if isinstance(priority, bool) or not isinstance(priority, int) or priority < 0:
                 raise exceptions.RSEProtocolPriorityError(
                     f"The priority of {domain}/{operation} must be a non-negative integer")
@@ -129,8 +129,7 @@ def get_protocols(issuer, rse, scheme=None, hostname=None, port=None, domain=Non
         columns = [DOMAIN_COLUMNS[d][operation] for d in domains
                    if operation in DOMAIN_COLUMNS[d]]
         if not columns:
-            raise exceptions.RSEOperationNotSupported(f"Unknown operation '{operation}'",
-                                                      status=400)
+            raise exceptions.UnknownOperation(f"Unknown operation '{operation}'")
         ranked = [(min(getattr(p, c) for c in columns if getattr(p, c) > 0), p)
                   for p in protocols if any(getattr(p, c) > 0 for c in columns)]
         protocols = [p for _, p in sorted(ranked, key=lambda item: item[0])]

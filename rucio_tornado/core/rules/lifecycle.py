@@ -40,7 +40,7 @@ MANDATORY = ("dids", "account", "copies", "rse_expression")
 
 def _invalid(message):
     """Schema violations of ``POST /rules/`` are 409 InvalidObject (API §2.3)."""
-    return exceptions.InvalidObject(message, status=409)
+    return exceptions.InvalidRuleDefinition(message)
 
 
 def _typed(body, key, kinds, default=None, label=None):
@@ -308,11 +308,11 @@ UPDATE_OPTIONS = ("comment", "locked", "lifetime", "account", "state", "activity
 def update_rule(issuer, rule_id, options):
     """``PUT /rules/{id}`` ``{"options": {...}}``; unknown option -> 409 InputValidationError."""
     if not isinstance(options, dict):
-        raise exceptions.InputValidationError("options must be a dictionary", status=409)
+        raise exceptions.InvalidRuleOption("options must be a dictionary")
     unknown = sorted(set(options) - set(UPDATE_OPTIONS))
     if unknown:
-        raise exceptions.InputValidationError(
-            f"{', '.join(unknown)} is not a valid option to set.", status=409)
+        raise exceptions.InvalidRuleOption(
+            f"{', '.join(unknown)} is not a valid option to set.")
     rule = rule_row(rule_id)
     permissions.check(issuer, "update_rule", account=rule.account, options=options)
     now = utcnow()
@@ -328,7 +328,7 @@ def update_rule(issuer, rule_id, options):
 
 
 def _bad(key, value):
-    return exceptions.InputValidationError(f"Invalid value for {key}: {value!r}", status=409)
+    return exceptions.InvalidRuleOption(f"Invalid value for {key}: {value!r}")
 
 
 def _option(rule, key, value, now):
@@ -433,9 +433,9 @@ def delete_rule(issuer, rule_id, purge_replicas=None):
     rule = rule_row(rule_id)
     permissions.check(issuer, "delete_rule", account=rule.account)
     if rule.locked:
-        raise exceptions.UnsupportedOperation(
+        raise exceptions.LockedRule(
             f"The replication rule {rule.id} is locked and has to be unlocked before it can be "
-            f"deleted.", status=401)
+            f"deleted.")
     if purge_replicas is not None:
         rule.purge_replicas = bool(purge_replicas)
     remove_rule(rule, utcnow())

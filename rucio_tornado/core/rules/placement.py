@@ -27,7 +27,7 @@ def candidate_rses(expression, copies, ignore_availability=False):
     try:
         rses = resolve(expression)
     except exceptions.InvalidRSEExpression as exc:
-        raise exceptions.InvalidRSEExpression(exc.message, status=409) from exc
+        raise exceptions.InvalidRuleExpression(exc.message) from exc
     if not ignore_availability:
         writable = [rse for rse in rses if rse.get("availability_write", True)]
         if rses and not writable:

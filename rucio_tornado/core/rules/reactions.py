@@ -8,7 +8,7 @@ from peewee import SQL, Tuple, fn
 
 from rucio_tornado.core import events
 from rucio_tornado.core.bulk import IN_CHUNK, group_by_scope
-from rucio_tornado.core.dids.catalog import ancestors_of, datasets_under
+from rucio_tornado.core.dids.graph import ancestors_of, datasets_under
 from rucio_tornado.core.rules.locks import (add_dataset_locks, chunks, insert_file_locks,
                                           refresh_rules, settle_new_locks)
 from rucio_tornado.core.rules.placement import Placer
