@@ -5,6 +5,7 @@ import os
 import sys
 from pathlib import Path
 
+from rucio_tornado import __version__
 from rucio_tornado.config import Settings, safe_url, validate
 from rucio_tornado.db import open_database
 from rucio_tornado.models import create_tables
@@ -12,35 +13,50 @@ from rucio_tornado.models import create_tables
 log = logging.getLogger("rucio_tornado")
 
 
+def _common_options(parser, default):
+    """The options every command takes, before the command (``--db URL serve``) or after it
+    (``serve --db URL``, as the README writes them)."""
+    parser.add_argument("--config", default=default, help="INI file (default: "
+                        "conf/rucio-tornado.cfg)")
+    parser.add_argument("--db", default=default,
+                        help="sqlite:///path or postgresql://user@host:port/db")
+    parser.add_argument("--data-dir", dest="data_dir", default=default,
+                        help="folder for SQLite and dev keys")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default or False)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="rucio-tornado",
                                      description="A Rucio REST API server on Tornado.")
-    parser.add_argument("--config", help="INI file (default: conf/rucio-tornado.cfg)")
-    parser.add_argument("--db", help="sqlite:///path or postgresql://user@host:port/db")
-    parser.add_argument("--data-dir", dest="data_dir", help="folder for SQLite and dev keys")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _common_options(parser, None)
+    after_the_verb = argparse.ArgumentParser(add_help=False)
+    _common_options(after_the_verb, argparse.SUPPRESS)   # keeps a value given before the verb
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the server")
+    def command(name, help_text, parent=commands):
+        return parent.add_parser(name, help=help_text, parents=[after_the_verb])
+
+    serve = command("serve", "run the server")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--processes", type=int, help="worker processes sharing the port")
 
-    dbcmd = commands.add_parser("db", help="schema management")
+    dbcmd = command("db", "schema management")
     dbsub = dbcmd.add_subparsers(dest="db_command", required=True)
-    dbsub.add_parser("init", help="create the tables (idempotent)")
-    reset = dbsub.add_parser("reset", help="drop and recreate every table")
+    command("init", "create the tables (idempotent)", dbsub)
+    reset = command("reset", "drop and recreate every table", dbsub)
     reset.add_argument("--yes", action="store_true", help="confirm: all data is lost")
 
-    boot = commands.add_parser("bootstrap", help="create the root account and identity")
+    boot = command("bootstrap", "create the root account and identity")
     boot.add_argument("--account")
     boot.add_argument("--username")
     boot.add_argument("--password")
 
-    token = commands.add_parser("token", help="print a token for an account")
+    token = command("token", "print a token for an account")
     token.add_argument("--account", default="root")
 
-    daemon = commands.add_parser("daemon", help="run periodic tasks (production)")
+    daemon = command("daemon", "run periodic tasks (production)")
     daemon.add_argument("name", help="a registered task (e.g. rules, subscriptions) or 'all'")
     daemon.add_argument("--interval", type=float, help="seconds between passes")
     daemon.add_argument("--once", action="store_true", help="one pass, then exit")

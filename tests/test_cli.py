@@ -1,6 +1,7 @@
 """The ``rucio-tornado`` commands: db init|reset, bootstrap, token, settings precedence, serve."""
 import pytest
 
+import rucio_tornado
 from rucio_tornado import cli
 from rucio_tornado.db import Database
 from rucio_tornado.models import Account
@@ -88,3 +89,21 @@ def test_serve_prints_url_database_and_client_config(tmp_path):
         assert "username = ddmlab" in output and "account = root" in output
     finally:
         assert server.stop() == 0
+
+
+def test_options_go_before_or_after_the_verb(url, tmp_path, capsys):
+    """``rucio-tornado serve --db URL`` as the README writes it, and ``--db URL serve``."""
+    assert cli.main(["db", "init", "--db", url]) == 0
+    assert cli.main(["bootstrap", "--db", url, "--data-dir", str(tmp_path / "d")]) == 0
+    assert accounts(url) == ["root"]
+    args = cli.build_parser().parse_args(["--db", "sqlite:///a.db", "serve", "--port", "1"])
+    assert (args.db, args.port) == ("sqlite:///a.db", 1)
+    args = cli.build_parser().parse_args(["serve", "--db", "sqlite:///b.db", "--config", "c.cfg"])
+    assert (args.db, args.config) == ("sqlite:///b.db", "c.cfg")
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"rucio-tornado {rucio_tornado.__version__}"

@@ -29,12 +29,10 @@ class BaseHandler(web.RequestHandler):
     #: Set False on routes that need no token (ping, auth).
     auth_required = True
 
-    def initialize(self, **kwargs):
+    def initialize(self):
         self.issuer = None
         self.streamed_rows = 0
         self.bytes_sent = 0
-        for key, value in kwargs.items():
-            setattr(self, key, value)
         activity = self.application.settings.get("activity")
         if activity is not None:        # until log_function: shutdown waits for us
             activity.started(self)

@@ -36,7 +36,7 @@ ROUTES = [
     (rf"/scopes/owner{S}", accounts.ScopeOwnersHandler),
     (rf"/scopes/{P}/scopes{S}", accounts.AccountScopesHandler),
     (rf"/scopes/{P}/{P}{S}", accounts.ScopeHandler),
-    # account rules (rules developer): /accounts/{a}/rules goes HERE
+    # the rules of an account (handled with the other rule listings)
     (rf"/accounts/{P}/rules{S}", rules.AccountRulesHandler),
 
     # -- RSEs, attributes, protocols, distances, usage, limits -----------------------------------
@@ -84,9 +84,7 @@ ROUTES = [
     (rf"/dids/{P}/{P}/dids{S}", dids.ContentHandler),
     (rf"/dids/{P}/{P}/files{S}", dids.FilesHandler),
     (rf"/dids/{P}/{P}/parents{S}", dids.ParentsHandler),
-    # DID suffix routes of other resources go HERE, before the generic scope/name routes:
-    #   replicas developer: GET /dids/{s}/{n}/rses/   rules developer: /dids/{s}/{n}/rules,
-    #   /dids/{s}/{n}/associated_rules
+    # suffix routes of other resources (rules, replicas of a DID) before the generic ones
     (rf"/dids/{P}/{P}/rules{S}", rules.DIDRulesHandler),
     (rf"/dids/{P}/{P}/associated_rules{S}", rules.DIDAssociatedRulesHandler),
     (rf"/dids/{P}/{P}/rses{S}", replicas.DIDReplicasHandler),
