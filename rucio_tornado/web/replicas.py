@@ -2,6 +2,7 @@
 from rucio_tornado.core.replicas import bad as bad_replicas
 from rucio_tornado.core.replicas import datasets as dataset_replicas
 from rucio_tornado.core.replicas import listing as replica_list
+from rucio_tornado.core.replicas import pfns
 from rucio_tornado.core.replicas import registration as replicas
 from rucio_tornado.core.common import optional, require, to_bool
 from rucio_tornado.web.base import BaseHandler
@@ -66,7 +67,7 @@ class ReplicasHandler(BaseHandler):
         self.ok()
 
 
-class ReplicaListHandler(ReplicaStreamMixin, BaseHandler):
+class ListReplicasHandler(ReplicaStreamMixin, BaseHandler):
     """``POST /replicas/list``."""
 
     async def post(self):
@@ -78,7 +79,7 @@ class ReplicaListHandler(ReplicaStreamMixin, BaseHandler):
 
 
 class DIDReplicasHandler(ReplicaStreamMixin, BaseHandler):
-    """``GET /replicas/{scope}/{name}`` and the seed's ``GET /dids/{scope}/{name}/rses/``."""
+    """``GET /replicas/{scope}/{name}`` and ``GET /dids/{scope}/{name}/rses/``."""
 
     async def get(self, scope, name):
         await self.stream_replicas(replica_list.list_did_replicas, scope, name,
@@ -86,58 +87,74 @@ class DIDReplicasHandler(ReplicaStreamMixin, BaseHandler):
 
 
 class DatasetReplicasHandler(BaseHandler):
+    """``GET /replicas/{scope}/{name}/datasets``."""
+
     async def get(self, scope, name):
         await self.stream(dataset_replicas.list_dataset_replicas, scope, name,
                           deep=self.flag("deep"))
 
 
 class DatasetReplicasBulkHandler(BaseHandler):
+    """``POST /replicas/datasets_bulk``."""
+
     async def post(self):
         await self.stream(dataset_replicas.list_dataset_replicas_bulk,
                           require(self.json_body(), "dids", list))
 
 
 class DatasetsPerRSEHandler(BaseHandler):
+    """``GET /replicas/rse/{rse}``."""
+
     async def get(self, rse):
         await self.stream(dataset_replicas.list_datasets_per_rse, rse)
 
 
-class TombstoneHandler(BaseHandler):
+class SetTombstonesHandler(BaseHandler):
+    """``POST /replicas/tombstone``."""
+
     async def post(self):
         await self.call(replicas.set_tombstone, require(self.json_body(), "replicas", list))
         self.created()
 
 
-class BadReplicasHandler(BaseHandler):
+class DeclareBadReplicasHandler(BaseHandler):
+    """``POST /replicas/bad``: by PFN or by DID and RSE."""
+
     async def post(self):
         body = self.json_body()
-        result = await self.call(replicas.declare_bad_replicas, require(body, "replicas", list),
+        result = await self.call(bad_replicas.declare_bad_replicas, require(body, "replicas", list),
                                  optional(body, "reason", str),
                                  force=to_bool(body.get("force", False)))
         self.send_json(result, status=201)
 
 
-class BadDIDReplicasHandler(BaseHandler):
+class DeclareBadDIDReplicasHandler(BaseHandler):
+    """``POST /replicas/bad/dids``: the replicas of DIDs on one RSE."""
+
     async def post(self):
         body = self.json_body()
-        result = await self.call(replicas.declare_bad_did_replicas, require(body, "rse", str),
+        result = await self.call(bad_replicas.declare_bad_did_replicas, require(body, "rse", str),
                                  require(body, "dids", list), optional(body, "reason", str))
         self.send_json(result, status=201)
 
 
-class BadPFNsHandler(BaseHandler):
+class AddBadPFNsHandler(BaseHandler):
+    """``POST /replicas/bad/pfns``."""
+
     async def post(self):
         body = self.json_body()
-        await self.call(replicas.add_bad_pfns, require(body, "pfns", list),
+        await self.call(bad_replicas.add_bad_pfns, require(body, "pfns", list),
                         optional(body, "reason", str), require(body, "state", str),
                         expires_at=optional(body, "expires_at", (str, int, float)))
         self.created()
 
 
 class DIDsFromPFNsHandler(BaseHandler):
+    """``POST /replicas/dids``."""
+
     async def post(self):
         body = self.json_body()
-        await self.stream(replicas.dids_from_pfns, require(body, "pfns", list),
+        await self.stream(pfns.dids_from_pfns, require(body, "pfns", list),
                           rse=optional(body, "rse", str))
 
 

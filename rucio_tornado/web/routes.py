@@ -100,11 +100,11 @@ ROUTES = [
 
     # -- replicas ----------------------------------------------------------------------------
     (rf"/replicas{S}", replicas.ReplicasHandler),
-    (rf"/replicas/list{S}", replicas.ReplicaListHandler),
-    (rf"/replicas/tombstone{S}", replicas.TombstoneHandler),
-    (rf"/replicas/bad{S}", replicas.BadReplicasHandler),
-    (rf"/replicas/bad/dids{S}", replicas.BadDIDReplicasHandler),
-    (rf"/replicas/bad/pfns{S}", replicas.BadPFNsHandler),
+    (rf"/replicas/list{S}", replicas.ListReplicasHandler),
+    (rf"/replicas/tombstone{S}", replicas.SetTombstonesHandler),
+    (rf"/replicas/bad{S}", replicas.DeclareBadReplicasHandler),
+    (rf"/replicas/bad/dids{S}", replicas.DeclareBadDIDReplicasHandler),
+    (rf"/replicas/bad/pfns{S}", replicas.AddBadPFNsHandler),
     (rf"/replicas/bad/states{S}", replicas.BadReplicaStatesHandler),
     (rf"/replicas/bad/summary{S}", replicas.BadReplicaSummaryHandler),
     (rf"/replicas/suspicious{S}", replicas.SuspiciousReplicasHandler),

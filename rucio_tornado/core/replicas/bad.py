@@ -1,21 +1,27 @@
-"""Bad and suspicious replicas: the states listing, the daily summary, suspicious declarations.
+"""Bad and suspicious replicas, read and written: declarations (by PFN or DID), bad PFNs,
+SUSPICIOUS entries, the states listing and the daily summary.
 
-Declaring replicas BAD and bad PFNs lives in :mod:`rucio_tornado.core.replicas.registration`; this module
-reads the ``BadReplica`` table and adds SUSPICIOUS entries (which do not change the replica).
+Every write goes to the ``BadReplica`` (or ``BadPFN``) table; BAD declarations also set the
+replica's state, SUSPICIOUS ones leave the replica as it is.
 """
 import datetime
 
 from rucio_tornado import exceptions
+from rucio_tornado.core import lookup, permissions
 from rucio_tornado.core.bulk import insert_rows
-from rucio_tornado.core.common import parse_date, rfc1123, row_mapper
-from rucio_tornado.core.replicas.pfns import RSECatalog
+from rucio_tornado.core.common import check_type, did_key, did_label, parse_date, rfc1123, \
+    row_mapper
+from rucio_tornado.core.replicas.pfns import RSECatalog, rse_names
+from rucio_tornado.core.replicas.registration import set_states
+from rucio_tornado.core.rses import expression as expressions
 from rucio_tornado.db import atomic, current
-from rucio_tornado.models import BadReplica, utcnow
+from rucio_tornado.models import BadPFN, BadReplica, Replica, utcnow
 
 BAD_STATES = {"B": "BAD", "D": "DELETED", "L": "LOST", "R": "RECOVERED", "S": "SUSPICIOUS",
               "T": "TEMPORARY_UNAVAILABLE"}
 #: Suspicious declarations counted by default: those of the last ten days (as Rucio).
 SUSPICIOUS_WINDOW = datetime.timedelta(days=10)
+BAD_PFN_STATES = {"B": "BAD", "S": "SUSPICIOUS", "T": "TEMPORARY_UNAVAILABLE"}
 
 
 def _state(value):
@@ -27,8 +33,15 @@ def _state(value):
     return state
 
 
-def _rse_names(rse_ids):
-    return {info.id: info.rse for info in RSECatalog().by_id.values() if info.id in rse_ids}
+def _reason(reason):
+    if reason is not None and not isinstance(reason, str):
+        raise exceptions.InvalidObject("'reason' must be a string")
+    return reason
+
+
+def _rse_ids(rse_expression):
+    """The ids of the RSEs ``rse_expression`` selects."""
+    return {rse["id"] for rse in expressions.resolve(rse_expression)}
 
 
 def _int(value, label):
@@ -53,12 +66,9 @@ def list_bad_replicas_status(issuer, state=None, rse=None, younger_than=None, ol
     state = _state(state)
     if state is not None:
         query = query.where(BadReplica.state == state)
-    names = {info.id: info.rse for info in RSECatalog().by_id.values()}
+    names = rse_names()
     if rse is not None:
-        ids = [rse_id for rse_id, name in names.items() if name == rse]
-        if not ids:
-            raise exceptions.RSENotFound(f"RSE '{rse}' cannot be found")
-        query = query.where(BadReplica.rse_id == ids[0])
+        query = query.where(BadReplica.rse_id == lookup.rse(rse).id)
     if younger_than is not None:
         query = query.where(BadReplica.created_at >= parse_date(younger_than, "younger_than"))
     if older_than is not None:
@@ -95,18 +105,15 @@ def bad_replicas_summary(issuer, rse_expression=None, from_date=None, to_date=No
         query = query.where(BadReplica.created_at >= parse_date(from_date, "from_date"))
     if to_date is not None:
         query = query.where(BadReplica.created_at <= parse_date(to_date, "to_date"))
-    rse_ids = None
     if rse_expression is not None:
-        from rucio_tornado.core.rses import expression as expressions
-        rse_ids = {rse["id"] for rse in expressions.resolve(rse_expression)}
-        query = query.where(BadReplica.rse_id.in_(list(rse_ids) or [""]))
+        query = query.where(BadReplica.rse_id.in_(list(_rse_ids(rse_expression)) or [""]))
     groups = {}
     for batch in current().iter_query(query, key=(BadReplica.id,)):
         for _, rse_id, reason, state, created_at in batch:
             day = str(created_at)[:10]
             counts = groups.setdefault((rse_id, day, reason), {})
             counts[state] = counts.get(state, 0) + 1
-    names = _rse_names({rse_id for rse_id, _, _ in groups})
+    names = rse_names()
     out = []
     for (rse_id, day, reason), counts in sorted(groups.items(), key=lambda g: (g[0][1],
                                                                             g[0][0])):
@@ -121,22 +128,19 @@ def bad_replicas_summary(issuer, rse_expression=None, from_date=None, to_date=No
 def declare_suspicious_file_replicas(issuer, pfns, reason):
     """``POST /replicas/suspicious``: record each PFN's replica as SUSPICIOUS (the replica is
     not changed). Returns ``{rse or "unknown": [pfn, ...]}`` of the PFNs not declared."""
-    from rucio_tornado.core.replicas.registration import _replica_of_pfn
-    if not isinstance(pfns, list):
-        raise exceptions.InvalidJSONType("pfns must be a list")
-    if reason is not None and not isinstance(reason, str):
-        raise exceptions.InvalidObject("'reason' must be a string")
+    pfns = check_type(pfns, list, "pfns")
+    reason = _reason(reason)
     catalog = RSECatalog()
     rows, failed = [], {}
     for pfn in pfns:
         if not isinstance(pfn, str):
             raise exceptions.InvalidObject(f"Invalid PFN {pfn!r}")
-        found = _replica_of_pfn(catalog, pfn)
+        found = catalog.replica_of(pfn)
         if found is None:
             failed.setdefault("unknown", []).append(pfn)
             continue
-        info, scope, name = found
-        rows.append((scope, name, info.id, reason, "SUSPICIOUS", issuer.account))
+        rows.append((found.scope, found.name, found.rse.id, reason, "SUSPICIOUS",
+                     issuer.account))
     insert_rows(BadReplica, ["scope", "name", "rse_id", "reason", "state", "account"], rows)
     return failed
 
@@ -152,16 +156,103 @@ def list_suspicious_replicas(issuer, rse_expression=None, younger_than=None, nat
                               BadReplica.rse_id, BadReplica.created_at).where(
         BadReplica.state == "SUSPICIOUS", BadReplica.created_at >= since)
     if rse_expression is not None:
-        from rucio_tornado.core.rses import expression as expressions
-        rse_ids = [rse["id"] for rse in expressions.resolve(rse_expression)]
-        query = query.where(BadReplica.rse_id.in_(rse_ids or [""]))
+        query = query.where(BadReplica.rse_id.in_(list(_rse_ids(rse_expression)) or [""]))
     found = {}
     for batch in current().iter_query(query, key=(BadReplica.id,)):
         for _, scope, name, rse_id, created_at in batch:
             count, latest = found.get((scope, name, rse_id), (0, created_at))
             found[(scope, name, rse_id)] = (count + 1, max(latest, created_at))
-    names = _rse_names({rse_id for _, _, rse_id in found})
+    names = rse_names()
     return [{"scope": scope, "name": name, "rse": names.get(rse_id), "rse_id": rse_id,
              "cnt": count, "created_at": rfc1123(latest)}
             for (scope, name, rse_id), (count, latest) in sorted(found.items())
             if count > minimum]
+
+
+# -- BAD declarations (they also set the replica's state) -------------------------------------
+def _declare(issuer, targets, reason, state="BAD"):
+    """Mark ``targets`` ``[(rse_row_or_info, scope, name, label)]`` BAD; returns the
+    ``{rse: ["label: error"]}`` of those that could not be declared."""
+    failed, good = {}, {}
+    for rse, scope, name, label in targets:
+        row = Replica.get_or_none(Replica.rse_id == rse.id, Replica.scope == scope,
+                                  Replica.name == name)
+        if row is None:
+            failed.setdefault(rse.rse, []).append(f"{label}: replica not found")
+            continue
+        good.setdefault(rse.id, (rse, []))[1].append((scope, name, row.bytes))
+    for rse_id, (rse, items) in good.items():
+        insert_rows(BadReplica, ["scope", "name", "rse_id", "reason", "state", "account",
+                                 "bytes"],
+                    [(s, n, rse_id, reason, state, issuer.account, b) for s, n, b in items])
+        if state == "BAD":
+            set_states(rse, {"BAD": [(s, n) for s, n, _ in items]})
+    return failed
+
+
+@atomic
+def declare_bad_replicas(issuer, replicas: list, reason: str | None,
+                         force: bool = False) -> dict:
+    """``replicas``: PFN strings or ``{"scope", "name", "rse"|"rse_id"}`` dicts. Returns
+    ``{rse or "unknown": ["label: error"]}`` of those not declared."""
+    permissions.check(issuer, "declare_bad_replicas")
+    reason = _reason(reason)
+    catalog = RSECatalog()
+    targets, failed = [], {}
+    for index, item in enumerate(check_type(replicas, list, "replicas")):
+        if isinstance(item, str):
+            found = catalog.replica_of(item)
+            if found is None:
+                failed.setdefault("unknown", []).append(f"{item}: unknown replica")
+            else:
+                targets.append((found.rse, found.scope, found.name, item))
+            continue
+        scope, name = did_key(item, f"replicas[{index}]")
+        info = catalog.by_id.get(item.get("rse_id")) or catalog.by_name.get(item.get("rse"))
+        if info is None:
+            raise exceptions.RSENotFound(
+                f"RSE '{item.get('rse') or item.get('rse_id')}' cannot be found")
+        targets.append((info, scope, name, did_label(scope, name)))
+    for rse, errors in _declare(issuer, targets, reason).items():
+        failed.setdefault(rse, []).extend(errors)
+    return failed
+
+
+@atomic
+def declare_bad_did_replicas(issuer, rse: str, dids: list, reason: str | None) -> dict:
+    """The replicas of ``dids`` on ``rse`` become BAD; returns ``{rse: ["scope:name: error"]}``
+    of those not found."""
+    permissions.check(issuer, "declare_bad_replicas")
+    rse_row = lookup.rse(rse)
+    targets = []
+    for index, item in enumerate(check_type(dids, list, "dids")):
+        scope, name = did_key(item, f"dids[{index}]")
+        targets.append((rse_row, scope, name, did_label(scope, name)))
+    return _declare(issuer, targets, _reason(reason))
+
+
+@atomic
+def add_bad_pfns(issuer, pfns: list, reason: str | None, state: str,
+                 expires_at=None) -> None:
+    """Record PFNs as BAD / SUSPICIOUS / TEMPORARY_UNAVAILABLE; BAD and TEMPORARY_UNAVAILABLE
+    ones also set the state of the replica they point to."""
+    permissions.check(issuer, "declare_bad_replicas")
+    reason = _reason(reason)
+    state = BAD_PFN_STATES.get(state, state)
+    if state not in BAD_PFN_STATES.values():
+        raise exceptions.InvalidObject(f"Invalid bad PFN state {state!r}")
+    expires = parse_date(expires_at, "expires_at") if expires_at else None
+    if state == "TEMPORARY_UNAVAILABLE" and expires is None:
+        raise exceptions.InvalidObject("TEMPORARY_UNAVAILABLE needs an 'expires_at'")
+    pfns = check_type(pfns, list, "pfns")
+    for pfn in pfns:
+        if not isinstance(pfn, str) or "://" not in pfn:
+            raise exceptions.InvalidObject(f"Invalid PFN {pfn!r}")
+    insert_rows(BadPFN, ["path", "state", "reason", "account", "expires_at"],
+                [(pfn, state, reason, issuer.account, expires) for pfn in pfns])
+    if state != "SUSPICIOUS":
+        catalog = RSECatalog()
+        for pfn in pfns:
+            found = catalog.replica_of(pfn)
+            if found is not None:
+                set_states(found.rse, {state: [(found.scope, found.name)]})

@@ -6,13 +6,14 @@ dataset's, ``available_*`` count its AVAILABLE file replicas there.
 import peewee
 from peewee import fn
 
-from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
-from rucio_tornado.core.bulk import lookup
-from rucio_tornado.core.common import rfc1123
-from rucio_tornado.core.replicas.listing import checked_dids, datasets_of, did_types
-from rucio_tornado.core.replicas.registration import get_rse_row
-from rucio_tornado.models import RSE, DID, Content, Replica
+from rucio_tornado.core import lookup
+from rucio_tornado.core.bulk import lookup as rows_by_keys
+from rucio_tornado.core.common import did_keys, rfc1123
+from rucio_tornado.core.replicas.listing import datasets_of, did_type_map
+from rucio_tornado.core.replicas.pfns import rse_names
+from rucio_tornado.db import current
+from rucio_tornado.models import DID, Content, Replica
 
 _AVAILABLE = Replica.state == "AVAILABLE"
 #: Per-RSE aggregate columns over a dataset's file replicas.
@@ -21,13 +22,9 @@ AGGREGATES = (fn.SUM(peewee.Case(None, [(_AVAILABLE, 1)], 0)),
               fn.MIN(Replica.created_at), fn.MAX(Replica.updated_at), fn.MAX(Replica.accessed_at))
 
 
-def _rse_names():
-    return dict(RSE.select(RSE.id, RSE.rse).where(RSE.deleted == False).tuples())  # noqa: E712
-
-
 def _totals(keys):
     """``{(scope, name): (length, bytes)}`` of datasets, from their attached files."""
-    return {(s, n): (length, size or 0) for s, n, length, size in lookup(
+    return {(s, n): (length, size or 0) for s, n, length, size in rows_by_keys(
         lambda scope, names: Content.select(Content.scope, Content.name, fn.COUNT(1),
                                             fn.SUM(DID.bytes))
         .join(DID, on=(DID.scope == Content.child_scope) & (DID.name == Content.child_name))
@@ -62,35 +59,35 @@ def _dataset_lines(datasets, rses):
             yield lines
 
 
-def list_dataset_replicas(issuer, scope, name, deep=False):
+def list_dataset_replicas(issuer, scope: str, name: str, deep: bool = False):
     """Replicas of a dataset (a container: of each of its datasets). 404 if unknown."""
-    did_type = did_types([(scope, name)]).get((scope, name))
-    if did_type is None:
-        raise exceptions.DataIdentifierNotFound(f"Data identifier '{scope}:{name}' not found")
+    did_type = lookup.did(scope, name, DID.did_type).did_type
     if did_type == "FILE":
         return []
-    return _dataset_lines(datasets_of([(scope, name, did_type)]), _rse_names())
+    return _dataset_lines(datasets_of([(scope, name, did_type)]), rse_names())
 
 
-def list_dataset_replicas_bulk(issuer, dids):
-    keys = checked_dids(dids)
+def list_dataset_replicas_bulk(issuer, dids: list):
+    """``POST /replicas/datasets_bulk``: the replicas of each dataset among ``dids``
+    (containers expanded; files and unknown DIDs skipped)."""
+    keys = did_keys(dids)
     if not keys:
         raise exceptions.InvalidObject("'dids' must not be empty")
-    types = did_types(keys)
+    types = did_type_map(keys)
     collections = [k + (types[k],) for k in keys if types.get(k) in ("DATASET", "CONTAINER")]
-    return _dataset_lines(datasets_of(collections), _rse_names())
+    return _dataset_lines(datasets_of(collections), rse_names())
 
 
-def list_datasets_per_rse(issuer, rse):
+def list_datasets_per_rse(issuer, rse: str):
     """Every dataset with at least one file replica on ``rse``, streamed by (scope, name)."""
-    rse_row = get_rse_row(rse)
+    rse_row = lookup.rse(rse)
     query = (Content.select(Content.scope, Content.name, *AGGREGATES)
              .join(Replica, on=(Replica.scope == Content.child_scope) &
                    (Replica.name == Content.child_name))
              .where(Replica.rse_id == rse_row.id, Content.did_type == "DATASET",
                     Content.child_type == "FILE")
              .group_by(Content.scope, Content.name))
-    batches = dbmod.current().iter_query(query, key=(Content.scope, Content.name))
+    batches = current().iter_query(query, key=(Content.scope, Content.name))
     return _per_rse_lines(batches, rse_row)
 
 

@@ -4,7 +4,7 @@ Collections are expanded to their files set-based. For each dataset the files an
 replicas come from ONE ordered join of ``Content`` and ``Replica`` (a server-side cursor on
 PostgreSQL; keyset queries of 5000 rows on SQLite); consecutive rows of a file are grouped into its
 line, which is produced as ready JSON text (handlers write it with ``encode_text``). PFNs come
-from an :class:`~rucio_tornado.core.pfns.RSECatalog` read once per listing. No query runs per
+from an :class:`~rucio_tornado.core.replicas.pfns.RSECatalog` read once per listing. No query runs per
 row.
 """
 import heapq
@@ -16,16 +16,18 @@ import peewee
 import ujson
 from ujson import dumps
 
-from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
-from rucio_tornado.core.bulk import chunks, group_by_scope, lookup
-from rucio_tornado.core.common import NAME_PATTERNS, parse_date
+from rucio_tornado.core.bulk import by_scope, chunks, lookup
+from rucio_tornado.core.common import did_keys, parse_date, validate
 from rucio_tornado.core.replicas.pfns import RSECatalog, hash_path
+from rucio_tornado.core.rses import expression as expressions
+from rucio_tornado.db import current
 from rucio_tornado.models import DID, Content, Replica
 
 DEFAULT_STATES = ("AVAILABLE",)
 UNAVAILABLE_STATES = ("AVAILABLE", "UNAVAILABLE", "COPYING")
 SORTS = (None, "geoip", "closeness", "dynamic", "ranking", "random")
+#: Names per query of the FILE DIDs asked for directly (a DID-Replica join per chunk).
 FILE_CHUNK = 1000
 #: Rows per query of a dataset's join on SQLite (handed on in ``batch_size`` batches).
 SQLITE_PAGE_ROWS = 5000
@@ -35,50 +37,36 @@ REPLICA_COLUMNS = (Replica.rse_id, Replica.bytes, Replica.md5, Replica.adler32, 
                    Replica.state)
 
 
-def checked_dids(dids, label="dids"):
-    """``[{"scope", "name"}]`` -> list of ``(scope, name)`` (duplicates removed)."""
-    if not isinstance(dids, list):
-        raise exceptions.InvalidJSONType(f"{label} must be a list")
-    keys = {}
-    for index, item in enumerate(dids):
-        if not isinstance(item, dict) or not isinstance(item.get("scope"), str) or \
-                not isinstance(item.get("name"), str):
-            raise exceptions.InvalidObject(f"{label}[{index}] must be an object with "
-                                           f"'scope' and 'name' strings")
-        keys[(item["scope"], item["name"])] = None
-    return list(keys)
-
-
-def did_types(keys):
+def did_type_map(keys) -> dict:
     """``{(scope, name): did_type}`` of the existing ones among ``keys``."""
     return {(s, n): t for s, n, t in lookup(
         lambda scope, names: DID.select(DID.scope, DID.name, DID.did_type).where(
             DID.scope == scope, DID.name.in_(names)), keys)}
 
 
-def datasets_of(collections):
+def datasets_of(collections) -> list:
     """The datasets in ``collections`` (``[(scope, name, type)]``), containers expanded
     recursively, each once, in a stable order."""
     found, seen = {}, set()
-    frontier = []
-    for scope, name, did_type in collections:
-        if did_type == "DATASET":
-            found[(scope, name)] = None
-        elif (scope, name) not in seen:
-            seen.add((scope, name))
-            frontier.append((scope, name))
+
+    def containers(dids):
+        """Record the datasets among ``dids``; the containers not seen yet, to expand."""
+        out = []
+        for scope, name, did_type in dids:
+            if did_type == "DATASET":
+                found[(scope, name)] = None
+            elif (scope, name) not in seen:
+                seen.add((scope, name))
+                out.append((scope, name))
+        return out
+
+    frontier = containers(collections)
     while frontier:
         children = list(lookup(lambda scope, names: Content.select(
             Content.child_scope, Content.child_name, Content.child_type).where(
             Content.scope == scope, Content.name.in_(names),
             Content.child_type != "FILE"), frontier))
-        frontier = []
-        for scope, name, child_type in sorted(children):
-            if child_type == "DATASET":
-                found[(scope, name)] = None
-            elif (scope, name) not in seen:
-                seen.add((scope, name))
-                frontier.append((scope, name))
+        frontier = containers(sorted(children))
     return list(found)
 
 
@@ -308,24 +296,23 @@ class ReplicaQuery:
 
     def files(self, keys):
         """Rows of the FILE DIDs among ``keys`` (one query per chunk)."""
-        database = dbmod.current().peewee
-        for scope, names in group_by_scope(keys).items():
-            for part in chunks(names, FILE_CHUNK):
-                query = (DID.select(DID.scope, DID.name, DID.bytes, DID.md5, DID.adler32,
-                                    *REPLICA_COLUMNS)
-                         .join(Replica, peewee.JOIN.LEFT_OUTER, on=(
-                             (Replica.scope == DID.scope) & (Replica.name == DID.name) &
-                             self.cond))
-                         .where(DID.scope == scope, DID.name.in_(part), DID.did_type == "FILE")
-                         .order_by(DID.scope, DID.name, Replica.rse_id))
-                rows = database.execute_sql(*query.sql()).fetchall()
-                if rows:
-                    yield rows
+        database = current().peewee
+        for scope, names in by_scope(keys, FILE_CHUNK):
+            query = (DID.select(DID.scope, DID.name, DID.bytes, DID.md5, DID.adler32,
+                                *REPLICA_COLUMNS)
+                     .join(Replica, peewee.JOIN.LEFT_OUTER, on=(
+                         (Replica.scope == DID.scope) & (Replica.name == DID.name) &
+                         self.cond))
+                     .where(DID.scope == scope, DID.name.in_(names), DID.did_type == "FILE")
+                     .order_by(DID.scope, DID.name, Replica.rse_id))
+            rows = database.execute_sql(*query.sql()).fetchall()
+            if rows:
+                yield rows
 
     def dataset(self, scope, name):
         """Rows of the files of one dataset, ordered by file then RSE, in batches."""
-        db = dbmod.current()
-        if db.kind == "postgresql":
+        db = current()
+        if db.is_postgresql:
             # The content primary key's order: a fast-start plan without a sort. The rows of a
             # file are consecutive, which is all the grouping needs.
             return db.iter_query(self._join(scope, name), key=(
@@ -394,8 +381,6 @@ class ReplicaQuery:
                 stmt, limit = one_file
 
 
-
-
 def _states(all_states, unavailable):
     if all_states:
         return None
@@ -407,7 +392,6 @@ def _rse_ids(catalog, rse_expression, ignore_availability):
     if rse_expression is not None:
         if not isinstance(rse_expression, str):
             raise exceptions.InvalidRSEExpression("rse_expression must be a string")
-        from rucio_tornado.core.rses import expression as expressions
         ids = {rse["id"] for rse in expressions.resolve(rse_expression)}
     if not ignore_availability:
         readable = {rid for rid, info in catalog.by_id.items() if info.available_read}
@@ -428,23 +412,25 @@ def _check_options(domain, sort, nrandom, schemes):
         raise exceptions.InvalidObject("schemes must be a list of strings")
 
 
-def list_replicas(issuer, dids, schemes=None, ignore_availability=True, all_states=False,
-                  unavailable=False, rse_expression=None, resolve_parents=False,
-                  updated_after=None, nrandom=None, domain=None, sort=None):
+def list_replicas(issuer, dids: list, schemes: list | None = None,
+                  ignore_availability: bool = True, all_states: bool = False,
+                  unavailable: bool = False, rse_expression: str | None = None,
+                  resolve_parents: bool = False, updated_after=None, nrandom: int | None = None,
+                  domain: str | None = None, sort: str | None = None):
     """The replicas of ``dids`` (files; collections expanded): a generator of batches of
     JSON lines (text, each ending with a newline; see :class:`LineBuilder`).
 
     Argument checks and DID resolution happen here, before the first batch, so their errors
     are ordinary error responses.
     """
-    keys = checked_dids(dids)
+    keys = did_keys(dids)
     _check_options(domain, sort, nrandom, schemes)
     domain = domain if domain in ("lan",) else "wan"
     catalog = RSECatalog(schemes, domain)
     after = parse_date(updated_after, "updated_after") if updated_after is not None else None
     replicas = ReplicaQuery(_states(all_states, unavailable),
                             _rse_ids(catalog, rse_expression, ignore_availability), after)
-    types = did_types(keys)
+    types = did_type_map(keys)
     files = [k for k in keys if types.get(k) == "FILE"]
     datasets = datasets_of([k + (types[k],) for k in keys
                             if types.get(k) in ("DATASET", "CONTAINER")])
@@ -480,11 +466,10 @@ def _pick_random(batches, count):
     yield [line for _, _, line in reservoir]
 
 
-def list_did_replicas(issuer, scope, name, **options):
-    """``GET /replicas/{scope}/{name}`` and the seed's ``GET /dids/{scope}/{name}/rses/``."""
-    for kind, value in (("scope", scope), ("name", name)):
-        if not NAME_PATTERNS[kind][0].match(value):
-            raise exceptions.InvalidObject(f"Invalid {NAME_PATTERNS[kind][1]}: {value!r}")
+def list_did_replicas(issuer, scope: str, name: str, **options):
+    """``GET /replicas/{scope}/{name}`` (also served at ``GET /dids/{scope}/{name}/rses/``)."""
+    validate("scope", scope)
+    validate("name", name)
     return list_replicas(issuer, [{"scope": scope, "name": name}], **options)
 
 

@@ -1,11 +1,16 @@
 """Physical file names: the per-listing RSE/protocol catalog, lfn2pfn, and PFN -> replica.
 
 A :class:`RSECatalog` reads every RSE and protocol once (a handful of rows) so a listing builds
-each PFN with string operations only, never a query per row.
+each PFN with string operations only, never a query per row; the same catalog turns a PFN back
+into the replica it names (:meth:`RSECatalog.replica_of`), for bad-replica declarations and
+``POST /replicas/dids``.
 """
 import hashlib
+from typing import NamedTuple
 
-from rucio_tornado.models import RSE, RSEProtocol
+from rucio_tornado.core import lookup
+from rucio_tornado.core.common import check_type
+from rucio_tornado.models import RSE, Replica, RSEProtocol
 
 
 def hash_path(scope, name):
@@ -79,6 +84,18 @@ class RSEInfo:
         return details
 
 
+class PFNReplica(NamedTuple):
+    """The replica a PFN points to."""
+    rse: "RSEInfo"
+    scope: str
+    name: str
+
+
+def rse_names() -> dict:
+    """``{rse_id: rse}`` of every non-deleted RSE (one query)."""
+    return dict(RSE.select(RSE.id, RSE.rse).where(RSE.deleted == False).tuples())  # noqa: E712
+
+
 class RSECatalog:
     """Every non-deleted RSE with its protocols, read in two queries."""
 
@@ -104,6 +121,26 @@ class RSECatalog:
                 if pfn.startswith(base):
                     yield info, pfn[len(base):]
 
+    def replica_of(self, pfn: str) -> PFNReplica | None:
+        """The replica ``pfn`` points to, or None.
+
+        Several RSEs may share a protocol prefix: the PFN names the one that holds the
+        replica (a hash path is checked against the replica rows, a stored path matched)."""
+        for info, path in self.parse_pfn(pfn):
+            if info.deterministic:
+                did = did_from_hash_path(path)
+                if did is not None and Replica.select().where(
+                        Replica.rse_id == info.id, Replica.scope == did[0],
+                        Replica.name == did[1]).exists():
+                    return PFNReplica(info, *did)
+            row = Replica.get_or_none(Replica.rse_id == info.id, Replica.path.in_([path, pfn]))
+            if row is not None:
+                return PFNReplica(info, row.scope, row.name)
+        row = Replica.get_or_none(Replica.path == pfn)
+        if row is not None and row.rse_id in self.by_id:
+            return PFNReplica(self.by_id[row.rse_id], row.scope, row.name)
+        return None
+
 
 def did_from_hash_path(path):
     """Invert :func:`hash_path` (checking the digest); None when ``path`` is not one."""
@@ -118,3 +155,17 @@ def did_from_hash_path(path):
             if hash_path(scope, name) == path:
                 return scope, name
     return None
+
+
+def dids_from_pfns(issuer, pfns: list, rse: str | None = None) -> list:
+    """``POST /replicas/dids``: ``[{pfn: {"scope", "name"}}]`` for the PFNs that point to a
+    replica (on ``rse`` if given)."""
+    pfns = check_type(pfns, list, "pfns")
+    rse_id = lookup.rse(rse).id if rse else None
+    catalog = RSECatalog()
+    out = []
+    for pfn in pfns:
+        found = catalog.replica_of(pfn) if isinstance(pfn, str) else None
+        if found is not None and (rse_id is None or found.rse.id == rse_id):
+            out.append({pfn: {"scope": found.scope, "name": found.name}})
+    return out

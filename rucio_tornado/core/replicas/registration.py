@@ -1,7 +1,8 @@
-"""Replicas: bulk registration, state changes, deletion, tombstones and bad replicas.
+"""Replicas: bulk registration, state changes, deletion and tombstones.
 
 Every bulk call is set-based (one lookup per chunk of names, multi-row inserts) and runs in one
 transaction: one bad item rejects the whole call with a message naming it, nothing written.
+Declaring replicas bad lives in :mod:`rucio_tornado.core.replicas.bad`.
 """
 import re
 
@@ -9,15 +10,15 @@ import peewee
 import ujson
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import events, permissions
-from rucio_tornado.core.bulk import IN_CHUNK, chunks, in_list, insert_rows, select_by_keys
-from rucio_tornado.core.common import NAME_PATTERNS, parse_date
-from rucio_tornado.core.replicas.pfns import RSECatalog, did_from_hash_path
+from rucio_tornado.core import events, lookup, permissions
+from rucio_tornado.core.bulk import by_scope, in_list, insert_rows, select_by_keys
+from rucio_tornado.core.common import NAME_PATTERNS, check_type, did_key, did_keys, did_label
+from rucio_tornado.core.replicas.pfns import RSECatalog
 from rucio_tornado.db import atomic, current, database
-from rucio_tornado.models import RSE, DID, BadPFN, BadReplica, DIDMeta, Replica, Scope, utcnow
+from rucio_tornado.models import DID, DIDMeta, Replica, Scope, utcnow
 
-STATES = {"A": "AVAILABLE", "U": "UNAVAILABLE", "C": "COPYING", "B": "BEING_DELETED",
-          "D": "BAD", "T": "TEMPORARY_UNAVAILABLE", "S": "SOURCE"}
+REPLICA_STATES = {"A": "AVAILABLE", "U": "UNAVAILABLE", "C": "COPYING", "B": "BEING_DELETED",
+                  "D": "BAD", "T": "TEMPORARY_UNAVAILABLE", "S": "SOURCE"}
 ADLER32 = re.compile(r"^[a-fA-F\d]{8}$")
 MD5 = re.compile(r"^[a-fA-F\d]{32}$")
 MAX_BYTES = 2 ** 63 - 1     # a BIGINT
@@ -25,54 +26,40 @@ MAX_BYTES = 2 ** 63 - 1     # a BIGINT
 DID_COLUMNS = ("guid", "events", "lumiblocknr", "project", "datatype", "run_number",
                "stream_name", "prod_step", "version", "campaign", "task_id", "panda_id",
                "provenance", "phys_group")
+#: Fields of a checked file (:func:`_checked_file`): a plain tuple read by index, because a
+#: named tuple costs measurable time on a 100,000-file registration.
+F_SCOPE, F_NAME, F_BYTES, F_ADLER32, F_MD5, F_STATE, F_PFN, F_META = range(8)
+#: ``file[F_KEY]``: the ``(scope, name)`` of a checked file.
+F_KEY = slice(F_SCOPE, F_NAME + 1)
 
 
-# -- lookups ---------------------------------------------------------------------------------
-def get_rse_row(rse):
-    """The non-deleted RSE called ``rse``, or RSENotFound."""
-    row = None
-    if isinstance(rse, str):
-        row = RSE.get_or_none((RSE.rse == rse) & (RSE.deleted == False))  # noqa: E712
-    if row is None:
-        raise exceptions.RSENotFound(f"RSE '{rse}' cannot be found")
-    return row
-
-
-def state_name(code, label):
+def state_name(code, label: str) -> str:
     """A one-letter state code (or a state name) -> the state name."""
     if isinstance(code, str):
-        if code in STATES:
-            return STATES[code]
-        if code.upper() in STATES.values():
+        if code in REPLICA_STATES:
+            return REPLICA_STATES[code]
+        if code.upper() in REPLICA_STATES.values():
             return code.upper()
     raise exceptions.InvalidObject(f"{label}: invalid replica state {code!r}")
 
 
-def _did_label(item, index):
+def _file_label(item, index):
+    """How an error names the file item ``index`` of a call (``file 3 (scope:name)``)."""
     if isinstance(item, dict):
-        return f"file {index} ({item.get('scope')}:{item.get('name')})"
+        return f"file {index} ({did_label(item.get('scope'), item.get('name'))})"
     return f"file {index}"
 
 
+def _file_key(item, index):
+    """``(scope, name)`` of the file item ``index``; InvalidObject naming it (the label is
+    only built for the error)."""
+    try:
+        return did_key(item)
+    except exceptions.InvalidObject:
+        return did_key(item, _file_label(item, index))
+
+
 _SCOPE, _NAME = NAME_PATTERNS["scope"][0].match, NAME_PATTERNS["name"][0].match
-
-
-def _checked_did(item, index):
-    """``(scope, name)`` of one ``{"scope", "name", ...}`` item, or InvalidObject naming it."""
-    if not isinstance(item, dict):
-        raise exceptions.InvalidObject(f"{_did_label(item, index)}: must be an object")
-    scope, name = item.get("scope"), item.get("name")
-    if not isinstance(scope, str) or not _SCOPE(scope):
-        raise exceptions.InvalidObject(f"{_did_label(item, index)}: invalid scope {scope!r}")
-    if not isinstance(name, str) or not _NAME(name):
-        raise exceptions.InvalidObject(f"{_did_label(item, index)}: invalid DID name {name!r}")
-    return scope, name
-
-
-def _checked_list(value, label):
-    if not isinstance(value, list):
-        raise exceptions.InvalidJSONType(f"{label} must be a list")
-    return value
 
 
 def _require_scopes(keys):
@@ -99,12 +86,13 @@ def _require_replicas(rse_row, keys):
 
 
 # -- registration ------------------------------------------------------------------------------
-def _checked_file(item, index, deterministic, _state=STATES.get, _adler=ADLER32.match,
-                  _md5=MD5.match):
-    """One file item as ``(scope, name, bytes, adler32, md5, state, pfn, meta)`` (the hot
-    path of a 100,000-file registration: one pass of plain checks; errors explained apart)."""
+def _checked_file(item, index, deterministic, _state=REPLICA_STATES.get,
+                  _adler=ADLER32.match, _md5=MD5.match):
+    """One file item as ``(scope, name, bytes, adler32, md5, state, pfn, meta)`` (read with
+    the ``F_*`` indexes). The hot path of a 100,000-file registration: one pass of plain
+    checks; errors are explained apart."""
     if type(item) is not dict:
-        _checked_did(item, index)
+        _file_key(item, index)
     get = item.get
     scope, name, size = get("scope"), get("name"), get("bytes")
     adler32, md5, code, pfn, meta = (get("adler32"), get("md5"), get("state"), get("pfn"),
@@ -112,7 +100,7 @@ def _checked_file(item, index, deterministic, _state=STATES.get, _adler=ADLER32.
     state = _state(code or "A")
     if type(scope) is not str or not _SCOPE(scope) or type(name) is not str or \
             not _NAME(name):
-        _checked_did(item, index)
+        _file_key(item, index)
     if state is None or type(size) is not int or size < 0 or size > MAX_BYTES or \
             (adler32 is not None and (type(adler32) is not str or not _adler(adler32))) \
             or (md5 is not None and (type(md5) is not str or not _md5(md5))) or \
@@ -124,7 +112,7 @@ def _checked_file(item, index, deterministic, _state=STATES.get, _adler=ADLER32.
 
 def _explain_bad_file(item, index, deterministic):
     """Raise the error that names what is wrong with a file item (the slow, rare path)."""
-    label = _did_label(item, index)
+    label = _file_label(item, index)
     size, adler32, md5 = item.get("bytes"), item.get("adler32"), item.get("md5")
     state_name(item.get("state") or "A", label)
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_BYTES:
@@ -167,8 +155,8 @@ def _check_consistency(files, existing):
 
 
 def _insert_dids(account, files):
-    with_meta = [f for f in files if f[7]]
-    used = [c for c in DID_COLUMNS if any(c in f[7] for f in with_meta)]
+    with_meta = [f for f in files if f[F_META]]
+    used = [c for c in DID_COLUMNS if any(c in f[F_META] for f in with_meta)]
     columns = ["scope", "name", "did_type", "account", "bytes", "adler32", "md5"] + used
     rows = [(scope, name, "FILE", account, size, adler32, md5) +
             tuple(meta.get(c) for c in used)
@@ -183,24 +171,24 @@ def _insert_dids(account, files):
 
 
 @atomic
-def add_replicas(issuer, rse, files, ignore_availability=True):
+def add_replicas(issuer, rse: str, files: list, ignore_availability: bool = True) -> None:
     """Register ``files`` (``scope, name, bytes, adler32, md5?, meta?, pfn?, state?``) on the RSE
     named ``rse``, creating the missing FILE DIDs (owned by the issuer). An existing replica
     that is not AVAILABLE (e.g. COPYING for a rule) becomes AVAILABLE when the file is reported
     AVAILABLE (its bytes and checksums must agree); other existing replicas are left as they
     are. Works nested inside another transaction (savepoint)."""
     permissions.check(issuer, "add_replicas", rse=rse)
-    rse_row = get_rse_row(rse)
+    rse_row = lookup.rse(rse)
     if not ignore_availability and not rse_row.availability_write:
         raise exceptions.ResourceTemporaryUnavailable(f"{rse} is blocked for writes")
-    files = _checked_list(files, "files")
+    files = check_type(files, list, "files")
     if current().is_postgresql and rse_row.deterministic and len(files) >= STREAMED_MINIMUM and \
             _add_new_files_streamed(issuer, rse_row, files):
         return
     unique = {}
     for index, item in enumerate(files):
         checked = _checked_file(item, index, rse_row.deterministic)
-        unique.setdefault(checked[:2], checked)
+        unique.setdefault(checked[F_KEY], checked)
     if not unique:
         return
     checked = list(unique.values())
@@ -209,7 +197,7 @@ def add_replicas(issuer, rse, files, ignore_availability=True):
     existing = {(s, n): rest for s, n, *rest in select_by_keys(
         DID, (DID.scope, DID.name, DID.did_type, DID.bytes, DID.adler32, DID.md5), keys)}
     _check_consistency(checked, existing)
-    _insert_dids(issuer.account, [f for f in checked if f[:2] not in existing])
+    _insert_dids(issuer.account, [f for f in checked if f[F_KEY] not in existing])
 
     # a replica can only exist for a file that already existed
     present = {(s, n): rest for s, n, *rest in select_by_keys(
@@ -232,7 +220,7 @@ def add_replicas(issuer, rse, files, ignore_availability=True):
         _check_consistency(arrived, {key: ("FILE",) + tuple(row[1:])
                                      for key, row in present.items()})
         _make_available(rse_row, arrived, present)
-        available += [file[:2] for file in arrived]
+        available += [file[:2] for file in arrived]   # (scope, name, bytes, adler32, md5)
     if available:
         events.emit(events.REPLICAS_AVAILABLE, rse_id=rse_row.id, dids=available)
 
@@ -258,14 +246,16 @@ def _add_new_files_streamed(issuer, rse_row, files):
         try:
             for index, item in enumerate(files):
                 file = _checked_file(item, index, True)
-                if file[:2] in seen:
+                key = file[F_KEY]
+                if key in seen:
                     continue
-                if file[7]:
+                if file[F_META]:
                     raise _NotAllNew()
-                seen.add(file[:2])
-                scopes.add(file[0])
+                seen.add(key)
+                scopes.add(file[F_SCOPE])
                 checked.append(file)
-                yield file[0], file[1], "FILE", issuer.account, file[2], file[3], file[4]
+                yield (file[F_SCOPE], file[F_NAME], "FILE", issuer.account, file[F_BYTES],
+                       file[F_ADLER32], file[F_MD5])
         except Exception as exc:   # raised after COPY (psycopg2 would hide it)
             failure.append(exc)
 
@@ -283,7 +273,7 @@ def _add_new_files_streamed(issuer, rse_row, files):
                          for s, n, size, adler32, md5, state, _, _ in checked))
     except (_NotAllNew, peewee.IntegrityError):
         return False
-    available = [file[:2] for file in checked if file[5] == "AVAILABLE"]
+    available = [file[F_KEY] for file in checked if file[F_STATE] == "AVAILABLE"]
     if available:
         events.emit(events.REPLICAS_AVAILABLE, rse_id=rse_row.id, dids=available)
     return True
@@ -308,7 +298,7 @@ def _make_available(rse_row, files, present):
 
 
 # -- state changes -----------------------------------------------------------------------------
-def _set_states(rse_row, by_state, extra=None):
+def set_states(rse_row, by_state: dict, extra: dict | None = None) -> None:
     """Set each state of ``by_state`` on its replicas; emit REPLICAS_AVAILABLE for A."""
     _update_states(rse_row, by_state, extra)
     keys = by_state.get("AVAILABLE")
@@ -320,61 +310,52 @@ def _update_states(rse_row, by_state, extra=None):
     """Set each state of ``by_state`` (``{state: [(scope, name)]}``) on its replicas."""
     now = utcnow()
     for state, keys in by_state.items():
-        by_scope = {}
-        for scope, name in keys:
-            by_scope.setdefault(scope, []).append(name)
-        for scope, names in by_scope.items():
-            for part in chunks(names, IN_CHUNK):
-                Replica.update(state=state, updated_at=now, **(extra or {})).where(
-                    Replica.rse_id == rse_row.id, Replica.scope == scope,
-                    in_list(Replica.name, part)).execute()
+        for scope, names in by_scope(keys):
+            Replica.update(state=state, updated_at=now, **(extra or {})).where(
+                Replica.rse_id == rse_row.id, Replica.scope == scope,
+                in_list(Replica.name, names)).execute()
 
 
 @atomic
-def update_replicas_states(issuer, rse, files):
+def update_replicas_states(issuer, rse: str, files: list) -> None:
     """``files``: ``[{"scope", "name", "state": "A|U|C|B|D|T"}]`` on the RSE ``rse``."""
     permissions.check(issuer, "update_replicas_states", rse=rse)
-    rse_row = get_rse_row(rse)
+    rse_row = lookup.rse(rse)
     by_state, keys = {}, []
-    for index, item in enumerate(_checked_list(files, "files")):
-        key = _checked_did(item, index)
-        state = state_name(item.get("state"), _did_label(item, index))
+    for index, item in enumerate(check_type(files, list, "files")):
+        key = _file_key(item, index)
+        state = state_name(item.get("state"), _file_label(item, index))
         by_state.setdefault(state, []).append(key)
         keys.append(key)
     _require_replicas(rse_row, keys)
-    _set_states(rse_row, by_state)
+    set_states(rse_row, by_state)
 
 
 @atomic
-def delete_replicas(issuer, rse, files, ignore_availability=True):
+def delete_replicas(issuer, rse: str, files: list, ignore_availability: bool = True) -> None:
     """Delete replica rows (root/admin only); emits REPLICAS_REMOVED."""
     permissions.check(issuer, "delete_replicas", rse=rse)
-    rse_row = get_rse_row(rse)
+    rse_row = lookup.rse(rse)
     if not ignore_availability and not rse_row.availability_delete:
         raise exceptions.ResourceTemporaryUnavailable(f"{rse} is blocked for deletion")
-    keys = list(dict.fromkeys(_checked_did(item, index) for index, item in
-                              enumerate(_checked_list(files, "files"))))
+    keys = did_keys(files, "files")
     _require_replicas(rse_row, keys)
-    by_scope = {}
-    for scope, name in keys:
-        by_scope.setdefault(scope, []).append(name)
-    for scope, names in by_scope.items():
-        for part in chunks(names, IN_CHUNK):
-            Replica.delete().where(Replica.rse_id == rse_row.id, Replica.scope == scope,
-                                   in_list(Replica.name, part)).execute()
+    for scope, names in by_scope(keys):
+        Replica.delete().where(Replica.rse_id == rse_row.id, Replica.scope == scope,
+                               in_list(Replica.name, names)).execute()
     events.emit(events.REPLICAS_REMOVED, rse_id=rse_row.id, dids=keys)
 
 
 @atomic
-def set_tombstone(issuer, replicas):
+def set_tombstone(issuer, replicas: list) -> None:
     """``[{"rse", "scope", "name"}]``: mark each replica for immediate deletion."""
     now = utcnow()
     rse_rows = {}
-    for index, item in enumerate(_checked_list(replicas, "replicas")):
-        scope, name = _checked_did(item, index)
+    for index, item in enumerate(check_type(replicas, list, "replicas")):
+        scope, name = did_key(item, f"replicas[{index}]")
         rse = item.get("rse")
         permissions.check(issuer, "set_tombstone", rse=rse)
-        rse_row = rse_rows.get(rse) or rse_rows.setdefault(rse, get_rse_row(rse))
+        rse_row = rse_rows.get(rse) or rse_rows.setdefault(rse, lookup.rse(rse))
         row = Replica.get_or_none(Replica.rse_id == rse_row.id, Replica.scope == scope,
                                   Replica.name == name)
         if row is None:
@@ -383,128 +364,3 @@ def set_tombstone(issuer, replicas):
             raise exceptions.ReplicaIsLocked(f"Replica {scope}:{name} on {rse} is locked")
         Replica.update(tombstone=now, updated_at=now).where(
             Replica.rse_id == rse_row.id, Replica.scope == scope, Replica.name == name).execute()
-
-
-# -- bad replicas ------------------------------------------------------------------------------
-def _reason(reason):
-    if reason is not None and not isinstance(reason, str):
-        raise exceptions.InvalidObject("'reason' must be a string")
-    return reason
-
-
-def _replica_of_pfn(catalog, pfn):
-    """(RSEInfo, scope, name) of the replica a PFN points to, or None.
-
-    Several RSEs may share a protocol prefix: the PFN names the one that holds the replica."""
-    for info, path in catalog.parse_pfn(pfn):
-        if info.deterministic:
-            did = did_from_hash_path(path)
-            if did is not None and Replica.select().where(
-                    Replica.rse_id == info.id, Replica.scope == did[0],
-                    Replica.name == did[1]).exists():
-                return (info,) + did
-        row = Replica.get_or_none(Replica.rse_id == info.id, Replica.path.in_([path, pfn]))
-        if row is not None:
-            return info, row.scope, row.name
-    row = Replica.get_or_none(Replica.path == pfn)
-    if row is not None and row.rse_id in catalog.by_id:
-        return catalog.by_id[row.rse_id], row.scope, row.name
-    return None
-
-
-def _declare(issuer, targets, reason, state="BAD"):
-    """Mark ``targets`` ``[(rse_row_or_info, scope, name, label)]`` BAD; returns the
-    ``{rse: ["label: error"]}`` of those that could not be declared."""
-    failed, good = {}, {}
-    for rse, scope, name, label in targets:
-        row = Replica.get_or_none(Replica.rse_id == rse.id, Replica.scope == scope,
-                                  Replica.name == name)
-        if row is None:
-            failed.setdefault(rse.rse, []).append(f"{label}: replica not found")
-            continue
-        good.setdefault(rse.id, (rse, []))[1].append((scope, name, row.bytes))
-    for rse_id, (rse, items) in good.items():
-        insert_rows(BadReplica, ["scope", "name", "rse_id", "reason", "state", "account",
-                                 "bytes"],
-                    [(s, n, rse_id, reason, state, issuer.account, b) for s, n, b in items])
-        if state == "BAD":
-            _set_states(rse, {"BAD": [(s, n) for s, n, _ in items]})
-    return failed
-
-
-@atomic
-def declare_bad_replicas(issuer, replicas, reason, force=False):
-    """``replicas``: PFN strings or ``{"scope", "name", "rse"|"rse_id"}`` dicts."""
-    permissions.check(issuer, "declare_bad_replicas")
-    reason = _reason(reason)
-    catalog = RSECatalog()
-    targets, failed = [], {}
-    for index, item in enumerate(_checked_list(replicas, "replicas")):
-        if isinstance(item, str):
-            found = _replica_of_pfn(catalog, item)
-            if found is None:
-                failed.setdefault("unknown", []).append(f"{item}: unknown replica")
-            else:
-                targets.append(found + (item,))
-            continue
-        scope, name = _checked_did(item, index)
-        info = catalog.by_id.get(item.get("rse_id")) or catalog.by_name.get(item.get("rse"))
-        if info is None:
-            raise exceptions.RSENotFound(
-                f"RSE '{item.get('rse') or item.get('rse_id')}' cannot be found")
-        targets.append((info, scope, name, f"{scope}:{name}"))
-    for rse, errors in _declare(issuer, targets, reason).items():
-        failed.setdefault(rse, []).extend(errors)
-    return failed
-
-
-@atomic
-def declare_bad_did_replicas(issuer, rse, dids, reason):
-    permissions.check(issuer, "declare_bad_replicas")
-    rse_row = get_rse_row(rse)
-    targets = [(rse_row,) + _checked_did(item, index) + (f"{item['scope']}:{item['name']}",)
-               for index, item in enumerate(_checked_list(dids, "dids"))]
-    return _declare(issuer, targets, _reason(reason))
-
-
-BAD_PFN_STATES = {"B": "BAD", "S": "SUSPICIOUS", "T": "TEMPORARY_UNAVAILABLE"}
-
-
-@atomic
-def add_bad_pfns(issuer, pfns, reason, state, expires_at=None):
-    """Record PFNs as BAD / SUSPICIOUS / TEMPORARY_UNAVAILABLE; BAD ones also mark the replica."""
-    permissions.check(issuer, "declare_bad_replicas")
-    reason = _reason(reason)
-    state = BAD_PFN_STATES.get(state, state)
-    if state not in BAD_PFN_STATES.values():
-        raise exceptions.InvalidObject(f"Invalid bad PFN state {state!r}")
-    expires = parse_date(expires_at, "expires_at") if expires_at else None
-    if state == "TEMPORARY_UNAVAILABLE" and expires is None:
-        raise exceptions.InvalidObject("TEMPORARY_UNAVAILABLE needs an 'expires_at'")
-    pfns = _checked_list(pfns, "pfns")
-    for pfn in pfns:
-        if not isinstance(pfn, str) or "://" not in pfn:
-            raise exceptions.InvalidObject(f"Invalid PFN {pfn!r}")
-    insert_rows(BadPFN, ["path", "state", "reason", "account", "expires_at"],
-                [(pfn, state, reason, issuer.account, expires) for pfn in pfns])
-    if state != "SUSPICIOUS":
-        catalog = RSECatalog()
-        new_state = "BAD" if state == "BAD" else "TEMPORARY_UNAVAILABLE"
-        for pfn in pfns:
-            found = _replica_of_pfn(catalog, pfn)
-            if found is not None:
-                _set_states(found[0], {new_state: [found[1:]]})
-
-
-def dids_from_pfns(issuer, pfns, rse=None):
-    """``POST /replicas/dids``: ``[{pfn: {"scope", "name"}}]`` for the PFNs that point to a
-    replica (on ``rse`` if given)."""
-    pfns = _checked_list(pfns, "pfns")
-    rse_id = get_rse_row(rse).id if rse else None
-    catalog = RSECatalog()
-    out = []
-    for pfn in pfns:
-        found = _replica_of_pfn(catalog, pfn) if isinstance(pfn, str) else None
-        if found is not None and (rse_id is None or found[0].id == rse_id):
-            out.append({pfn: {"scope": found[1], "name": found[2]}})
-    return out
