@@ -7,19 +7,18 @@ counters that rules maintain with their locks; an account without counters uses 
 import math
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import permissions
+from rucio_tornado.core import lookup, permissions
+from rucio_tornado.core.common import integer, iso
+from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.core.rses import expression as rse_expression
-from rucio_tornado.core.accounts import get_row as get_account_row
-from rucio_tornado.core.common import iso
-from rucio_tornado.core.rses.catalog import get_rse_row
 from rucio_tornado.db import atomic
-from rucio_tornado.models import (RSE, AccountGlobalLimit, AccountLimit, AccountUsage,
-                                  AccountUsageHistory, utcnow)
+from rucio_tornado.models import RSE, AccountGlobalLimit, AccountLimit, AccountUsage, AccountUsageHistory, utcnow
 
+#: The stored byte limit meaning "no limit" (rule placement reads it too).
 UNLIMITED = -1
 
 
-def render(value):
+def render(value: int | None) -> int | float | None:
     """Stored limit -> wire value: -1 becomes float inf (JSON ``Infinity``)."""
     if value is None:
         return None
@@ -32,9 +31,7 @@ def _bytes(value):
         return UNLIMITED
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < UNLIMITED:
-        raise exceptions.InvalidObject("bytes must be an integer (-1 for unlimited)")
-    return value
+    return integer(value, "bytes (-1 for unlimited)", minimum=UNLIMITED)
 
 
 def _live_rse_names():
@@ -42,9 +39,9 @@ def _live_rse_names():
 
 
 # -- local limits ------------------------------------------------------------------------------
-def get_local_limits(issuer, account):
+def get_local_limits(issuer: Issuer, account: str) -> dict:
     """``{rse: bytes}`` of the account's local limits on non-deleted RSEs."""
-    get_account_row(account)
+    lookup.account(account)
     rows = (AccountLimit.select(RSE.rse, AccountLimit.bytes)
             .join(RSE, on=(RSE.id == AccountLimit.rse_id))
             .where(AccountLimit.account == account, RSE.deleted == False)  # noqa: E712
@@ -52,30 +49,31 @@ def get_local_limits(issuer, account):
     return {rse: render(value) for rse, value in rows}
 
 
-def get_local_limit(issuer, account, rse):
+def get_local_limit(issuer: Issuer, account: str, rse: str) -> dict:
     """``{rse: bytes or None}``."""
-    get_account_row(account)
-    row = get_rse_row(rse)
+    lookup.account(account)
+    row = lookup.rse(rse)
     limit = AccountLimit.get_or_none(account=account, rse_id=row.id)
     return {rse: render(limit.bytes) if limit else None}
 
 
 @atomic
-def set_local_limit(issuer, account, rse, value):
+def set_local_limit(issuer: Issuer, account: str, rse: str, value) -> None:
+    """Set (upsert) the account's limit on the RSE; ``value`` in bytes, -1 or inf: unlimited."""
     permissions.check(issuer, "set_account_limit", account=account, rse=rse)
     value = _bytes(value)
-    get_account_row(account, active_only=True)
-    row = get_rse_row(rse)
+    lookup.account(account, active_only=True)
+    row = lookup.rse(rse)
     if not AccountLimit.update(bytes=value, updated_at=utcnow()).where(
             AccountLimit.account == account, AccountLimit.rse_id == row.id).execute():
         AccountLimit.create(account=account, rse_id=row.id, bytes=value)
 
 
 @atomic
-def delete_local_limit(issuer, account, rse):
+def delete_local_limit(issuer: Issuer, account: str, rse: str) -> None:
     permissions.check(issuer, "delete_account_limit", account=account, rse=rse)
-    get_account_row(account)
-    row = get_rse_row(rse)
+    lookup.account(account)
+    row = lookup.rse(rse)
     AccountLimit.delete().where(AccountLimit.account == account,
                                 AccountLimit.rse_id == row.id).execute()
 
@@ -89,9 +87,9 @@ def _resolved(expression, snapshot):
         return []
 
 
-def get_global_limits(issuer, account):
+def get_global_limits(issuer: Issuer, account: str) -> dict:
     """``{expr: {"resolved_rses", "resolved_rse_ids", "limit"}}`` (one RSE snapshot)."""
-    get_account_row(account)
+    lookup.account(account)
     rows = list(AccountGlobalLimit.select().where(AccountGlobalLimit.account == account)
                 .order_by(AccountGlobalLimit.rse_expression))
     snapshot = rse_expression.load_snapshot() if rows else {}
@@ -104,19 +102,20 @@ def get_global_limits(issuer, account):
     return out
 
 
-def get_global_limit(issuer, account, expression):
+def get_global_limit(issuer: Issuer, account: str, expression: str) -> dict:
     """``{expr: bytes or None}``."""
-    get_account_row(account)
+    lookup.account(account)
     row = AccountGlobalLimit.get_or_none(account=account, rse_expression=expression)
     return {expression: render(row.bytes) if row else None}
 
 
 @atomic
-def set_global_limit(issuer, account, expression, value):
+def set_global_limit(issuer: Issuer, account: str, expression: str, value) -> None:
+    """Set (upsert) the account's limit over an RSE expression (checked, not resolved)."""
     permissions.check(issuer, "set_account_limit", account=account, rse_expression=expression)
     value = _bytes(value)
     rse_expression.parse(expression)
-    get_account_row(account, active_only=True)
+    lookup.account(account, active_only=True)
     if not AccountGlobalLimit.update(bytes=value, updated_at=utcnow()).where(
             AccountGlobalLimit.account == account,
             AccountGlobalLimit.rse_expression == expression).execute():
@@ -124,26 +123,28 @@ def set_global_limit(issuer, account, expression, value):
 
 
 @atomic
-def delete_global_limit(issuer, account, expression):
+def delete_global_limit(issuer: Issuer, account: str, expression: str) -> None:
     permissions.check(issuer, "delete_account_limit", account=account,
                       rse_expression=expression)
-    get_account_row(account)
+    lookup.account(account)
     AccountGlobalLimit.delete().where(AccountGlobalLimit.account == account,
                                       AccountGlobalLimit.rse_expression == expression).execute()
 
 
 # -- usage -------------------------------------------------------------------------------------
-def _remaining(limit, used):
+def _limit_and_remaining(limit, used):
+    """The ``bytes_limit`` (0 when none is set) and ``bytes_remaining`` of a usage line."""
     if limit is None:
-        return -used
-    return math.inf if limit == UNLIMITED else limit - used
+        return {"bytes_limit": 0, "bytes_remaining": -used}
+    return {"bytes_limit": render(limit),
+            "bytes_remaining": math.inf if limit == UNLIMITED else limit - used}
 
 
-def get_local_usage(issuer, account, rse=None):
+def get_local_usage(issuer: Issuer, account: str, rse: str | None = None) -> list[dict]:
     """One line per RSE where the account has a limit or usage (or just ``rse``)."""
     permissions.check(issuer, "get_account_usage", account=account)
-    get_account_row(account)
-    rses = dict(_live_rse_names().tuples()) if rse is None else {get_rse_row(rse).id: rse}
+    lookup.account(account)
+    rses = dict(_live_rse_names().tuples()) if rse is None else {lookup.rse(rse).id: rse}
     limits = AccountLimit.select(AccountLimit.rse_id, AccountLimit.bytes).where(
         AccountLimit.account == account)
     usage = AccountUsage.select(AccountUsage.rse_id, AccountUsage.bytes, AccountUsage.files) \
@@ -159,15 +160,15 @@ def get_local_usage(issuer, account, rse=None):
         used, files = usage.get(rse_id, (0, 0))
         limit = limits.get(rse_id)
         lines.append({"rse_id": rse_id, "rse": rses[rse_id], "bytes": used, "files": files,
-                      "bytes_limit": render(limit) if limit is not None else 0,
-                      "bytes_remaining": _remaining(limit, used)})
+                      **_limit_and_remaining(limit, used)})
     return lines
 
 
-def get_global_usage(issuer, account, expression=None):
+def get_global_usage(issuer: Issuer, account: str,
+                     expression: str | None = None) -> list[dict]:
     """One line per global limit of the account (or for ``expression``), summed over its RSEs."""
     permissions.check(issuer, "get_account_usage", account=account)
-    get_account_row(account)
+    lookup.account(account)
     if expression is not None:
         rse_expression.parse(expression)
     query = AccountGlobalLimit.select(AccountGlobalLimit.rse_expression,
@@ -190,16 +191,15 @@ def get_global_usage(issuer, account, expression=None):
         used = sum(usage.get(i, (0, 0))[0] for i in ids)
         files = sum(usage.get(i, (0, 0))[1] for i in ids)
         lines.append({"rse_expression": expr, "bytes": used, "files": files,
-                      "bytes_limit": render(limit) if limit is not None else 0,
-                      "bytes_remaining": _remaining(limit, used)})
+                      **_limit_and_remaining(limit, used)})
     return lines
 
 
-def get_usage_history(issuer, account, rse):
+def get_usage_history(issuer: Issuer, account: str, rse: str) -> list[dict]:
     """``[{"bytes", "files", "updated_at" (ISO)}]`` of the account on the RSE, oldest first."""
     permissions.check(issuer, "get_account_usage", account=account)
-    get_account_row(account)
-    row = get_rse_row(rse)
+    lookup.account(account)
+    row = lookup.rse(rse)
     rows = (AccountUsageHistory.select(AccountUsageHistory.bytes, AccountUsageHistory.files,
                                        AccountUsageHistory.updated_at)
             .where(AccountUsageHistory.account == account,

@@ -2,96 +2,103 @@
 import ujson
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import permissions
-from rucio_tornado.core.common import reject_unknown, rfc1123, validate
+from rucio_tornado.core import lookup, permissions
+from rucio_tornado.core.common import like, reject_unknown, rfc1123, validate
+from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.db import atomic
 from rucio_tornado.models import Account, AccountAttribute, IdentityAccount, utcnow
 
 ACCOUNT_TYPES = ("USER", "GROUP", "SERVICE")
-STATUSES = ("ACTIVE", "SUSPENDED", "DELETED")
+#: Statuses ``update_account`` may set (DELETED only comes from ``delete_account``).
+SETTABLE_STATUSES = ("ACTIVE", "SUSPENDED")
+
+#: Kept while core/rules and core/subscriptions still call it: use ``lookup.account``.
+get_row = lookup.account
 
 
-def get_row(account, active_only=False):
-    """The Account row, or AccountNotFound (deleted accounts count as missing if active_only)."""
-    row = Account.get_or_none(Account.account == account)
-    if row is None or (active_only and row.status != "ACTIVE"):
-        raise exceptions.AccountNotFound(f"Account with ID '{account}' cannot be found")
-    return row
-
-
-def account_type(value):
+def account_type(value) -> str:
+    """The upper-cased account type; InvalidAccountType."""
     if not isinstance(value, str) or value.upper() not in ACCOUNT_TYPES:
         raise exceptions.InvalidAccountType(f"Account type {value!r} is not valid")
     return value.upper()
 
 
+def _email(value):
+    if value is not None and not isinstance(value, str):
+        raise exceptions.InvalidObject("email must be a string or null")
+    return value
+
+
 @atomic
-def add_account(issuer, account, type_, email=None):
+def add_account(issuer: Issuer, account: str, type_: str, email: str | None = None) -> None:
+    """Create an ACTIVE account; a name in use (also by a deleted account) -> 409."""
     permissions.check(issuer, "add_account")
     validate("account", account)
     type_ = account_type(type_)
-    if email is not None and not isinstance(email, str):
-        raise exceptions.InvalidObject("email must be a string or null")
-    if Account.get_or_none(Account.account == account) is not None:
+    _email(email)
+    if Account.select().where(Account.account == account).exists():
         raise exceptions.Duplicate(f"Account ID '{account}' already exists!")
     Account.create(account=account, account_type=type_, email=email)
 
 
-def to_dict(row):
+def to_dict(row: Account) -> dict:
     return {"account": row.account, "account_type": row.account_type, "status": row.status,
             "email": row.email, "suspended_at": rfc1123(row.suspended_at),
             "deleted_at": rfc1123(row.deleted_at), "created_at": rfc1123(row.created_at),
             "updated_at": rfc1123(row.updated_at)}
 
 
-def get_account(issuer, account):
-    return to_dict(get_row(account))
+def get_account(issuer: Issuer, account: str) -> dict:
+    """The account document (deleted and suspended accounts included)."""
+    return to_dict(lookup.account(account))
 
 
 UPDATABLE = ("status", "email", "account_type")
 
 
 @atomic
-def update_account(issuer, account, changes):
+def update_account(issuer: Issuer, account: str, changes: dict) -> None:
+    """Apply ``changes`` (keys from UPDATABLE, each checked); suspending stamps suspended_at."""
     permissions.check(issuer, "update_account")
     reject_unknown(changes, UPDATABLE, "account update")
-    row = get_row(account)
+    row = lookup.account(account)
     now = utcnow()
     for key, value in changes.items():
         if key == "status":
-            if value not in ("ACTIVE", "SUSPENDED"):
+            if value not in SETTABLE_STATUSES:
                 raise exceptions.InvalidObject(f"Invalid account status {value!r}")
             row.status = value
             row.suspended_at = now if value == "SUSPENDED" else None
         elif key == "account_type":
             row.account_type = account_type(value)
         else:
-            if value is not None and not isinstance(value, str):
-                raise exceptions.InvalidObject("email must be a string or null")
-            row.email = value
+            row.email = _email(value)
     row.updated_at = now
     row.save()
 
 
 @atomic
-def delete_account(issuer, account):
+def delete_account(issuer: Issuer, account: str) -> None:
+    """Soft delete of an ACTIVE account (a suspended or deleted one is not found)."""
     permissions.check(issuer, "delete_account")
-    row = get_row(account, active_only=True)
-    if row.status == "DELETED":
-        raise exceptions.AccountNotFound(f"Account with ID '{account}' cannot be found")
+    row = lookup.account(account, active_only=True)
     row.status, row.deleted_at, row.updated_at = "DELETED", utcnow(), utcnow()
     row.save()
 
 
-def list_accounts(issuer, account_type=None, identity=None, name_pattern=None,
-                  attributes=None):
-    """ACTIVE accounts ordered by name, as a list of ``{"account","type","email"}``."""
+def list_accounts(issuer: Issuer, account_type: str | None = None, identity: str | None = None,
+                  name_pattern: str | None = None, attributes: dict | None = None) -> list[dict]:
+    """ACTIVE accounts ordered by name, as a list of ``{"account","type","email"}``.
+
+    ``name_pattern`` takes Rucio's wildcards; it is lower-cased because account names are
+    (so it matches case-insensitively, as before).
+    """
     query = Account.select(Account.account, Account.account_type, Account.email).where(
         Account.status == "ACTIVE")
     if account_type:
         query = query.where(Account.account_type == account_type.upper())
     if name_pattern:
-        query = query.where(Account.account ** name_pattern.replace("*", "%"))
+        query = query.where(like(Account.account, name_pattern.lower()))
     if identity:
         linked = IdentityAccount.select(IdentityAccount.account).where(
             IdentityAccount.identity == identity)
@@ -105,37 +112,41 @@ def list_accounts(issuer, account_type=None, identity=None, name_pattern=None,
 
 
 # -- attributes ------------------------------------------------------------------------------
-def encode_attribute(value):
+def encode_attribute(value) -> str:
     """Store ``"True"``/``"False"`` (any case) as JSON booleans, everything else as given."""
     if isinstance(value, str) and value.lower() in ("true", "false"):
         value = value.lower() == "true"
     return ujson.dumps(value)
 
 
-def list_attributes(issuer, account):
-    get_row(account)
+def list_attributes(issuer: Issuer, account: str) -> list[dict]:
+    """``[{"key", "value"}]`` of the account's attributes, by key."""
+    lookup.account(account)
     rows = AccountAttribute.select().where(AccountAttribute.account == account).order_by(
         AccountAttribute.key)
     return [{"key": row.key, "value": ujson.loads(row.value)} for row in rows]
 
 
 @atomic
-def add_attribute(issuer, account, key, value):
+def add_attribute(issuer: Issuer, account: str, key: str, value) -> None:
+    """Add an attribute (booleans stored as such); an existing key -> 409."""
     permissions.check(issuer, "add_account_attribute", account=account)
     validate("attribute", key)
     if isinstance(value, bool):
         value = str(value)
     validate("attribute", value)
-    get_row(account)
-    if AccountAttribute.get_or_none(account=account, key=key) is not None:
+    lookup.account(account)
+    if AccountAttribute.select().where(AccountAttribute.account == account,
+                                       AccountAttribute.key == key).exists():
         raise exceptions.Duplicate(f"Attribute '{key}' already exists for account '{account}'")
     AccountAttribute.create(account=account, key=key, value=encode_attribute(value))
 
 
 @atomic
-def delete_attribute(issuer, account, key):
+def delete_attribute(issuer: Issuer, account: str, key: str) -> None:
+    """Delete an attribute; a missing one is AccountNotFound (the real server's class)."""
     permissions.check(issuer, "delete_account_attribute", account=account)
-    get_row(account)
+    lookup.account(account)
     deleted = AccountAttribute.delete().where(AccountAttribute.account == account,
                                               AccountAttribute.key == key).execute()
     if not deleted:

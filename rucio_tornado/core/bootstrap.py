@@ -5,8 +5,9 @@ from rucio_tornado.models import Account, Identity, IdentityAccount
 
 
 @atomic
-def bootstrap(account="root", username="ddmlab", password="secret", email=None):
-    """Idempotent: returns True if anything was created."""
+def bootstrap(account: str = "root", username: str = "ddmlab", password: str = "secret",
+              email: str | None = None) -> bool:
+    """Idempotent, so every start may call it: returns True if anything was created."""
     created = False
     if Account.get_or_none(Account.account == account) is None:
         Account.create(account=account, account_type="SERVICE", email=email)

@@ -1,22 +1,25 @@
 """Identities (USERPASS, X509, GSS, SSH, OIDC) and their links to accounts."""
 from rucio_tornado import exceptions
-from rucio_tornado.core import permissions
-from rucio_tornado.core.accounts import get_row as get_account_row
+from rucio_tornado.core import lookup, permissions
 from rucio_tornado.core.auth import hash_password
+from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.db import atomic
 from rucio_tornado.models import Account, Identity, IdentityAccount
 
 IDENTITY_TYPES = ("USERPASS", "X509", "GSS", "SSH", "OIDC", "SAML")
 
 
-def identity_type(value):
+def identity_type(value) -> str:
+    """The upper-cased identity type; InvalidObject."""
     if not isinstance(value, str) or value.upper() not in IDENTITY_TYPES:
         raise exceptions.InvalidObject(f"Invalid identity type {value!r}")
     return value.upper()
 
 
 @atomic
-def add_identity(issuer, account, identity, type_, email=None, password=None, default=False):
+def add_identity(issuer: Issuer, account: str, identity: str, type_: str,
+                 email: str | None = None, password: str | None = None,
+                 default: bool = False) -> None:
     """Create the identity if needed and link it to ``account`` (409 if already linked)."""
     permissions.check(issuer, "add_identity", account=account)
     type_ = identity_type(type_)
@@ -28,7 +31,7 @@ def add_identity(issuer, account, identity, type_, email=None, password=None, de
         raise exceptions.IdentityError("You must provide a password!")
     if password is not None and not isinstance(password, str):
         raise exceptions.InvalidObject("password must be a string")
-    get_account_row(account, active_only=True)
+    lookup.account(account, active_only=True)
     row = Identity.get_or_none(identity=identity, identity_type=type_)
     if row is None:
         Identity.create(identity=identity, identity_type=type_, email=email,
@@ -47,8 +50,9 @@ def add_identity(issuer, account, identity, type_, email=None, password=None, de
                            is_default=bool(default))
 
 
-def list_identities(issuer, account):
-    get_account_row(account)
+def list_identities(issuer: Issuer, account: str) -> list[dict]:
+    """``[{"type", "identity", "email"}]`` linked to the account."""
+    lookup.account(account)
     query = (IdentityAccount
              .select(IdentityAccount.identity_type, IdentityAccount.identity, Identity.email)
              .join(Identity, on=((Identity.identity == IdentityAccount.identity) &
@@ -59,10 +63,11 @@ def list_identities(issuer, account):
 
 
 @atomic
-def delete_identity(issuer, account, identity, type_):
+def delete_identity(issuer: Issuer, account: str, identity: str, type_: str) -> None:
+    """Unlink the identity from the account; the identity is marked deleted once unlinked."""
     permissions.check(issuer, "delete_identity", account=account)
     type_ = identity_type(type_)
-    get_account_row(account)
+    lookup.account(account)
     deleted = IdentityAccount.delete().where(
         IdentityAccount.identity == identity, IdentityAccount.identity_type == type_,
         IdentityAccount.account == account).execute()
@@ -76,7 +81,7 @@ def delete_identity(issuer, account, identity, type_):
                                             Identity.identity_type == type_).execute()
 
 
-def accounts_of_identity(issuer, identity, type_):
+def accounts_of_identity(issuer: Issuer, identity: str, type_: str) -> list[str]:
     """``GET /identities/{type}/{id}/accounts/``: the ACTIVE accounts linked to the identity."""
     type_ = identity_type(type_)
     query = (IdentityAccount.select(IdentityAccount.account)

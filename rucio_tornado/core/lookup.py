@@ -4,7 +4,7 @@ Every core module looks accounts, scopes, RSEs, DIDs, rules and subscriptions up
 "not found" class and message of each kind are the same wherever it is asked for.
 """
 from rucio_tornado import exceptions
-from rucio_tornado.models import DID, RSE, Account, Rule, Scope, Subscription
+from rucio_tornado.models import DID, RSE, Account, RSEAttribute, Rule, Scope, Subscription
 
 HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -36,6 +36,15 @@ def rse(name) -> RSE:
     row = RSE.get_or_none((RSE.rse == name) & live) if isinstance(name, str) else None
     if row is None:
         raise exceptions.RSENotFound(f"RSE '{name}' cannot be found")
+    return row
+
+
+def rse_attribute(rse_row: RSE, key) -> RSEAttribute:
+    """The attribute ``key`` of this RSE row; RSEAttributeNotFound."""
+    row = RSEAttribute.get_or_none(rse_id=rse_row.id, key=key) if isinstance(key, str) else None
+    if row is None:
+        raise exceptions.RSEAttributeNotFound(
+            f"RSE attribute '{key}' not found for RSE '{rse_row.rse}'")
     return row
 
 

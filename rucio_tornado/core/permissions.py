@@ -16,10 +16,6 @@ class Issuer:
     is_admin: bool = False
     vo: str = "def"
 
-    @property
-    def is_root(self):
-        return self.account == "root"
-
 
 def admin_only(issuer, **_):
     return issuer.is_admin
@@ -118,11 +114,12 @@ RULES = {
 }
 
 
-def has_permission(issuer, action, **context):
+def has_permission(issuer: Issuer, action: str, **context) -> bool:
+    """Whether ``issuer`` may perform ``action`` (a key of RULES) in this ``context``."""
     return RULES[action](issuer, **context)
 
 
-def check(issuer, action, **context):
+def check(issuer: Issuer, action: str, **context) -> None:
     """Raise AccessDenied unless ``issuer`` may perform ``action``."""
     if not has_permission(issuer, action, **context):
         raise exceptions.AccessDenied(

@@ -9,7 +9,7 @@ class _LimitBody(BaseHandler):
         return require(self.json_body(), "bytes")
 
 
-class AccountLimitsHandler(_LimitBody):
+class LocalLimitsHandler(_LimitBody):
     """``/accounts/{a}/limits[/local]``: the local limits; seed ``PUT`` body ``{rse, bytes}``."""
 
     async def get(self, account):
@@ -17,7 +17,7 @@ class AccountLimitsHandler(_LimitBody):
 
     async def put(self, account):
         body = self.json_body()
-        await self.call(account_limits.set_local_limit, account, require(body, "rse"),
+        await self.call(account_limits.set_local_limit, account, require(body, "rse", str),
                         require(body, "bytes"))
         self.created()
 
@@ -68,6 +68,6 @@ class GlobalUsageHandler(BaseHandler):
         await self.stream(account_limits.get_global_usage, account, expression)
 
 
-class UsageHistoryHandler(BaseHandler):
+class AccountUsageHistoryHandler(BaseHandler):
     async def get(self, account, rse):
         self.send_json(await self.call(account_limits.get_usage_history, account, rse))

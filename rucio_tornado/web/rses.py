@@ -1,8 +1,8 @@
 """RSEs, RSE attributes, protocols, distances, RSE usage and RSE limits."""
+from rucio_tornado.core.common import optional, require
+from rucio_tornado.core.rses import catalog as rses
 from rucio_tornado.core.rses import protocols as rse_protocols
 from rucio_tornado.core.rses import usage as rse_usage
-from rucio_tornado.core.rses import catalog as rses
-from rucio_tornado.core.common import optional, require
 from rucio_tornado.web.base import BaseHandler
 
 
@@ -86,15 +86,22 @@ class ProtocolHandler(BaseHandler):
 
 
 class DistanceHandler(BaseHandler):
+    """Body ``{"distance" (or the older "ranking"), "bidirectional"}``."""
+
+    def distance_args(self):
+        body = self.json_body()
+        return body.get("distance", body.get("ranking")), body.get("bidirectional", False)
+
     async def get(self, source, destination):
         self.send_json(await self.call(rse_protocols.get_distance, source, destination))
 
     async def post(self, source, destination):
-        await self.call(rse_protocols.add_distance, source, destination, self.json_body())
+        await self.call(rse_protocols.add_distance, source, destination, *self.distance_args())
         self.created()
 
     async def put(self, source, destination):
-        await self.call(rse_protocols.update_distance, source, destination, self.json_body())
+        await self.call(rse_protocols.update_distance, source, destination,
+                        *self.distance_args())
         self.ok()
 
     async def delete(self, source, destination):

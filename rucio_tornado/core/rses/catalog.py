@@ -5,46 +5,30 @@ Every RSE carries the attribute ``<its name>: true``. Attribute values are JSON 
 ``true``/``false`` (any case) become booleans, other values are kept as strings.
 """
 import re
+from collections.abc import Iterator
 
 import ujson
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import permissions
+from rucio_tornado.core import lookup, permissions
+from rucio_tornado.core.common import integer, map_batches, rfc1123, row_mapper, to_bool, validate
+from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.core.rses import expression as rse_expression
-from rucio_tornado.core.common import map_batches, rfc1123, row_mapper, to_bool, validate
+from rucio_tornado.core.rses.expression import BOOLEAN_COLUMNS, NUMBER_COLUMNS, RSE_FIELDS
 from rucio_tornado.db import atomic, current
 from rucio_tornado.models import RSE, Replica, RSEAttribute, RSEProtocol, utcnow
 
-#: Properties accepted by add (and, but for ISP/ASN, by update) with their checkers.
+#: Text properties accepted by add (and, but for ISP/ASN, by update) with their maximum length;
+#: the boolean and number properties are the expression language's BOOLEAN/NUMBER_COLUMNS.
 TEXT_PROPERTIES = {"city": 255, "region_code": 2, "country_name": 255, "continent": 2,
                    "time_zone": 255, "ISP": 255, "ASN": 255, "qos_class": 64}
-BOOLEAN_PROPERTIES = ("deterministic", "volatile", "staging_area", "availability_read",
-                      "availability_write", "availability_delete")
-NUMBER_PROPERTIES = ("latitude", "longitude")
-ADD_KEYS = set(TEXT_PROPERTIES) | set(BOOLEAN_PROPERTIES) | set(NUMBER_PROPERTIES) | {
+ADD_KEYS = set(TEXT_PROPERTIES) | set(BOOLEAN_COLUMNS) | set(NUMBER_COLUMNS) | {
     "rse_type", "availability"}
 UPDATE_KEYS = (ADD_KEYS - {"ISP", "ASN"}) | {"name"}
 ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 
 
-# -- lookups other modules use ------------------------------------------------------------------
-def get_rse_row(name):
-    """The non-deleted RSE called ``name``, or RSENotFound."""
-    row = RSE.get_or_none((RSE.rse == name) & (RSE.deleted == False))  # noqa: E712
-    if row is None:
-        raise exceptions.RSENotFound(f"RSE '{name}' cannot be found")
-    return row
-
-
-def get_rse_by_id(rse_id):
-    """The RSE with this id (deleted ones included: ids are never reused), or RSENotFound."""
-    row = RSE.get_or_none(RSE.id == rse_id)
-    if row is None:
-        raise exceptions.RSENotFound(f"RSE with id '{rse_id}' cannot be found")
-    return row
-
-
-def availability_bits(read, write, delete):
+def availability_bits(read, write, delete) -> int:
     """The integer bitmask of the three flags: 4 = read, 2 = write, 1 = delete."""
     return 4 * bool(read) + 2 * bool(write) + bool(delete)
 
@@ -60,21 +44,19 @@ def _checked_properties(properties, allowed, error):
                     f"{', '.join(unknown)}")
     values = {}
     if properties.get("availability") is not None:
-        bits = properties["availability"]
-        if isinstance(bits, bool) or not isinstance(bits, int) or not 0 <= bits <= 7:
-            raise exceptions.InvalidObject("availability must be an integer from 0 to 7")
+        bits = integer(properties["availability"], "availability", minimum=0, maximum=7)
         values.update(availability_read=bool(bits & 4), availability_write=bool(bits & 2),
                       availability_delete=bool(bits & 1))
     for key, value in properties.items():
         if key == "availability":
             continue
-        if key in BOOLEAN_PROPERTIES:
+        if key in BOOLEAN_COLUMNS:
             values[key] = to_bool(value, key)
         elif key == "rse_type":
             if not isinstance(value, str) or value.upper() not in ("DISK", "TAPE"):
                 raise exceptions.InvalidObject(f"Invalid rse_type {value!r}: DISK or TAPE")
             values[key] = value.upper()
-        elif key in NUMBER_PROPERTIES:
+        elif key in NUMBER_COLUMNS:
             if value is not None and (isinstance(value, bool)
                                       or not isinstance(value, (int, float))):
                 raise exceptions.InvalidObject(f"{key} must be a number")
@@ -99,7 +81,11 @@ def _refuse_duplicate(name):
 
 # -- RSEs --------------------------------------------------------------------------------------
 @atomic
-def add_rse(issuer, rse, properties=None):
+def add_rse(issuer: Issuer, rse: str, properties: dict | None = None) -> str:
+    """Create the RSE and its ``<name>: true`` attribute; returns the new id.
+
+    ``properties`` is checked key by key: an unknown one is a 422 as on the real server.
+    """
     permissions.check(issuer, "add_rse", rse=rse)
     validate("rse", rse)
     values = _checked_properties(properties or {}, ADD_KEYS,
@@ -110,7 +96,8 @@ def add_rse(issuer, rse, properties=None):
     return row.id
 
 
-def protocol_to_dict(row):
+def protocol_to_dict(row: RSEProtocol) -> dict:
+    """A protocol as the client reads it: priorities grouped by domain and operation."""
     return {
         "scheme": row.scheme, "hostname": row.hostname, "port": row.port, "prefix": row.prefix,
         "impl": row.impl,
@@ -124,7 +111,7 @@ def protocol_to_dict(row):
     }
 
 
-def rse_info(row, protocols=None):
+def rse_info(row: RSE, protocols=None) -> dict:
     """The ``GET /rses/{rse}`` document (API.md §4.7) of an RSE row."""
     if protocols is None:
         protocols = RSEProtocol.select().where(RSEProtocol.rse_id == row.id).order_by(
@@ -149,15 +136,17 @@ def rse_info(row, protocols=None):
     }
 
 
-def get_rse(issuer, rse):
-    return rse_info(get_rse_row(rse))
+def get_rse(issuer: Issuer, rse: str) -> dict:
+    """The RSE document with all its protocols."""
+    return rse_info(lookup.rse(rse))
 
 
 @atomic
-def update_rse(issuer, rse, parameters):
+def update_rse(issuer: Issuer, rse: str, parameters: dict) -> None:
+    """Change properties; a new ``name`` also renames the RSE's own ``<name>: true`` attribute."""
     permissions.check(issuer, "update_rse", rse=rse)
     values = _checked_properties(parameters, UPDATE_KEYS, exceptions.InputValidationError)
-    row = get_rse_row(rse)
+    row = lookup.rse(rse)
     new_name = values.get("rse")
     if new_name is not None and new_name != row.rse:
         _refuse_duplicate(new_name)
@@ -169,24 +158,20 @@ def update_rse(issuer, rse, parameters):
 
 
 @atomic
-def delete_rse(issuer, rse):
+def delete_rse(issuer: Issuer, rse: str) -> None:
     """Soft delete; refused while the RSE still holds replicas."""
     permissions.check(issuer, "delete_rse", rse=rse)
-    row = get_rse_row(rse)
+    row = lookup.rse(rse)
     if Replica.select().where(Replica.rse_id == row.id).exists():
         raise exceptions.RSEOperationNotSupported(f"RSE '{rse}' is not empty")
     now = utcnow()
     RSE.update(deleted=True, deleted_at=now, updated_at=now).where(RSE.id == row.id).execute()
 
 
-LISTING_FIELDS = (RSE.id, RSE.rse, RSE.vo, RSE.rse_type, RSE.deterministic, RSE.volatile,
-                  RSE.staging_area, RSE.city, RSE.region_code, RSE.country_name, RSE.continent,
-                  RSE.time_zone, RSE.ISP, RSE.ASN, RSE.longitude, RSE.latitude,
-                  RSE.availability_read, RSE.availability_write, RSE.availability_delete,
-                  RSE.qos_class, RSE.deleted, RSE.deleted_at, RSE.created_at, RSE.updated_at)
+LISTING_FIELDS = RSE_FIELDS + (RSE.deleted, RSE.deleted_at, RSE.created_at, RSE.updated_at)
 _listing_row = row_mapper(
     [f.name for f in LISTING_FIELDS],
-    {**{name: bool for name in BOOLEAN_PROPERTIES + ("deleted",)},
+    {**{name: bool for name in BOOLEAN_COLUMNS + ("deleted",)},
      "deleted_at": rfc1123, "created_at": rfc1123, "updated_at": rfc1123})
 
 
@@ -197,7 +182,7 @@ def _listing_dict(row):
     return out
 
 
-def list_rses(issuer, expression=None):
+def list_rses(issuer: Issuer, expression: str | None = None) -> list | Iterator[list]:
     """Full rows of all non-deleted RSEs (batches), or ``{"rse"}`` lines for an expression."""
     if expression is not None:
         return [{"rse": rse["rse"]} for rse in rse_expression.resolve(expression)]
@@ -206,7 +191,7 @@ def list_rses(issuer, expression=None):
 
 
 # -- attributes --------------------------------------------------------------------------------
-def encode_attribute(value):
+def encode_attribute(value) -> str:
     """JSON text of an attribute value: booleans (also ``"True"`` etc.) stay booleans,
     numbers become strings, anything else is refused."""
     if isinstance(value, str) and value.lower() in ("true", "false"):
@@ -231,35 +216,30 @@ def _set_attribute(rse_id, key, value):
         RSEAttribute.create(rse_id=rse_id, key=key, value=encoded)
 
 
-def list_attributes(issuer, rse):
-    row = get_rse_row(rse)
+def list_attributes(issuer: Issuer, rse: str) -> dict:
+    """``{key: value}`` of all the RSE's attributes, values decoded."""
+    row = lookup.rse(rse)
     rows = RSEAttribute.select(RSEAttribute.key, RSEAttribute.value).where(
         RSEAttribute.rse_id == row.id).order_by(RSEAttribute.key).tuples()
     return {key: rse_expression.decode_attribute(value) for key, value in rows}
 
 
-def get_attribute(issuer, rse, key):
-    row = get_rse_row(rse)
-    attribute = RSEAttribute.get_or_none(rse_id=row.id, key=key)
-    if attribute is None:
-        raise exceptions.RSEAttributeNotFound(f"RSE attribute '{key}' not found for RSE '{rse}'")
+def get_attribute(issuer: Issuer, rse: str, key: str) -> dict:
+    """``{key: value}`` of one attribute; RSEAttributeNotFound."""
+    attribute = lookup.rse_attribute(lookup.rse(rse), key)
     return {key: rse_expression.decode_attribute(attribute.value)}
 
 
 @atomic
-def set_attribute(issuer, rse, key, value):
+def set_attribute(issuer: Issuer, rse: str, key: str, value) -> None:
     """Add or overwrite an attribute (upsert)."""
     permissions.check(issuer, "add_rse_attribute", rse=rse)
     _check_key(key)
     encode_attribute(value)
-    _set_attribute(get_rse_row(rse).id, key, value)
+    _set_attribute(lookup.rse(rse).id, key, value)
 
 
 @atomic
-def delete_attribute(issuer, rse, key):
+def delete_attribute(issuer: Issuer, rse: str, key: str) -> None:
     permissions.check(issuer, "delete_rse_attribute", rse=rse)
-    row = get_rse_row(rse)
-    deleted = RSEAttribute.delete().where(RSEAttribute.rse_id == row.id,
-                                          RSEAttribute.key == key).execute()
-    if not deleted:
-        raise exceptions.RSEAttributeNotFound(f"RSE attribute '{key}' not found for RSE '{rse}'")
+    lookup.rse_attribute(lookup.rse(rse), key).delete_instance()

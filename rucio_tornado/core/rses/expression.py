@@ -26,13 +26,12 @@ _COMPARISON = re.compile(r"([A-Za-z0-9._-]+)([=<>])([A-Za-z0-9_-]+)")
 _NAME = re.compile(r"[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*")
 _SINGLE = "()|&\\*"
 
-#: RSE columns ``key=value`` compares directly, with the converter applied to ``value``.
+#: RSE columns ``key=value`` compares directly, by kind (also the RSE catalog's property kinds).
 BOOLEAN_COLUMNS = ("deterministic", "volatile", "staging_area", "availability_read",
                    "availability_write", "availability_delete")
 TEXT_COLUMNS = ("id", "rse", "vo", "city", "region_code", "country_name", "continent",
                 "time_zone", "ISP", "ASN", "qos_class")
 NUMBER_COLUMNS = ("longitude", "latitude")
-COLUMNS = BOOLEAN_COLUMNS + TEXT_COLUMNS + NUMBER_COLUMNS + ("rse_type",)
 
 
 # -- syntax tree -------------------------------------------------------------------------------
@@ -127,7 +126,7 @@ def _matches_number(value, test):
 
 
 # -- tokenizer and parser ----------------------------------------------------------------------
-def tokenize(expression):
+def tokenize(expression: str) -> list:
     """The expression as a list of tokens: single characters and term objects."""
     tokens, position = [], 0
     while position < len(expression):
@@ -190,7 +189,7 @@ def _check_parentheses(expression):
         raise exceptions.InvalidRSEExpression(PARENTHESES_ERROR)
 
 
-def parse(expression):
+def parse(expression: str):
     """The syntax tree of ``expression``; InvalidRSEExpression if it is not valid (no DB used)."""
     if not isinstance(expression, str) or not expression:
         raise exceptions.InvalidRSEExpression(SYNTAX_ERROR)
@@ -203,6 +202,7 @@ def parse(expression):
 
 
 # -- evaluation --------------------------------------------------------------------------------
+#: The RSE columns of a snapshot entry (and the first columns of the RSE listing).
 RSE_FIELDS = (RSE.id, RSE.rse, RSE.vo, RSE.rse_type, RSE.deterministic, RSE.volatile,
               RSE.staging_area, RSE.city, RSE.region_code, RSE.country_name, RSE.continent,
               RSE.time_zone, RSE.ISP, RSE.ASN, RSE.longitude, RSE.latitude,
@@ -211,11 +211,12 @@ RSE_FIELDS = (RSE.id, RSE.rse, RSE.vo, RSE.rse_type, RSE.deterministic, RSE.vola
 _BOOLEAN_KEYS = set(BOOLEAN_COLUMNS)
 
 
-def decode_attribute(text):
+def decode_attribute(text: str | None):
+    """The value of an attribute's stored JSON text."""
     return None if text is None else ujson.loads(text)
 
 
-def load_snapshot():
+def load_snapshot() -> dict:
     """``{rse_id: rse dict with "attributes"}`` of all non-deleted RSEs (two queries)."""
     names = [field.name for field in RSE_FIELDS]
     snapshot = {}
@@ -233,7 +234,7 @@ def load_snapshot():
     return snapshot
 
 
-def evaluate(tree, snapshot):
+def evaluate(tree, snapshot: dict) -> list[dict]:
     """The RSE dicts of ``snapshot`` matched by ``tree``, sorted by name; empty -> error."""
     ids = tree.evaluate(snapshot)
     if not ids:
@@ -241,7 +242,7 @@ def evaluate(tree, snapshot):
     return sorted((snapshot[rid] for rid in ids), key=lambda rse: rse["rse"])
 
 
-def resolve(expression, snapshot=None):
+def resolve(expression: str, snapshot: dict | None = None) -> list[dict]:
     """The non-deleted RSEs matching ``expression`` as dicts (with ``attributes``), by name.
 
     Raises InvalidRSEExpression (status 400) for a syntax error or an empty result.

@@ -6,9 +6,10 @@ priority (1 = first choice). Protocols are listed inside the RSE document (``rse
 import ujson
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import permissions
-from rucio_tornado.core.common import check_type, rfc1123, to_bool
-from rucio_tornado.core.rses.catalog import get_rse_row, rse_info
+from rucio_tornado.core import lookup, permissions
+from rucio_tornado.core.common import check_type, integer, reject_unknown, rfc1123, to_bool
+from rucio_tornado.core.permissions import Issuer
+from rucio_tornado.core.rses.catalog import rse_info
 from rucio_tornado.db import atomic
 from rucio_tornado.models import RSEDistance, RSEProtocol, utcnow
 
@@ -40,9 +41,10 @@ def _domain_values(domains):
             else:
                 raise exceptions.UnknownOperation(
                     f"Operation '{operation}' is not supported in domain '{domain}'")
-            if isinstance(priority, bool) or not isinstance(priority, int) or priority < 0:
-                raise exceptions.RSEProtocolPriorityError(
-                    f"The priority of {domain}/{operation} must be a non-negative integer")
+            try:
+                integer(priority, f"The priority of {domain}/{operation}", minimum=0)
+            except exceptions.InvalidObject as error:
+                raise exceptions.RSEProtocolPriorityError(error.message) from None
             for target in targets:
                 values[DOMAIN_COLUMNS[domain].get(target, target)] = priority
     return values
@@ -63,20 +65,19 @@ def _common_values(params):
 
 
 def _port(value):
+    """A port from a body or a path (where it is text)."""
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
-        raise exceptions.InvalidObject(f"Invalid port {value!r}")
-    return value
+    return integer(value, "port", minimum=0, maximum=65535)
 
 
 @atomic
-def add_protocol(issuer, rse, scheme, params):
+def add_protocol(issuer: Issuer, rse: str, scheme: str, params: dict) -> None:
+    """Add a protocol; ``params`` holds the PROTOCOL_KEYS (``scheme`` there wins over the
+    path's), ``impl`` is mandatory and scheme/hostname/port must be new on the RSE."""
     permissions.check(issuer, "add_protocol", rse=rse)
     check_type(params, dict, "body")
-    unknown = sorted(set(params) - set(PROTOCOL_KEYS))
-    if unknown:
-        raise exceptions.InvalidObject(f"Unknown protocol key(s): {', '.join(unknown)}")
+    reject_unknown(params, PROTOCOL_KEYS, "protocol")
     scheme = params.get("scheme") or scheme
     if not isinstance(scheme, str) or not scheme or "/" in scheme:
         raise exceptions.InvalidObject(f"Invalid protocol scheme {scheme!r}")
@@ -84,7 +85,7 @@ def add_protocol(issuer, rse, scheme, params):
         raise exceptions.InvalidObject("Missing values! 'impl' is mandatory for a protocol")
     hostname = check_type(params.get("hostname") or "localhost", str, "hostname")
     port = _port(params.get("port") or 0)
-    row = get_rse_row(rse)
+    row = lookup.rse(rse)
     if RSEProtocol.select().where(RSEProtocol.rse_id == row.id, RSEProtocol.scheme == scheme,
                                   RSEProtocol.hostname == hostname,
                                   RSEProtocol.port == port).exists():
@@ -113,14 +114,15 @@ def _not_supported(rse, scheme=None, hostname=None, port=None):
         f"on port '{port}'")
 
 
-def get_protocols(issuer, rse, scheme=None, hostname=None, port=None, domain=None,
-                  operation=None, default=False):
+def get_protocols(issuer: Issuer, rse: str, scheme: str | None = None,
+                  hostname: str | None = None, port=None, domain: str | None = None,
+                  operation: str | None = None, default: bool = False) -> dict:
     """The RSE document with its matching protocols; none -> RSEProtocolNotSupported.
 
     ``domain`` (``lan``/``wan``/``ALL``) and ``operation`` keep the protocols supporting that
     operation, best priority first; ``default`` keeps only the best one.
     """
-    row = get_rse_row(rse)
+    row = lookup.rse(rse)
     protocols = list(_matching(row.id, scheme, hostname, port))
     if operation is not None:
         domains = ["lan", "wan"] if domain in (None, "ALL", "all") else [domain]
@@ -141,15 +143,14 @@ def get_protocols(issuer, rse, scheme=None, hostname=None, port=None, domain=Non
 
 
 @atomic
-def update_protocols(issuer, rse, scheme, data, hostname=None, port=None):
+def update_protocols(issuer: Issuer, rse: str, scheme: str, data: dict,
+                     hostname: str | None = None, port=None) -> None:
+    """Change the UPDATABLE_KEYS of every matching protocol; none -> RSEProtocolNotSupported."""
     permissions.check(issuer, "update_protocol", rse=rse)
     check_type(data, dict, "body")
-    unknown = sorted(set(data) - set(UPDATABLE_KEYS))
-    if unknown:
-        raise exceptions.InvalidObject(f"Protocol key(s) that cannot be updated: "
-                                       f"{', '.join(unknown)}")
+    reject_unknown(data, UPDATABLE_KEYS, "protocol update")
     values = _common_values(data)
-    row = get_rse_row(rse)
+    row = lookup.rse(rse)
     ids = [p.id for p in _matching(row.id, scheme, hostname, port)]
     if not ids:
         raise _not_supported(rse, scheme, hostname, port)
@@ -158,9 +159,11 @@ def update_protocols(issuer, rse, scheme, data, hostname=None, port=None):
 
 
 @atomic
-def delete_protocols(issuer, rse, scheme, hostname=None, port=None):
+def delete_protocols(issuer: Issuer, rse: str, scheme: str, hostname: str | None = None,
+                     port=None) -> None:
+    """Delete every matching protocol; none -> RSEProtocolNotSupported."""
     permissions.check(issuer, "delete_protocol", rse=rse)
-    row = get_rse_row(rse)
+    row = lookup.rse(rse)
     ids = [p.id for p in _matching(row.id, scheme, hostname, port)]
     if not ids:
         raise _not_supported(rse, scheme, hostname, port)
@@ -168,16 +171,9 @@ def delete_protocols(issuer, rse, scheme, hostname=None, port=None):
 
 
 # -- distances ---------------------------------------------------------------------------------
-def _distance_value(params):
-    check_type(params, dict, "body")
-    value = params.get("distance", params.get("ranking"))
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise exceptions.InvalidObject("distance must be a non-negative integer")
-    return value
-
-
 def _pairs(source, destination, bidirectional):
-    src, dst = get_rse_row(source).id, get_rse_row(destination).id
+    bidirectional = to_bool(bidirectional, "bidirectional")
+    src, dst = lookup.rse(source).id, lookup.rse(destination).id
     return [(src, dst), (dst, src)] if bidirectional and src != dst else [(src, dst)]
 
 
@@ -186,18 +182,21 @@ def _existing(pair):
 
 
 @atomic
-def add_distance(issuer, source, destination, params):
+def add_distance(issuer: Issuer, source: str, destination: str, distance: int,
+                 bidirectional: bool = False) -> None:
+    """Add the distance (also the way back if ``bidirectional``); an existing one -> 409."""
     permissions.check(issuer, "add_distance")
-    distance = _distance_value(params)
-    pairs = _pairs(source, destination, to_bool(params.get("bidirectional", False)))
+    distance = integer(distance, "distance", minimum=0)
+    pairs = _pairs(source, destination, bidirectional)
     for pair in pairs:
         if _existing(pair) is not None:
             raise exceptions.Duplicate(f"Distance from {source} to {destination} already exists")
         RSEDistance.create(src_rse_id=pair[0], dest_rse_id=pair[1], distance=distance)
 
 
-def get_distance(issuer, source, destination):
-    src, dst = get_rse_row(source).id, get_rse_row(destination).id
+def get_distance(issuer: Issuer, source: str, destination: str) -> list[dict]:
+    """The distance as a one-line list, or ``[]`` if none is set (not a 404: the client's way)."""
+    src, dst = lookup.rse(source).id, lookup.rse(destination).id
     row = _existing((src, dst))
     if row is None:
         return []
@@ -212,10 +211,12 @@ def _require_existing(pairs, source, destination):
 
 
 @atomic
-def update_distance(issuer, source, destination, params):
+def update_distance(issuer: Issuer, source: str, destination: str, distance: int,
+                    bidirectional: bool = False) -> None:
+    """Change an existing distance (both ways if ``bidirectional``); missing -> NoDistance."""
     permissions.check(issuer, "update_distance")
-    distance = _distance_value(params)
-    pairs = _pairs(source, destination, to_bool(params.get("bidirectional", False)))
+    distance = integer(distance, "distance", minimum=0)
+    pairs = _pairs(source, destination, bidirectional)
     _require_existing(pairs, source, destination)
     for src, dst in pairs:
         RSEDistance.update(distance=distance, updated_at=utcnow()).where(
@@ -223,7 +224,9 @@ def update_distance(issuer, source, destination, params):
 
 
 @atomic
-def delete_distance(issuer, source, destination, bidirectional=False):
+def delete_distance(issuer: Issuer, source: str, destination: str,
+                    bidirectional: bool = False) -> None:
+    """Delete the distance (both ways if ``bidirectional``); missing -> NoDistance."""
     permissions.check(issuer, "delete_distance")
     pairs = _pairs(source, destination, bidirectional)
     _require_existing(pairs, source, destination)

@@ -2,21 +2,27 @@
 
 Source ``rucio`` is computed from the replicas on the RSE unless one was reported explicitly.
 """
+from collections.abc import Iterator
+
 from peewee import fn
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import permissions
-from rucio_tornado.core.common import check_type, map_batches, rfc1123, row_mapper
-from rucio_tornado.core.rses.catalog import get_rse_row
+from rucio_tornado.core import lookup, permissions
+from rucio_tornado.core.common import check_type, integer, map_batches, rfc1123, row_mapper
+from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.db import atomic, current
 from rucio_tornado.models import AccountUsage, Replica, RSELimit, RSEUsage, RSEUsageHistory, utcnow
 
 
-def _count(value, label, nullable=True):
-    if value is None and nullable:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise exceptions.InvalidObject(f"{label} must be a non-negative integer")
+def _count(value, label):
+    """A reported byte or file count: a non-negative integer, or None (not reported)."""
+    return None if value is None else integer(value, label, minimum=0)
+
+
+def _non_empty(value, key, label):
+    """``value`` if it is a non-empty string: TypeError (400) naming ``key``, else InvalidObject."""
+    if not check_type(value, str, key):
+        raise exceptions.InvalidObject(f"{label} must not be empty")
     return value
 
 
@@ -27,14 +33,13 @@ def _usage_line(rse, source, used, free, files, updated_at):
 
 
 @atomic
-def set_rse_usage(issuer, rse, source, used, free, files=None):
+def set_rse_usage(issuer: Issuer, rse: str, source: str, used: int, free: int | None,
+                  files: int | None = None) -> None:
     """Record the usage reported by ``source`` and append it to the history."""
     permissions.check(issuer, "set_rse_usage", rse=rse)
-    source = check_type(source, str, "source")
-    if not source:
-        raise exceptions.InvalidObject("source must not be empty")
+    _non_empty(source, "source", "source")
     used, free, files = _count(used, "used"), _count(free, "free"), _count(files, "files")
-    row = get_rse_row(rse)
+    row = lookup.rse(rse)
     now = utcnow()
     values = {"used": used, "free": free, "files": files, "updated_at": now}
     if not RSEUsage.update(**values).where(RSEUsage.rse_id == row.id,
@@ -43,9 +48,10 @@ def set_rse_usage(issuer, rse, source, used, free, files=None):
     RSEUsageHistory.create(rse_id=row.id, source=source, created_at=now, **values)
 
 
-def get_rse_usage(issuer, rse, source=None, per_account=False):
+def get_rse_usage(issuer: Issuer, rse: str, source: str | None = None,
+                  per_account: bool = False) -> list[dict]:
     """One line per source (API.md §3.3); ``per_account`` adds the accounts' usage."""
-    row = get_rse_row(rse)
+    row = lookup.rse(rse)
     query = RSEUsage.select().where(RSEUsage.rse_id == row.id).order_by(RSEUsage.source)
     if source:
         query = query.where(RSEUsage.source == source)
@@ -71,9 +77,10 @@ _history_row = row_mapper(["id", "source", "used", "free", "files", "updated_at"
                           {"updated_at": rfc1123})
 
 
-def list_rse_usage_history(issuer, rse, source=None):
+def list_rse_usage_history(issuer: Issuer, rse: str,
+                           source: str | None = None) -> Iterator[list]:
     """Every recorded usage update of the RSE, oldest first (batches)."""
-    row = get_rse_row(rse)
+    row = lookup.rse(rse)
     query = RSEUsageHistory.select(*HISTORY_FIELDS).where(RSEUsageHistory.rse_id == row.id)
     if source:
         query = query.where(RSEUsageHistory.source == source)
@@ -87,29 +94,29 @@ def list_rse_usage_history(issuer, rse, source=None):
 
 
 # -- RSE limits --------------------------------------------------------------------------------
-def get_rse_limits(issuer, rse):
-    row = get_rse_row(rse)
+def get_rse_limits(issuer: Issuer, rse: str) -> dict:
+    """``{name: value}`` of the RSE's limits."""
+    row = lookup.rse(rse)
     return dict(RSELimit.select(RSELimit.name, RSELimit.value).where(RSELimit.rse_id == row.id)
                 .order_by(RSELimit.name).tuples())
 
 
 @atomic
-def set_rse_limit(issuer, rse, name, value):
+def set_rse_limit(issuer: Issuer, rse: str, name: str, value: int) -> None:
+    """Add or overwrite one named limit (upsert)."""
     permissions.check(issuer, "set_rse_limits", rse=rse)
-    name = check_type(name, str, "name")
-    if not name:
-        raise exceptions.InvalidObject("The limit name must not be empty")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise exceptions.InvalidObject("The limit value must be an integer")
-    row = get_rse_row(rse)
+    _non_empty(name, "name", "The limit name")
+    integer(value, "The limit value")
+    row = lookup.rse(rse)
     if not RSELimit.update(value=value, updated_at=utcnow()).where(
             RSELimit.rse_id == row.id, RSELimit.name == name).execute():
         RSELimit.create(rse_id=row.id, name=name, value=value)
 
 
 @atomic
-def delete_rse_limit(issuer, rse, name):
+def delete_rse_limit(issuer: Issuer, rse: str, name: str) -> None:
+    """Delete one named limit (no error if it is not set)."""
     permissions.check(issuer, "delete_rse_limits", rse=rse)
     check_type(name, str, "name")
-    row = get_rse_row(rse)
+    row = lookup.rse(rse)
     RSELimit.delete().where(RSELimit.rse_id == row.id, RSELimit.name == name).execute()
