@@ -15,25 +15,25 @@ COLLECTIONS = ("DATASET", "CONTAINER")
 
 
 # -- small set-based helpers ---------------------------------------------------------------------
-def names_in(field, names):
+def names_in(field: pw.Field, names: list) -> pw.Expression:
     """``field IN (?, ?, ...)`` with the parameter list built once: peewee's per-value
     rendering costs more than the query itself for thousands of names."""
     return field.in_(pw.SQL("(" + ",".join([dbmod.database.param] * len(names)) + ")", names))
 
 
-def listed_keys(items):
+def listed_keys(items: list) -> list[tuple[str, str]]:
     """``[(scope, name)]`` of a ``dids`` list, in order and duplicates kept: a listing answers
     every DID as often as it is asked for (:func:`common.did_keys` would merge them)."""
     return [did_key(item, f"dids[{index}]")
             for index, item in enumerate(check_type(items, list, "'dids'"))]
 
 
-def fetch_dids(keys, *fields):
+def fetch_dids(keys, *fields: pw.Field) -> dict[tuple[str, str], tuple]:
     """``{(scope, name): (field values...)}`` of the DIDs among ``keys`` that exist."""
     return {(r[0], r[1]): r[2:] for r in select_by_keys(DID, (DID.scope, DID.name) + fields, keys)}
 
 
-def insert_dicts(model, rows):
+def insert_dicts(model: type[pw.Model], rows: list[dict]) -> None:
     """Insert dict rows (all with the same keys) with :func:`bulk.insert_rows`."""
     if rows:
         columns = list(rows[0])
@@ -48,7 +48,7 @@ def check_scope_permission(issuer, action, scope_names) -> None:
 
 
 # -- walking the graph ---------------------------------------------------------------------------
-def children_of(parents, child_types=None):
+def children_of(parents, child_types=None) -> list[tuple[str, str, str]]:
     """Direct children ``[(scope, name, child_type)]`` of the (scope, name) ``parents``."""
     out = []
     for scope, names in by_scope(parents):
@@ -60,7 +60,7 @@ def children_of(parents, child_types=None):
     return out
 
 
-def descendants_of(scope, name):
+def descendants_of(scope: str, name: str) -> list[tuple[str, str]]:
     """Every (scope, name) below one collection, level by level, each level sorted."""
     seen, frontier, order = set(), {(scope, name)}, []
     while frontier:
@@ -71,7 +71,7 @@ def descendants_of(scope, name):
     return order
 
 
-def ancestors_of(keys):
+def ancestors_of(keys) -> set[tuple[str, str]]:
     """Every (scope, name) that contains one of ``keys``, at any depth."""
     seen, frontier = set(), set(keys)
     while frontier:
@@ -84,7 +84,7 @@ def ancestors_of(keys):
     return seen
 
 
-def datasets_under(scope, name, did_type):
+def datasets_under(scope: str, name: str, did_type: str) -> list[tuple[str, str]]:
     """The datasets reachable from a collection (itself if it is one), in a stable order."""
     if did_type == "DATASET":
         return [(scope, name)]
