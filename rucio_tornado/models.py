@@ -283,8 +283,8 @@ class DIDMeta(BaseModel):
         indexes = ((("key", "value"), False), (("key", "number"), False))
 
 
-class Content(BaseModel):
-    """An attachment: child ``(child_scope, child_name)`` inside ``(scope, name)``."""
+class Attachment(BaseModel):
+    """The columns of an attachment, shared by :class:`Content` and its history (no table)."""
     scope = pw.CharField(max_length=25)
     name = pw.CharField(max_length=250)
     child_scope = pw.CharField(max_length=25)
@@ -294,6 +294,10 @@ class Content(BaseModel):
     bytes = pw.BigIntegerField(null=True)
     adler32 = pw.CharField(max_length=8, null=True)
     md5 = pw.CharField(max_length=32, null=True)
+
+
+class Content(Attachment):
+    """An attachment: child ``(child_scope, child_name)`` inside ``(scope, name)``."""
     guid = pw.CharField(max_length=36, null=True)
     events = pw.BigIntegerField(null=True)
     rule_evaluation = pw.BooleanField(null=True)
@@ -303,16 +307,8 @@ class Content(BaseModel):
         indexes = ((("child_scope", "child_name"), False),)
 
 
-class ContentHistory(BaseModel):
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    child_scope = pw.CharField(max_length=25)
-    child_name = pw.CharField(max_length=250)
-    did_type = pw.CharField(max_length=10)
-    child_type = pw.CharField(max_length=10)
-    bytes = pw.BigIntegerField(null=True)
-    adler32 = pw.CharField(max_length=8, null=True)
-    md5 = pw.CharField(max_length=32, null=True)
+class ContentHistory(Attachment):
+    """A detached attachment (``/dids/{s}/{n}/dids/history``)."""
     deleted_at = pw.DateTimeField(null=True)
 
     class Meta:
@@ -452,7 +448,9 @@ class RuleHistory(BaseModel):
         indexes = ((("scope", "name"), False),)
 
 
-class ReplicaLock(BaseModel):
+class Lock(BaseModel):
+    """The columns of a rule's lock on one DID at one RSE, shared by file and dataset locks
+    (no table)."""
     rule_id = pw.CharField(max_length=32)
     scope = pw.CharField(max_length=25)
     name = pw.CharField(max_length=250)
@@ -463,21 +461,17 @@ class ReplicaLock(BaseModel):
 
     class Meta:
         primary_key = pw.CompositeKey("rule_id", "scope", "name", "rse_id")
+
+
+class ReplicaLock(Lock):
+    class Meta:
         indexes = ((("scope", "name", "rse_id"), False), (("rse_id", "state"), False))
 
 
-class DatasetLock(BaseModel):
-    rule_id = pw.CharField(max_length=32)
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    rse_id = pw.CharField(max_length=32)
-    account = pw.CharField(max_length=25)
-    state = pw.CharField(max_length=12, default="REPLICATING")
+class DatasetLock(Lock):
     length = pw.BigIntegerField(null=True)
-    bytes = pw.BigIntegerField(null=True)
 
     class Meta:
-        primary_key = pw.CompositeKey("rule_id", "scope", "name", "rse_id")
         indexes = ((("scope", "name"), False), (("rse_id",), False))
 
 
