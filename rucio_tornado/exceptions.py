@@ -194,6 +194,20 @@ class NoDistance(RucioException):
     status = 404
 
 
+# -- locks, requests, lifetime exceptions, redirect --------------------------------------------
+class RequestNotFound(RucioException):
+    status = 404
+
+class MissingParameter(RucioException):
+    status = 400
+
+class LifetimeExceptionNotFound(RucioException):
+    status = 404
+
+class LifetimeExceptionDuplicate(RucioException):
+    status = 409
+
+
 # -- Python-builtin names the real server sends for malformed input (API.md §2.3) -----------
 class InvalidValue(RucioException):
     status = 400
@@ -264,3 +278,19 @@ class SSLRequired(AccessDenied):
     """Plain HTTP in production: 403."""
     status = 403
     wire_name = "AccessDenied"
+
+
+class InvalidRequestState(InvalidObject):
+    """A ``request_states`` value that is no request state: the real server's class 'Invalid'."""
+    status = 400
+    wire_name = "Invalid"
+
+
+class UnsupportedExceptionState(UnsupportedOperation):
+    """A lifetime exception set to a state other than APPROVED/REJECTED: 400."""
+    status = 400
+    wire_name = "UnsupportedOperation"
+
+
+class NoRedirection(ReplicaNotFound):
+    """``/redirect``: no replica, or none the arguments allow (404)."""
