@@ -294,3 +294,4 @@ class UnsupportedExceptionState(UnsupportedOperation):
 
 class NoRedirection(ReplicaNotFound):
     """``/redirect``: no replica, or none the arguments allow (404)."""
+    wire_name = "ReplicaNotFound"

@@ -70,12 +70,22 @@ def redirect_url(issuer, scope, name, rse=None, site=None, schemes=None, select=
 
 
 def metalink(issuer, scope, name, schemes=None):
-    """Batches of Metalink 4 XML for ``/redirect/{scope}/{name}/metalink``."""
-    batches = _replicas(scope, name, schemes or METALINK_SCHEMES)
+    """Batches of Metalink 4 XML for ``/redirect/{scope}/{name}/metalink``: the files that have
+    replicas (NoRedirection when none has)."""
+    batches = _with_replicas(_replicas(scope, name, schemes or METALINK_SCHEMES))
     for first in batches:
         if first:
             return listing.as_metalink(_chained(first, batches))
     raise exceptions.NoRedirection("no redirection possible - cannot find the DID")
+
+
+def _with_replicas(batches):
+    """The listing's lines of files with at least one replica."""
+    try:
+        for batch in batches:
+            yield [line for line in batch if ujson.loads(line).get("rses")]
+    finally:
+        batches.close()
 
 
 def _chained(first, rest):
