@@ -131,8 +131,8 @@ async def test_request_listing_errors(api, db, world):  # noqa: F811
              ("/requests/list?request_states=Q&src_site=x&dst_site=y", 404, "NotFound"),
              ("/requests/list?request_states=Q&src_rse=NOPE&dst_rse=SITE-A", 404,
               "RSENotFound"),
-             ("/requests/history/list?request_states=Q&limit=x", 400, "ValueError"),
-             ("/requests/history/list?request_states=Q&offset=-1", 400, "ValueError")]
+             ("/requests/history/list?request_states=Q&limit=x", 400, "InvalidObject"),
+             ("/requests/history/list?request_states=Q&offset=-1", 400, "InvalidObject")]
     for path, status, name in cases:
         response = await api.get(path)
         assert (response.status, response.exception_class) == (status, name), path

@@ -13,7 +13,8 @@ from peewee import JOIN, SQL, fn
 from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
 from rucio_tornado.core import lookup, permissions
-from rucio_tornado.core.common import check_type, did_key, map_batches, rfc1123, validate
+from rucio_tornado.core.common import (check_type, did_key, integer, map_batches, rfc1123,
+                                       validate)
 from rucio_tornado.core.rses import expression
 from rucio_tornado.models import (RSE, Replica, RSEAttribute, RSEDistance, Rule,
                                   TransferLimit, TransferRequest, utcnow)
@@ -166,19 +167,16 @@ def list_requests_history(issuer, states, src_rse=None, dst_rse=None, src_site=N
 
 
 def _page_number(value, label):
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise exceptions.InvalidValue(f"{label} must be an integer: {value!r}") from None
-    if number < 0:
-        raise exceptions.InvalidValue(f"{label} must not be negative: {value!r}")
-    return number
+    """A query argument's non-negative integer (``"10"``); InvalidObject otherwise."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    return integer(value, label, minimum=0)
 
 
 # -- metrics -----------------------------------------------------------------------------------
 def _pair_stats(conditions):
     """``(source id, destination id, activity, files, bytes)`` over the possible sources."""
-    return (TransferRequest
+    rows = (TransferRequest
             .select(Replica.rse_id, TransferRequest.dest_rse_id, TransferRequest.activity,
                     fn.COUNT(SQL("*")), fn.SUM(TransferRequest.bytes))
             .join(Replica, on=((Replica.scope == TransferRequest.scope)
@@ -188,6 +186,8 @@ def _pair_stats(conditions):
             .where(*conditions)
             .group_by(Replica.rse_id, TransferRequest.dest_rse_id, TransferRequest.activity)
             .tuples())
+    return [(src, dst, activity, int(files), int(nbytes or 0))
+            for src, dst, activity, files, nbytes in rows]
 
 
 def get_request_metrics(issuer, dst_rse=None, src_rse=None, activity=None,
@@ -210,8 +210,8 @@ def get_request_metrics(issuer, dst_rse=None, src_rse=None, activity=None,
         files_elem, bytes_elem = entry.setdefault("files", {}), entry.setdefault("bytes", {})
         files_elem.setdefault("queued", {})[act] = files
         files_elem["queued-total"] = files_elem.get("queued-total", 0) + files
-        bytes_elem.setdefault("queued", {})[act] = nbytes or 0
-        bytes_elem["queued-total"] = bytes_elem.get("queued-total", 0) + (nbytes or 0)
+        bytes_elem.setdefault("queued", {})[act] = nbytes
+        bytes_elem["queued-total"] = bytes_elem.get("queued-total", 0) + nbytes
     now = utcnow()
     for hours in (1, 6):
         label, since = f"{hours}h", now - datetime.timedelta(hours=hours)
@@ -219,7 +219,7 @@ def get_request_metrics(issuer, dst_rse=None, src_rse=None, activity=None,
             for src, dst, act, files, nbytes in _pair_stats(
                     base + [TransferRequest.state == state, TransferRequest.updated_at >= since]):
                 entry = metrics.setdefault((src, dst), {})
-                for unit, value in (("files", files), ("bytes", nbytes or 0)):
+                for unit, value in (("files", files), ("bytes", nbytes)):
                     elem = entry.setdefault(unit, {})
                     per_activity = elem.setdefault(kind, {}).setdefault(act, {})
                     per_activity[label] = per_activity.get(label, 0) + value
