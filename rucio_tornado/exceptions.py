@@ -260,6 +260,23 @@ class NoDistance(RucioException, status=404):
     pass
 
 
+# -- locks, requests, lifetime exceptions, redirect --------------------------------------------
+class RequestNotFound(RucioException, status=404):
+    pass
+
+
+class MissingParameter(RucioException, status=400):
+    pass
+
+
+class LifetimeExceptionNotFound(RucioException, status=404):
+    pass
+
+
+class LifetimeExceptionDuplicate(RucioException, status=409):
+    pass
+
+
 # -- Python-builtin names the real server sends for malformed input (API.md §2.3) -----------
 class InvalidValue(RucioException, status=400, wire_name="ValueError"):
     pass
@@ -309,3 +326,15 @@ class InvalidRuleExpression(InvalidRSEExpression, status=409, same_wire_name=Tru
 
 class SSLRequired(AccessDenied, status=403, same_wire_name=True):
     """Plain HTTP in production: 403."""
+
+
+class InvalidRequestState(InvalidObject, status=400, wire_name="Invalid"):
+    """A ``request_states`` value that is no request state: the real server's class 'Invalid'."""
+
+
+class UnsupportedExceptionState(UnsupportedOperation, status=400, same_wire_name=True):
+    """A lifetime exception set to a state other than APPROVED/REJECTED: 400."""
+
+
+class NoRedirection(ReplicaNotFound, same_wire_name=True):
+    """``/redirect``: no replica, or none the arguments allow (404)."""

@@ -509,6 +509,39 @@ class Subscription(BaseModel):
         indexes = ((("account", "name"), True),)
 
 
+# -- lifetime exceptions, transfer limits -------------------------------------------------------
+class LifetimeException(BaseModel):
+    """One DID of a request to extend the lifetime model's end of life (``exception_id`` is
+    shared by the DIDs requested together)."""
+    exception_id = pw.CharField(max_length=32, default=new_id)
+    scope = pw.CharField(max_length=25)
+    name = pw.CharField(max_length=250)
+    did_type = pw.CharField(max_length=10)
+    account = pw.CharField(max_length=25)
+    pattern = pw.CharField(max_length=255, null=True)
+    comments = pw.CharField(max_length=4000, null=True)
+    state = pw.CharField(max_length=10, default="WAITING")   # WAITING | APPROVED | REJECTED
+    expires_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        primary_key = pw.CompositeKey("exception_id", "scope", "name")
+        indexes = ((("state",), False),)
+
+
+class TransferLimit(BaseModel):
+    """A limit on transfers to (or from) the RSEs of an expression, per activity."""
+    id = pw.CharField(max_length=32, primary_key=True, default=new_id)
+    rse_expression = pw.CharField(max_length=3000)
+    activity = pw.CharField(max_length=50, null=True)
+    direction = pw.CharField(max_length=12, default="DESTINATION")   # DESTINATION | SOURCE
+    max_transfers = pw.BigIntegerField(null=True)
+    volume = pw.BigIntegerField(null=True)
+    deadline = pw.BigIntegerField(null=True)
+    strategy = pw.CharField(max_length=25, null=True)
+    transfers = pw.BigIntegerField(null=True)
+    waitings = pw.BigIntegerField(null=True)
+
+
 ALL_MODELS = [
     Account, AccountAttribute, Identity, IdentityAccount, Scope,
     RSE, RSEAttribute, RSEProtocol, RSEDistance, RSEUsage, RSEUsageHistory, RSELimit,
@@ -516,6 +549,7 @@ ALL_MODELS = [
     DID, DIDMeta, Content, ContentHistory, MetaKey, MetaValue,
     Replica, BadReplica, BadPFN, CollectionReplica,
     Rule, RuleHistory, ReplicaLock, DatasetLock, TransferRequest, Subscription,
+    LifetimeException, TransferLimit,
 ]
 
 

@@ -10,6 +10,7 @@ from rucio_tornado.web import account_limits, rses
 from rucio_tornado.web import dids, meta
 from rucio_tornado.web import replicas
 from rucio_tornado.web import rules, subscriptions
+from rucio_tornado.web import lifetime_exceptions, locks, redirect, requests
 
 P = r"([^/]+)"        # one path part (URL-decoded when passed to the handler)
 S = "/?"              # optional trailing slash
@@ -131,6 +132,21 @@ ROUTES = [
     (rf"/subscriptions/{P}/{P}/rules{S}", subscriptions.SubscriptionRulesHandler),
     (rf"/subscriptions/{P}/{P}{S}", subscriptions.SubscriptionHandler),
     (rf"/subscriptions/{P}{S}", subscriptions.AccountSubscriptionsHandler),
+
+    # -- locks, transfer requests, lifetime exceptions, redirect ------------------------------
+    (rf"/locks/bulk_locks_for_dids{S}", locks.BulkLocksHandler),
+    (rf"/locks/{P}/{P}{S}", locks.LocksByDIDHandler),
+    (rf"/locks/{P}{S}", locks.LocksByRSEHandler),
+    (rf"/requests/list{S}", requests.RequestListHandler),
+    (rf"/requests/history/list{S}", requests.RequestHistoryListHandler),
+    (rf"/requests/metrics{S}", requests.RequestMetricsHandler),
+    (rf"/requests/transfer_limits{S}", requests.TransferLimitsHandler),
+    (rf"/requests/history/{P}/{P}/{P}{S}", requests.RequestHistoryHandler),
+    (rf"/requests/{P}/{P}/{P}{S}", requests.RequestHandler),
+    (rf"/lifetime_exceptions{S}", lifetime_exceptions.LifetimeExceptionsHandler),
+    (rf"/lifetime_exceptions/{P}{S}", lifetime_exceptions.LifetimeExceptionHandler),
+    (rf"/redirect/{P}/{P}/metalink{S}", redirect.MetalinkHandler),
+    (rf"/redirect/{P}/{P}{S}", redirect.RedirectHandler),
 
     # -- operations (health, metrics) --------------------------------------------------------
     (rf"/health{S}", ops.HealthHandler),
