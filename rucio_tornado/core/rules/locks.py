@@ -15,24 +15,18 @@ import datetime
 
 from peewee import JOIN, SQL, Case, Value, fn
 
-from rucio_tornado import db as dbmod
-from rucio_tornado.core.bulk import chunks
+from rucio_tornado.core.bulk import IN_CHUNK, chunks
+from rucio_tornado.db import current
 from rucio_tornado.models import (DID, AccountUsage, AccountUsageHistory, Content, DatasetLock,
                                   Replica, ReplicaLock, Rule, RuleHistory, TransferRequest)
 
-CHUNK = 1000
+#: Rows per multi-row ``INSERT`` (locks, dataset locks, history rows).
+ROWS_PER_INSERT = 1000
 OBSOLETE = datetime.datetime(1970, 1, 1)
 LOCK_FIELDS = [ReplicaLock.rule_id, ReplicaLock.scope, ReplicaLock.name, ReplicaLock.rse_id,
                ReplicaLock.account, ReplicaLock.bytes, ReplicaLock.state,
                ReplicaLock.created_at, ReplicaLock.updated_at]
 FIXED_STATES = ("SUSPENDED", "WAITING_APPROVAL", "INJECT")
-
-
-def random_id():
-    """A 32-hex-digit id computed by the database (for ``INSERT ... SELECT``)."""
-    if dbmod.current().kind == "postgresql":
-        return SQL("replace(gen_random_uuid()::text, '-', '')")
-    return SQL("lower(hex(randomblob(16)))")
 
 
 # -- inserting locks ---------------------------------------------------------------------------
@@ -58,7 +52,7 @@ def insert_file_locks(rule, rows, now):
     """Locks for ``rows`` of ``(scope, name, bytes, rse_id)``, in chunks, then their states."""
     values = [(rule.id, scope, name, rse_id, rule.account, nbytes, "NEW", now, now)
               for scope, name, nbytes, rse_id in rows]
-    for chunk in chunks(values, CHUNK):
+    for chunk in chunks(values, ROWS_PER_INSERT):
         ReplicaLock.insert_many(chunk, LOCK_FIELDS).on_conflict_ignore().execute()
     available = Replica.select(SQL("1")).where(
         _replica_on(ReplicaLock.scope, ReplicaLock.name, ReplicaLock.rse_id),
@@ -74,7 +68,7 @@ def add_dataset_locks(rule, datasets, rse_ids, now):
     fields = [DatasetLock.rule_id, DatasetLock.scope, DatasetLock.name, DatasetLock.rse_id,
               DatasetLock.account, DatasetLock.state, DatasetLock.length, DatasetLock.bytes,
               DatasetLock.created_at, DatasetLock.updated_at]
-    for chunk in chunks(rows, CHUNK):
+    for chunk in chunks(rows, ROWS_PER_INSERT):
         DatasetLock.insert_many(chunk, fields).on_conflict_ignore().execute()
 
 
@@ -103,7 +97,7 @@ def settle_new_locks(rule, now):
      .where(new, _replica_on(ReplicaLock.scope, ReplicaLock.name, ReplicaLock.rse_id),
             Replica.created_at != now)          # the COPYING replicas above start at 1
      .execute())
-    requests = ReplicaLock.select(random_id(), Value(rule.id), ReplicaLock.scope,
+    requests = ReplicaLock.select(current().random_id_sql(), Value(rule.id), ReplicaLock.scope,
                                   ReplicaLock.name, ReplicaLock.rse_id,
                                   Value(rule.source_replica_expression), Value(rule.activity),
                                   ReplicaLock.bytes, Value("QUEUED"), Value(now), Value(now)
@@ -163,9 +157,10 @@ def apply_usage(account, deltas, now):
 
 
 # -- rule counters and states ------------------------------------------------------------------
-def rule_state(current, ok, replicating, stuck):
-    if current in FIXED_STATES:
-        return current
+def rule_state(stored, ok, replicating, stuck):
+    """A rule's state from its lock counts (states set by hand or by approval stay)."""
+    if stored in FIXED_STATES:
+        return stored
     if stuck:
         return "STUCK"
     if replicating:
@@ -179,14 +174,14 @@ def refresh_rules(rule_ids, now):
     Returns the ids of the rules that are OK afterwards."""
     rule_ids = list(rule_ids)
     counts = {}
-    for chunk in chunks(rule_ids, CHUNK):
+    for chunk in chunks(rule_ids, IN_CHUNK):
         for rule_id, state, count in (ReplicaLock.select(ReplicaLock.rule_id, ReplicaLock.state,
                                                          fn.COUNT(SQL("*")))
                                       .where(ReplicaLock.rule_id.in_(chunk))
                                       .group_by(ReplicaLock.rule_id, ReplicaLock.state).tuples()):
             counts.setdefault(rule_id, {})[state] = count
     now_ok, history = [], []
-    for chunk in chunks(rule_ids, CHUNK):
+    for chunk in chunks(rule_ids, IN_CHUNK):
         for rule in Rule.select().where(Rule.id.in_(chunk)):
             by_state = counts.get(rule.id, {})
             ok, rep, stuck = (by_state.get("OK", 0), by_state.get("REPLICATING", 0),
@@ -213,8 +208,9 @@ def refresh_rules(rule_ids, now):
     return now_ok
 
 
-HISTORY_FIELDS = [RuleHistory.rule_id, RuleHistory.account, RuleHistory.scope, RuleHistory.name,
-                  RuleHistory.did_type, RuleHistory.state, RuleHistory.rse_expression,
+HISTORY_INSERT_FIELDS = [
+    RuleHistory.rule_id, RuleHistory.account, RuleHistory.scope, RuleHistory.name,
+    RuleHistory.did_type, RuleHistory.state, RuleHistory.rse_expression,
                   RuleHistory.copies, RuleHistory.locks_ok_cnt,
                   RuleHistory.locks_replicating_cnt, RuleHistory.locks_stuck_cnt,
                   RuleHistory.expires_at, RuleHistory.deleted_at, RuleHistory.created_at,
@@ -228,5 +224,5 @@ def history_row(rule, now, deleted=False):
 
 
 def write_history(rows):
-    for chunk in chunks(rows, CHUNK):
-        RuleHistory.insert_many(chunk, HISTORY_FIELDS).execute()
+    for chunk in chunks(rows, ROWS_PER_INSERT):
+        RuleHistory.insert_many(chunk, HISTORY_INSERT_FIELDS).execute()
