@@ -3,6 +3,7 @@ matching a subscription's filter into replication rules (periodic task ``subscri
 import datetime
 import logging
 import re
+from collections.abc import Iterator
 
 import ujson
 from peewee import fn
@@ -29,9 +30,9 @@ RULE_OPTION_KEYS = ("copies", "rse_expression", "grouping", "weight", "lifetime"
                     "asynchronous", "priority", "split_container", "meta", "account",
                     "delay_injection")
 #: Columns of a subscription as the API returns it.
-SUBSCRIPTION_FIELDS = ("id", "name", "account", "filter", "replication_rules", "policyid", "state",
-          "last_processed", "lifetime", "comments", "retroactive", "expired_at", "created_at",
-          "updated_at")
+SUBSCRIPTION_FIELDS = ("id", "name", "account", "filter", "replication_rules", "policyid",
+                       "state", "last_processed", "lifetime", "comments", "retroactive",
+                       "expired_at", "created_at", "updated_at")
 SUBSCRIPTION_DATES = ("last_processed", "lifetime", "expired_at", "created_at", "updated_at")
 
 
@@ -121,6 +122,9 @@ def _options(options):
     priority = options.get("priority")
     if priority is not None:
         checked_int(priority, "priority", exceptions.InvalidObject(f"Invalid priority {priority!r}"))
+    comments = options.get("comments")
+    if comments is not None and not isinstance(comments, str):
+        raise exceptions.InvalidObject(f"Invalid comments {comments!r}")
     return options
 
 
@@ -219,12 +223,14 @@ def _subscription_rules(row, state):
     return stream_rules(Rule.subscription_id == row.id, *_rule_filter(state))
 
 
-def list_subscription_rules(issuer, account: str, name: str, state: str | None = None):
+def list_subscription_rules(issuer, account: str, name: str, state: str | None = None
+                            ) -> Iterator[list[dict]]:
     """Batches of the rules a subscription created (in ``state`` if given)."""
     return _subscription_rules(lookup.subscription(account, name), state)
 
 
-def list_subscription_rules_by_id(issuer, subscription_id: str, state: str | None = None):
+def list_subscription_rules_by_id(issuer, subscription_id: str, state: str | None = None
+                                  ) -> Iterator[list[dict]]:
     """:func:`list_subscription_rules` of the subscription with this id."""
     return _subscription_rules(lookup.subscription_by_id(subscription_id), state)
 

@@ -66,7 +66,7 @@ def create_rule(spec: RuleSpec, did, now: datetime.datetime) -> str:
     return rule.id
 
 
-def check_targets(rule, rses, plan, lifetime):
+def check_targets(rule: Rule, rses: list[dict], plan: list[tuple], lifetime) -> None:
     """Staging areas need a lifetime; a TAPE target without lifetime locks the rule."""
     by_id = {rse["id"]: rse for rse in rses}
     chosen = {rse_id for step in plan for rse_id in step[-1]}
@@ -79,7 +79,7 @@ def check_targets(rule, rses, plan, lifetime):
             rule.locked = True
 
 
-def apply_plan(rule, plan, now):
+def apply_plan(rule: Rule, plan: list[tuple], now: datetime.datetime) -> None:
     """Write the locks of a plan, settle them, and count them on the rule."""
     for kind, items, rse_ids in plan:
         if kind == "files":
@@ -283,7 +283,7 @@ def retire_parents(ok_rule_ids, now: datetime.datetime) -> None:
             remove_rule(parent, now)
 
 
-def remove_rule(rule, now: datetime.datetime) -> None:
+def remove_rule(rule: Rule, now: datetime.datetime) -> None:
     """Release the rule's locks, keep a history row, forget it as a child, delete it."""
     release_locks(rule, now, purge=rule.purge_replicas)
     write_history([history_row(rule, now, deleted=True)])

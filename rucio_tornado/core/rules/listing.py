@@ -1,5 +1,7 @@
 """Rule listings (streamed, §3.3 line shape: every rule column + the DID's ``bytes``), locks,
 analysis and history."""
+from collections.abc import Iterator
+
 import peewee as pw
 
 from rucio_tornado import exceptions
@@ -93,7 +95,7 @@ def filter_conditions(filters: dict | None) -> list:
     return conditions
 
 
-def stream_rules(*conditions):
+def stream_rules(*conditions) -> Iterator[list[dict]]:
     """A generator of batches of rule lines matching ``conditions``."""
     query = (Rule.select(*RULE_FIELDS, DID.bytes)
              .join(DID, pw.JOIN.LEFT_OUTER, on=((DID.scope == Rule.scope) & (DID.name == Rule.name))))
@@ -102,24 +104,25 @@ def stream_rules(*conditions):
     return map_batches(current().iter_query(query, key=(Rule.id,)), _rule_line)
 
 
-def list_rules(issuer, filters: dict | None = None):
+def list_rules(issuer, filters: dict | None = None) -> Iterator[list[dict]]:
     """``GET /rules/``: batches of rule lines."""
     return stream_rules(*filter_conditions(filters))
 
 
-def list_account_rules(issuer, account: str, filters: dict | None = None):
+def list_account_rules(issuer, account: str, filters: dict | None = None
+                       ) -> Iterator[list[dict]]:
     """``GET /accounts/{account}/rules``; AccountNotFound first."""
     lookup.account(account)
     return stream_rules(Rule.account == account, *filter_conditions(filters))
 
 
-def list_did_rules(issuer, scope: str, name: str):
+def list_did_rules(issuer, scope: str, name: str) -> Iterator[list[dict]]:
     """``GET /dids/{scope}/{name}/rules``; DataIdentifierNotFound first."""
     lookup.did(scope, name, DID.scope)
     return stream_rules(Rule.scope == scope, Rule.name == name)
 
 
-def list_associated_rules(issuer, scope: str, name: str):
+def list_associated_rules(issuer, scope: str, name: str) -> Iterator[list[dict]]:
     """Rules on the DID itself and rules holding locks on it (a file in their datasets)."""
     lookup.did(scope, name, DID.scope)
     locking = ReplicaLock.select(ReplicaLock.rule_id).where(ReplicaLock.scope == scope,
@@ -133,7 +136,7 @@ MAX_STUCK_TRANSFERS = 1000
 _lock_line = row_mapper(["scope", "name", "rse_id", "rse", "state", "rule_id"])
 
 
-def list_locks(issuer, rule_id: str):
+def list_locks(issuer, rule_id: str) -> Iterator[list[dict]]:
     """``GET /rules/{id}/locks``: batches of replica locks."""
     rule = lookup.rule(rule_id)
     query = (ReplicaLock.select(ReplicaLock.scope, ReplicaLock.name, ReplicaLock.rse_id, RSE.rse,
@@ -174,13 +177,13 @@ def _history(condition):
     return map_batches(current().iter_query(query, key=(RuleHistory.id,)), line)
 
 
-def rule_history(issuer, rule_id: str):
+def rule_history(issuer, rule_id: str) -> Iterator[list[dict]]:
     """``GET /rules/{id}/history``: kept after the rule is gone; RuleNotFound if it never was."""
     if not RuleHistory.select().where(RuleHistory.rule_id == str(rule_id).lower()).exists():
         lookup.rule(rule_id)
     return _history(RuleHistory.rule_id == str(rule_id).lower())
 
 
-def did_rule_history(issuer, scope: str, name: str):
+def did_rule_history(issuer, scope: str, name: str) -> Iterator[list[dict]]:
     """``GET /rules/{scope}/{name}/history``."""
     return _history((RuleHistory.scope == scope) & (RuleHistory.name == name))

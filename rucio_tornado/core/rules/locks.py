@@ -35,7 +35,8 @@ def _replica_on(lock_scope, lock_name, rse_id):
             & (Replica.rse_id == rse_id))
 
 
-def insert_dataset_locks(rule, scope, name, rse_id, now):
+def insert_dataset_locks(rule: Rule, scope: str, name: str, rse_id: str,
+                         now: datetime.datetime) -> None:
     """Locks for every file of dataset ``scope:name`` on ``rse_id``, in one statement: OK where
     the replica is AVAILABLE, else REPLICATING (settled by :func:`settle_new_locks`)."""
     state = Case(None, [(Replica.state == "AVAILABLE", "OK")], "REPLICATING")
@@ -48,7 +49,7 @@ def insert_dataset_locks(rule, scope, name, rse_id, now):
     ReplicaLock.insert_from(files, LOCK_FIELDS).on_conflict_ignore().execute()
 
 
-def insert_file_locks(rule, rows, now):
+def insert_file_locks(rule: Rule, rows: list[tuple], now: datetime.datetime) -> None:
     """Locks for ``rows`` of ``(scope, name, bytes, rse_id)``, in chunks, then their states."""
     values = [(rule.id, scope, name, rse_id, rule.account, nbytes, "NEW", now, now)
               for scope, name, nbytes, rse_id in rows]
@@ -61,7 +62,8 @@ def insert_file_locks(rule, rows, now):
         ReplicaLock.rule_id == rule.id, ReplicaLock.state == "NEW").execute()
 
 
-def add_dataset_locks(rule, datasets, rse_ids, now):
+def add_dataset_locks(rule: Rule, datasets: list[tuple], rse_ids: list[str],
+                      now: datetime.datetime) -> None:
     """DatasetLock rows for each dataset ``(scope, name, length, bytes)`` and RSE."""
     rows = [(rule.id, scope, name, rse_id, rule.account, "REPLICATING", length, nbytes, now, now)
             for scope, name, length, nbytes in datasets for rse_id in rse_ids]
@@ -72,7 +74,7 @@ def add_dataset_locks(rule, datasets, rse_ids, now):
         DatasetLock.insert_many(chunk, fields).on_conflict_ignore().execute()
 
 
-def settle_new_locks(rule, now):
+def settle_new_locks(rule: Rule, now: datetime.datetime) -> None:
     """After inserting locks (those of ``rule`` created at ``now``): COPYING replicas for the
     REPLICATING ones, replica lock counts, queued transfer requests, account usage."""
     new = (ReplicaLock.rule_id == rule.id) & (ReplicaLock.created_at == now)
@@ -111,7 +113,7 @@ def settle_new_locks(rule, now):
 
 
 # -- releasing locks ---------------------------------------------------------------------------
-def release_locks(rule, now, purge=False):
+def release_locks(rule: Rule, now: datetime.datetime, purge: bool = False) -> None:
     """Remove all locks of ``rule``: replica lock counts, tombstones, requests, usage."""
     usage = {rse_id: (-files, -(nbytes or 0)) for rse_id, files, nbytes in (
         ReplicaLock.select(ReplicaLock.rse_id, fn.COUNT(SQL("*")), fn.SUM(ReplicaLock.bytes))
@@ -133,7 +135,7 @@ def release_locks(rule, now, purge=False):
 
 
 # -- account usage -----------------------------------------------------------------------------
-def apply_usage(account, deltas, now):
+def apply_usage(account: str, deltas: dict, now: datetime.datetime) -> None:
     """Add ``{rse_id: (files, bytes)}`` to the account's usage; one history row per account,
     RSE and call (``now``), however many rules the call touches."""
     for rse_id, (files, nbytes) in deltas.items():
@@ -157,7 +159,7 @@ def apply_usage(account, deltas, now):
 
 
 # -- rule counters and states ------------------------------------------------------------------
-def rule_state(stored, ok, replicating, stuck):
+def rule_state(stored: str, ok: int, replicating: int, stuck: int) -> str:
     """A rule's state from its lock counts (states set by hand or by approval stay)."""
     if stored in FIXED_STATES:
         return stored
@@ -168,7 +170,7 @@ def rule_state(stored, ok, replicating, stuck):
     return "OK"
 
 
-def refresh_rules(rule_ids, now):
+def refresh_rules(rule_ids, now: datetime.datetime) -> list[str]:
     """Recount the locks of ``rule_ids``; set counters, states, dataset locks, history.
 
     Returns the ids of the rules that are OK afterwards."""
@@ -217,12 +219,13 @@ HISTORY_INSERT_FIELDS = [
                   RuleHistory.updated_at]
 
 
-def history_row(rule, now, deleted=False):
+def history_row(rule: Rule, now: datetime.datetime, deleted: bool = False) -> tuple:
+    """A RuleHistory row (``HISTORY_INSERT_FIELDS`` order): the rule as it stands now."""
     return (rule.id, rule.account, rule.scope, rule.name, rule.did_type, rule.state,
             rule.rse_expression, rule.copies, rule.locks_ok_cnt, rule.locks_replicating_cnt,
             rule.locks_stuck_cnt, rule.expires_at, now if deleted else None, now, now)
 
 
-def write_history(rows):
+def write_history(rows: list[tuple]) -> None:
     for chunk in chunks(rows, ROWS_PER_INSERT):
         RuleHistory.insert_many(chunk, HISTORY_INSERT_FIELDS).execute()

@@ -41,7 +41,8 @@ def rule_did(scope: str, name: str, *fields) -> DID:
     return row
 
 
-def candidate_rses(expression, copies, ignore_availability=False):
+def candidate_rses(expression: str, copies: int, ignore_availability: bool = False
+                   ) -> list[dict]:
     """Matching RSEs for a rule: 409 InvalidRSEExpression / RSEWriteBlocked /
     InsufficientTargetRSEs."""
     try:
@@ -134,7 +135,7 @@ class Quota:
                 entry[2] += nbytes
 
 
-def is_admin_account(account):
+def is_admin_account(account: str) -> bool:
     row = AccountAttribute.get_or_none(account=account, key="admin")
     return row is not None and _attribute_true(ujson.loads(row.value))
 
@@ -170,7 +171,7 @@ def _files_join():
     return (DID.scope == Content.child_scope) & (DID.name == Content.child_name)
 
 
-def dataset_size(scope, name):
+def dataset_size(scope: str, name: str) -> tuple[int, int]:
     """``(files, bytes)`` of a dataset."""
     length, nbytes = (Content.select(fn.COUNT(SQL("*")), fn.SUM(DID.bytes))
                       .join(DID, on=_files_join())
@@ -179,7 +180,7 @@ def dataset_size(scope, name):
     return length or 0, nbytes or 0
 
 
-def dataset_presence(scope, name, rse_ids):
+def dataset_presence(scope: str, name: str, rse_ids: list[str]) -> dict:
     """``{rse_id: available bytes}`` of the dataset's files on ``rse_ids``."""
     query = (Replica.select(Replica.rse_id, fn.SUM(Replica.bytes))
              .join(Content, on=((Content.child_scope == Replica.scope)
@@ -190,7 +191,7 @@ def dataset_presence(scope, name, rse_ids):
     return {rse_id: nbytes or 0 for rse_id, nbytes in query.tuples()}
 
 
-def file_presence(files, rse_ids) -> dict:
+def file_presence(files, rse_ids: list[str]) -> dict:
     """``{(scope, name): {rse_id: bytes}}`` of AVAILABLE replicas of ``files`` on ``rse_ids``."""
     out = {}
     for scope, names in by_scope(files):
@@ -203,7 +204,7 @@ def file_presence(files, rse_ids) -> dict:
     return out
 
 
-def files_of_dataset(scope, name):
+def files_of_dataset(scope: str, name: str) -> list[tuple]:
     """``[(scope, name, bytes)]`` of a dataset's files."""
     return list(Content.select(Content.child_scope, Content.child_name, DID.bytes)
                 .join(DID, on=_files_join())
@@ -211,7 +212,7 @@ def files_of_dataset(scope, name):
                        Content.child_type == "FILE").tuples())
 
 
-def place_files(placer, files, rse_ids):
+def place_files(placer: "Placer", files: list[tuple], rse_ids: list[str]) -> tuple:
     """Per-file placement: ``("files", rows, rse_ids)`` with rows ``(scope, name, bytes,
     rse_id)``."""
     present = file_presence(files, rse_ids)

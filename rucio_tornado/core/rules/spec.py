@@ -32,12 +32,13 @@ RULE_KEYS = ("dids", "account", "copies", "rse_expression", "grouping", "weight"
 MANDATORY_KEYS = ("dids", "account", "copies", "rse_expression")
 
 
-def invalid(message):
+def invalid(message: str) -> exceptions.InvalidRuleDefinition:
     """Schema violations of ``POST /rules/`` are 409 InvalidObject (API §2.3)."""
     return exceptions.InvalidRuleDefinition(message)
 
 
-def checked_int(value, label, error, minimum=None, maximum=None):
+def checked_int(value, label: str, error: exceptions.RucioException, minimum: int | None = None,
+                maximum: int | None = None) -> int:
     """:func:`common.integer`, answering with the caller's ``error`` (each site has its own
     class and status)."""
     try:
@@ -60,7 +61,7 @@ def activity_of(value) -> str:
     return value
 
 
-def meta_text(value):
+def meta_text(value) -> str | None:
     """The stored (JSON text) form of a rule's ``meta``."""
     return None if value is None else (value if isinstance(value, str) else ujson.dumps(value))
 
