@@ -116,22 +116,22 @@ ROUTES = [
     (rf"/replicas/{P}/{P}{S}", replicas.DIDReplicasHandler),
 
     # -- rules and subscriptions -------------------------------------------------------------
-    (rf"/rules{S}", rules.RulesHandler),
+    (rf"/rules{S}", rules.RuleCollectionHandler),
     (rf"/rules/{P}/locks{S}", rules.RuleLocksHandler),
     (rf"/rules/{P}/analysis{S}", rules.RuleAnalysisHandler),
     (rf"/rules/{P}/history{S}", rules.RuleHistoryHandler),
     (rf"/rules/{P}/reduce{S}", rules.RuleReduceHandler),
     (rf"/rules/{P}/move{S}", rules.RuleMoveHandler),
     (rf"/rules/{P}/{P}/history{S}", rules.DIDRuleHistoryHandler),
-    (rf"/rules/{P}{S}", rules.RuleHandler),
-    (rf"/subscriptions{S}", subscriptions.SubscriptionListHandler),
+    (rf"/rules/{P}{S}", rules.RuleByIdHandler),
+    (rf"/subscriptions{S}", subscriptions.AllSubscriptionsHandler),
     (rf"/subscriptions/name/{P}{S}", subscriptions.SubscriptionsByNameHandler),
     (rf"/subscriptions/id/{P}{S}", subscriptions.SubscriptionByIdHandler),
     (rf"/subscriptions/{P}/rules/states{S}", subscriptions.SubscriptionRuleStatesHandler),
     (rf"/subscriptions/{P}/{P}/rules/states{S}", subscriptions.SubscriptionRuleStatesHandler),
     (rf"/subscriptions/{P}/{P}/rules{S}", subscriptions.SubscriptionRulesHandler),
-    (rf"/subscriptions/{P}/{P}{S}", subscriptions.SubscriptionHandler),
-    (rf"/subscriptions/{P}{S}", subscriptions.AccountSubscriptionsHandler),
+    (rf"/subscriptions/{P}/{P}{S}", subscriptions.AccountSubscriptionHandler),
+    (rf"/subscriptions/{P}{S}", subscriptions.AccountSubscriptionsOrIdHandler),
 
     # -- locks, transfer requests, lifetime exceptions, redirect ------------------------------
     (rf"/locks/bulk_locks_for_dids{S}", locks.BulkLocksHandler),
