@@ -46,6 +46,7 @@ class Settings:
     periodic_tasks: bool = True          # run rule expiry and subscriptions in-process (development)
     periodic_interval: float = 10.0      # seconds between periodic task runs
     access_log: bool = True
+    trace_retention: int = 100000        # traces kept (newest rows); 0 keeps all
     config_file: str = ""
 
     @classmethod

@@ -193,6 +193,12 @@ class RSEProtocolPriorityError(RucioException):
 class NoDistance(RucioException):
     status = 404
 
+class ConfigNotFound(RucioException):
+    status = 404
+
+class VONotFound(RucioException):
+    status = 404
+
 
 # -- Python-builtin names the real server sends for malformed input (API.md §2.3) -----------
 class InvalidValue(RucioException):
@@ -258,6 +264,17 @@ class InvalidRuleExpression(InvalidRSEExpression):
     """An RSE expression of a rule that selects nothing or does not parse: 409."""
     status = 409
     wire_name = "InvalidRSEExpression"
+
+
+class ConfigValueRefused(ConfigurationError):
+    """A configuration option or value that cannot be stored: 400, as ``POST /config``."""
+    status = 400
+    wire_name = "ConfigurationError"
+
+
+class TraceDecodeError(InvalidValue):
+    """A trace body that is not JSON: the real server names Python's decoder error."""
+    wire_name = "JSONDecodeError"
 
 
 class SSLRequired(AccessDenied):

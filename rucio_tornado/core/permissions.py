@@ -59,6 +59,11 @@ def rule_updater(issuer, account=None, options=(), **_):
                                and set(options) <= set(RULE_OWNER_OPTIONS))
 
 
+def root_only(issuer, **_):
+    """Only the root account (the real server's heartbeat listing)."""
+    return issuer.is_root
+
+
 RULES = {
     # -- accounts, identities, scopes --
     "add_account": admin_only,
@@ -115,6 +120,18 @@ RULES = {
     "add_subscription": admin_only,
     "update_subscription": admin_only,
     "delete_subscription": admin_only,
+    # -- configuration table, VOs, heartbeats (reads of the configuration too, as the real
+    #    server's generic policy) --
+    "config_get": admin_only,
+    "config_set": admin_only,
+    "config_remove_section": admin_only,
+    "config_remove_option": admin_only,
+    "list_vos": admin_only,
+    "add_vo": admin_only,
+    "update_vo": admin_only,
+    "recover_vo_root_identity": admin_only,
+    "list_heartbeats": root_only,
+    "send_heartbeats": admin_only,
 }
 
 

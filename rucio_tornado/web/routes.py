@@ -10,6 +10,7 @@ from rucio_tornado.web import account_limits, rses
 from rucio_tornado.web import dids, meta
 from rucio_tornado.web import replicas
 from rucio_tornado.web import rules, subscriptions
+from rucio_tornado.web import config, heartbeats, traces, vos
 
 P = r"([^/]+)"        # one path part (URL-decoded when passed to the handler)
 S = "/?"              # optional trailing slash
@@ -133,6 +134,22 @@ ROUTES = [
     (rf"/subscriptions/{P}/{P}/rules{S}", subscriptions.SubscriptionRulesHandler),
     (rf"/subscriptions/{P}/{P}{S}", subscriptions.SubscriptionHandler),
     (rf"/subscriptions/{P}{S}", subscriptions.AccountSubscriptionsHandler),
+
+    # -- configuration table -----------------------------------------------------------------
+    (rf"/config/{P}/{P}/{P}{S}", config.OptionValueHandler),
+    (rf"/config/{P}/{P}{S}", config.OptionHandler),
+    (rf"/config/{P}{S}", config.SectionHandler),
+    (rf"/config{S}", config.ConfigHandler),
+
+    # -- VOs (single-VO answers) -------------------------------------------------------------
+    (rf"/vos/{P}/recover{S}", vos.VORecoverHandler),
+    (rf"/vos/{P}{S}", vos.VOHandler),
+    (rf"/vos{S}", vos.VOListHandler),
+
+    # -- heartbeats and traces ---------------------------------------------------------------
+    (rf"/heartbeats{S}", heartbeats.HeartbeatsHandler),
+    (rf"/traces{S}", traces.TracesHandler),
+    (rf"/nongrid_traces{S}", traces.NongridTracesHandler),
 
     # -- operations (health, metrics) --------------------------------------------------------
     (rf"/health{S}", ops.HealthHandler),
