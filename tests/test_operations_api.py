@@ -5,7 +5,7 @@ import pytest
 import requests
 import ujson
 
-from rucio_tornado import daemon, metrics
+from rucio_tornado import config, daemon, metrics
 from rucio_tornado.core import traces
 from rucio_tornado.models import Heartbeat, Trace
 from tests.conftest import count_rows
@@ -133,6 +133,7 @@ async def test_traces_accepted_without_token(api, db):
     assert (response.status, response.text) == (201, "Created")
     assert response.headers["Content-Type"] == "application/octet-stream"
     assert response.headers["Access-Control-Allow-Origin"] == "https://monitor.example.org"
+    assert response.headers["Access-Control-Allow-Methods"] == "*"
     download = dict(UPLOAD_TRACE, eventType="download", localSite="SITE-B")
     assert (await anonymous.post("/traces", [download, {"eventType": "touch"}])).status == 201
     assert (await anonymous.post("/traces/", [])).status == 201
@@ -188,6 +189,12 @@ async def test_trace_retention_keeps_the_newest(api, db, settings):
     with db.peewee.connection_context():
         assert [t["n"] for t in traces.list_traces()] == [14, 13, 12]
     assert count_rows(db, Trace) == 3
+
+
+def test_trace_retention_setting_is_checked():
+    assert config.Settings().trace_retention == 100000
+    assert any("trace_retention" in p for p in config.validate(config.Settings(trace_retention=-1)))
+    assert not any("trace_retention" in p for p in config.validate(config.Settings()))
 
 
 # -- live ---------------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def _checked(section, option, item):
         if not isinstance(name, str) or not name.strip() or len(name) > NAME_LENGTH:
             raise exceptions.ConfigValueRefused(
                 f"Invalid {label} {name!r}: a text of 1 to {NAME_LENGTH} characters")
-    if isinstance(item, bool) or not isinstance(item, (str, int, float)) or (
+    if not isinstance(item, (str, int, float)) or (     # booleans too: stored as True/False
             isinstance(item, float) and not math.isfinite(item)):
         raise exceptions.ConfigValueRefused(
             f"Could not set value '{item}' for section '{section}' option '{option}'")
@@ -102,11 +102,6 @@ def _checked(section, option, item):
             f"Could not set value for section '{section}' option '{option}': longer than "
             f"{VALUE_LENGTH} characters")
     return section, option, text
-
-
-def _bool_text(item):
-    """Booleans are stored as the real server stores them (``str(True)``)."""
-    return str(item) if isinstance(item, bool) else item
 
 
 @atomic
@@ -121,7 +116,7 @@ def set_options(issuer, options):
         if not isinstance(section_options, dict):
             raise exceptions.InvalidValue(
                 f"section '{section}': the options must be a json dictionary")
-        entries.extend(_checked(section, option, _bool_text(item))
+        entries.extend(_checked(section, option, item)
                        for option, item in section_options.items())
     for section, option, text in entries:
         _set(section, option, text)

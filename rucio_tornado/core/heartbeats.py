@@ -27,7 +27,9 @@ def list_heartbeats(issuer):
 
 
 def send_heartbeat(issuer, executable, hostname, pid, older_than=None, payload=None):
-    """A beat sent by a client (``POST /heartbeats``), checked."""
+    """A beat sent by a client (``POST /heartbeats``), checked. ``older_than`` (seconds) is
+    checked but unused: the real server uses it to share work between live processes, which
+    this server does not do."""
     permissions.check(issuer, "send_heartbeats")
     _text(executable, "executable")
     _text(hostname, "hostname", HOSTNAME_LENGTH)

@@ -10,9 +10,10 @@ class _TraceHandler(BaseHandler):
     def set_default_headers(self):
         """The real server's answer headers: anyone's browser may post traces (CORS)."""
         self.set_header("Content-Type", "application/octet-stream")
-        self.set_header("Access-Control-Allow-Origin", self.request.headers.get("Origin", ""))
-        self.set_header("Access-Control-Allow-Headers",
-                        self.request.headers.get("Access-Control-Request-Headers", ""))
+        for header, asked in (("Access-Control-Allow-Origin", "Origin"),
+                              ("Access-Control-Allow-Headers", "Access-Control-Request-Headers")):
+            if asked in self.request.headers:
+                self.set_header(header, self.request.headers[asked])
         self.set_header("Access-Control-Allow-Methods", "*")
         self.set_header("Access-Control-Allow-Credentials", "true")
 
