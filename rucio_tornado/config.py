@@ -46,6 +46,7 @@ class Settings:
     periodic_tasks: bool = True          # run rule expiry and subscriptions in-process (development)
     periodic_interval: float = 10.0      # seconds between periodic task runs
     access_log: bool = True
+    trace_retention: int = 100000        # traces kept (newest rows); 0 keeps all
     config_file: str = ""
 
     @classmethod
@@ -112,6 +113,8 @@ def validate(settings):
         problems.append(f"mode must be one of {', '.join(MODES)}, not {settings.mode!r}")
     if settings.processes < 1:
         problems.append("processes must be at least 1")
+    if settings.trace_retention < 0:
+        problems.append("trace_retention must be 0 (keep all traces) or a number of rows")
     if bool(settings.ssl_certfile) != bool(settings.ssl_keyfile):
         problems.append("ssl_certfile and ssl_keyfile must be set together")
     for name in ("ssl_certfile", "ssl_keyfile", "ssl_client_ca"):

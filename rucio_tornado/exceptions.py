@@ -276,6 +276,13 @@ class LifetimeExceptionNotFound(RucioException, status=404):
 class LifetimeExceptionDuplicate(RucioException, status=409):
     pass
 
+class ConfigNotFound(RucioException, status=404):
+    pass
+
+
+class VONotFound(RucioException, status=404):
+    pass
+
 
 # -- Python-builtin names the real server sends for malformed input (API.md §2.3) -----------
 class InvalidValue(RucioException, status=400, wire_name="ValueError"):
@@ -322,6 +329,14 @@ class InvalidRSEProperties(InputValidationError, status=422, same_wire_name=True
 
 class InvalidRuleExpression(InvalidRSEExpression, status=409, same_wire_name=True):
     """An RSE expression of a rule that selects nothing or does not parse: 409."""
+
+
+class ConfigValueRefused(ConfigurationError, status=400, same_wire_name=True):
+    """A configuration option or value that cannot be stored: 400, as ``POST /config``."""
+
+
+class TraceDecodeError(InvalidValue, wire_name="JSONDecodeError"):
+    """A trace body that is not JSON: the real server names Python's decoder error."""
 
 
 class SSLRequired(AccessDenied, status=403, same_wire_name=True):

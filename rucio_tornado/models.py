@@ -540,6 +540,45 @@ class TransferLimit(BaseModel):
     strategy = pw.CharField(max_length=25, null=True)
     transfers = pw.BigIntegerField(null=True)
     waitings = pw.BigIntegerField(null=True)
+# -- operations: configuration table, heartbeats, traces -----------------------------------
+class ConfigOption(BaseModel):
+    """One ``section``/``option`` of the database configuration (``/config``); values as text."""
+    section = pw.CharField(max_length=128)
+    opt = pw.CharField(max_length=128)
+    value = pw.CharField(max_length=4000)
+
+    class Meta:
+        primary_key = pw.CompositeKey("section", "opt")
+
+
+class ConfigHistory(BaseModel):
+    """The value an option had before it was changed or removed."""
+    id = pw.BigAutoField()
+    section = pw.CharField(max_length=128)
+    opt = pw.CharField(max_length=128)
+    value = pw.CharField(max_length=4000, null=True)
+
+
+class Heartbeat(BaseModel):
+    """The last beat of one process (thread) of an executable on a host."""
+    executable = pw.CharField(max_length=64)                # SHA-256 of the readable name
+    readable = pw.CharField(max_length=4000, null=True)
+    hostname = pw.CharField(max_length=128)
+    pid = pw.IntegerField()
+    thread_id = pw.BigIntegerField(default=0)
+    thread_name = pw.CharField(max_length=64, null=True)
+    payload = pw.CharField(max_length=3000, null=True)
+
+    class Meta:
+        primary_key = pw.CompositeKey("executable", "hostname", "pid", "thread_id")
+
+
+class Trace(BaseModel):
+    """A trace report (``/traces/``, ``/nongrid_traces/``), kept up to ``trace_retention``."""
+    id = pw.BigAutoField()
+    kind = pw.CharField(max_length=16)                       # traces | nongrid
+    event_type = pw.CharField(max_length=64, null=True)
+    payload = pw.TextField()                                 # the JSON report, as stored
 
 
 ALL_MODELS = [
@@ -550,6 +589,7 @@ ALL_MODELS = [
     Replica, BadReplica, BadPFN, CollectionReplica,
     Rule, RuleHistory, ReplicaLock, DatasetLock, TransferRequest, Subscription,
     LifetimeException, TransferLimit,
+    ConfigOption, ConfigHistory, Heartbeat, Trace,
 ]
 
 

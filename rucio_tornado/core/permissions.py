@@ -58,6 +58,9 @@ def rule_updater(issuer, account=None, options=(), **_):
 def anyone(issuer, **_):
     """Every authenticated account."""
     return True
+def root_only(issuer, **_):
+    """Only the root account (the real server's heartbeat listing)."""
+    return issuer.account == "root"
 
 
 RULES = {
@@ -129,6 +132,18 @@ RULES = {
     "delete_transfer_limit": admin_only,
     "add_lifetime_exception": anyone,
     "update_lifetime_exception": admin_only,
+    # -- configuration table, VOs, heartbeats (reads of the configuration too, as the real
+    #    server's generic policy) --
+    "config_get": admin_only,
+    "config_set": admin_only,
+    "config_remove_section": admin_only,
+    "config_remove_option": admin_only,
+    "list_vos": admin_only,
+    "add_vo": admin_only,
+    "update_vo": admin_only,
+    "recover_vo_root_identity": admin_only,
+    "list_heartbeats": root_only,
+    "send_heartbeats": admin_only,
 }
 
 

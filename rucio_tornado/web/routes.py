@@ -11,6 +11,7 @@ from rucio_tornado.web import dids, meta
 from rucio_tornado.web import replicas
 from rucio_tornado.web import rules, subscriptions
 from rucio_tornado.web import lifetime_exceptions, locks, redirect, requests
+from rucio_tornado.web import config, heartbeats, traces, vos
 
 P = r"([^/]+)"        # one path part (URL-decoded when passed to the handler)
 S = "/?"              # optional trailing slash
@@ -147,6 +148,22 @@ ROUTES = [
     (rf"/lifetime_exceptions/{P}{S}", lifetime_exceptions.LifetimeExceptionHandler),
     (rf"/redirect/{P}/{P}/metalink{S}", redirect.MetalinkHandler),
     (rf"/redirect/{P}/{P}{S}", redirect.RedirectHandler),
+
+    # -- configuration table -----------------------------------------------------------------
+    (rf"/config/{P}/{P}/{P}{S}", config.OptionValueHandler),
+    (rf"/config/{P}/{P}{S}", config.OptionHandler),
+    (rf"/config/{P}{S}", config.SectionHandler),
+    (rf"/config{S}", config.ConfigHandler),
+
+    # -- VOs (single-VO answers) -------------------------------------------------------------
+    (rf"/vos/{P}/recover{S}", vos.VORecoverHandler),
+    (rf"/vos/{P}{S}", vos.VOHandler),
+    (rf"/vos{S}", vos.VOListHandler),
+
+    # -- heartbeats and traces ---------------------------------------------------------------
+    (rf"/heartbeats{S}", heartbeats.HeartbeatsHandler),
+    (rf"/traces{S}", traces.TracesHandler),
+    (rf"/nongrid_traces{S}", traces.NongridTracesHandler),
 
     # -- operations (health, metrics) --------------------------------------------------------
     (rf"/health{S}", ops.HealthHandler),
