@@ -276,6 +276,8 @@ class LifetimeExceptionNotFound(RucioException, status=404):
 class LifetimeExceptionDuplicate(RucioException, status=409):
     pass
 
+
+# -- configuration, VOs -----------------------------------------------------------------------
 class ConfigNotFound(RucioException, status=404):
     pass
 
