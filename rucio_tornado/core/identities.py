@@ -2,7 +2,8 @@
 from rucio_tornado import exceptions
 from rucio_tornado.core import permissions
 from rucio_tornado.core.accounts import get_row as get_account_row
-from rucio_tornado.core.auth import hash_password
+from rucio_tornado.core.auth.passwords import hash_password
+from rucio_tornado.core.auth.resolve import canonical_identity
 from rucio_tornado.db import atomic
 from rucio_tornado.models import Account, Identity, IdentityAccount
 
@@ -15,11 +16,18 @@ def identity_type(value):
     return value.upper()
 
 
+# -- identity keys as stored (core/auth: the `proxy` alias, X.509 DN form, SSH key check) -----
+def identity_key(type_, identity):
+    """``(type, identity)`` as stored and compared."""
+    type_, identity = canonical_identity(type_, identity)
+    return identity_type(type_), identity
+
+
 @atomic
 def add_identity(issuer, account, identity, type_, email=None, password=None, default=False):
     """Create the identity if needed and link it to ``account`` (409 if already linked)."""
     permissions.check(issuer, "add_identity", account=account)
-    type_ = identity_type(type_)
+    type_, identity = identity_key(type_, identity)
     if not isinstance(identity, str) or not identity or len(identity) > 2048:
         raise exceptions.InvalidObject("identity must be a non-empty string")
     if email is not None and not isinstance(email, str):
@@ -61,7 +69,7 @@ def list_identities(issuer, account):
 @atomic
 def delete_identity(issuer, account, identity, type_):
     permissions.check(issuer, "delete_identity", account=account)
-    type_ = identity_type(type_)
+    type_, identity = identity_key(type_, identity)
     get_account_row(account)
     deleted = IdentityAccount.delete().where(
         IdentityAccount.identity == identity, IdentityAccount.identity_type == type_,
@@ -78,7 +86,7 @@ def delete_identity(issuer, account, identity, type_):
 
 def accounts_of_identity(issuer, identity, type_):
     """``GET /identities/{type}/{id}/accounts/``: the ACTIVE accounts linked to the identity."""
-    type_ = identity_type(type_)
+    type_, identity = identity_key(type_, identity)
     query = (IdentityAccount.select(IdentityAccount.account)
              .join(Account, on=(Account.account == IdentityAccount.account))
              .where(IdentityAccount.identity == identity, IdentityAccount.identity_type == type_,
