@@ -78,9 +78,10 @@ class X509Handler(LoginHandler):
     def client_dn(self):
         request, config = self.request, self.config
         if from_trusted_proxy(request) and request.headers.get(config.x509_dn_header):
-            if request.headers.get(config.x509_verify_header, "").strip() != "SUCCESS":
+            verified = request.headers.get(config.x509_verify_header, "").strip()
+            if verified != "SUCCESS":
                 raise exceptions.CannotAuthenticate(
-                    "Cannot authenticate: the client certificate did not verify")
+                    f"Cannot authenticate: the client certificate did not verify ({verified})")
             return x509.dn_from_header(request.headers[config.x509_dn_header])
         der = request.get_ssl_certificate(binary_form=True) if request.protocol == "https" \
             and not from_trusted_proxy(request) else None
