@@ -106,21 +106,27 @@ def _client(stack, auth_type, config, **creds):
                   ca_cert=stack["ca"], auth_type=auth_type, creds=creds or None)
 
 
-def test_x509_certificate(stack):
-    config = _config(stack, "x509", extra=f"client_cert = {stack['cert']}\n"
-                                          f"client_key = {stack['key']}\n")
-    client = _client(stack, "x509", config, client_cert=stack["cert"], client_key=stack["key"])
-    assert client.whoami()["account"] == "jane"
-    os.remove(Path(stack["workdir"]) / "token-x509")
+def _whoami_both_ways(stack, auth_type, **creds):
+    """The client with ``creds``, then (its token file removed) ``rucio whoami`` from config."""
+    names = {"client_cert": "client_cert", "client_key": "client_key",
+             "client_proxy": "client_x509_proxy", "ssh_private_key": "ssh_private_key"}
+    config = _config(stack, auth_type, extra="".join(f"{names[k]} = {v}\n"
+                                                     for k, v in creds.items()))
+    assert _client(stack, auth_type, config, **creds).whoami()["account"] == "jane"
+    os.remove(Path(stack["workdir"]) / f"token-{auth_type}")
     assert "jane" in _cli(stack, config, "rucio", "whoami")
+
+
+def test_x509_certificate(stack):
+    _whoami_both_ways(stack, "x509", client_cert=stack["cert"], client_key=stack["key"])
 
 
 def test_x509_proxy(stack):
-    config = _config(stack, "x509_proxy", extra=f"client_x509_proxy = {stack['proxy']}\n")
-    client = _client(stack, "x509_proxy", config, client_proxy=stack["proxy"])
-    assert client.whoami()["account"] == "jane"
-    os.remove(Path(stack["workdir"]) / "token-x509_proxy")
-    assert "jane" in _cli(stack, config, "rucio", "whoami")
+    _whoami_both_ways(stack, "x509_proxy", client_proxy=stack["proxy"])
+
+
+def test_ssh_key(stack):
+    _whoami_both_ways(stack, "ssh", ssh_private_key=stack["ssh_key"])
 
 
 def test_oidc_token_from_wlcg_discovery(stack):
@@ -137,14 +143,6 @@ def test_oidc_token_from_wlcg_discovery(stack):
     validated = requests.get(stack["url"] + "/auth/validate", verify=stack["ca"], headers={
         "X-Rucio-Auth-Token": token_file.read_text().strip()}).json()
     assert validated["identity"] == stack["issuer"].identity("jane")
-
-
-def test_ssh_key(stack):
-    config = _config(stack, "ssh", extra=f"ssh_private_key = {stack['ssh_key']}\n")
-    client = _client(stack, "ssh", config, ssh_private_key=stack["ssh_key"])
-    assert client.whoami()["account"] == "jane"
-    os.remove(Path(stack["workdir"]) / "token-ssh")
-    assert "jane" in _cli(stack, config, "rucio", "whoami")
 
 
 def test_refusals_over_tls(stack):
