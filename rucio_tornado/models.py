@@ -601,3 +601,18 @@ def create_tables(database, reset=False):
         if reset:
             database.peewee.drop_tables(ALL_MODELS, safe=True, cascade=database.is_postgresql)
         database.peewee.create_tables(ALL_MODELS, safe=True)
+
+
+# -- authentication ---------------------------------------------------------------------------
+class SSHChallenge(BaseModel):
+    """A challenge of ``GET /auth/ssh_challenge_token``: signed once by the client's SSH key,
+    deleted when used (in the database so that every process agrees)."""
+    challenge = pw.CharField(max_length=128, primary_key=True)
+    account = pw.CharField(max_length=25)
+    expires_at = pw.DateTimeField()
+
+    class Meta:
+        indexes = ((("account", "expires_at"), False),)
+
+
+ALL_MODELS.append(SSHChallenge)

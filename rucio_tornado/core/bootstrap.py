@@ -1,5 +1,5 @@
 """Create the root account and its USERPASS identity if they do not exist."""
-from rucio_tornado.core.auth import hash_password
+from rucio_tornado.core.auth.passwords import hash_password
 from rucio_tornado.db import atomic
 from rucio_tornado.models import Account, Identity, IdentityAccount
 

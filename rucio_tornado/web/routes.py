@@ -22,6 +22,10 @@ ROUTES = [
     (rf"/auth/userpass{S}", auth.UserpassHandler),
     (rf"/auth/token{S}", auth.TokenHandler),
     (rf"/auth/validate{S}", auth.ValidateHandler),
+    (rf"/auth/x509(?:/webui|_proxy)?{S}", auth.X509Handler),
+    (rf"/auth/ssh_challenge_token{S}", auth.SSHChallengeHandler),
+    (rf"/auth/ssh{S}", auth.SSHHandler),
+    (rf"/auth/gss{S}", auth.GSSHandler),
 
     # -- accounts, identities, scopes ------------------------------------------------------
     (rf"/accounts{S}", accounts.AccountListHandler),
