@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 
 import pytest
-from rucio.common.exception import ReplicaNotFound
 
 pytestmark = pytest.mark.integration
 SCOPE, RSE, DATASET, CONTAINER = "test", "POSIX-DISK", "ds1", "cont1"
