@@ -1,5 +1,7 @@
 """The replica listing and bad-replica answers in the real server's shapes: the Metalink
 document, protocols and priorities, blocklisted RSEs, declaration results and errors."""
+import datetime
+
 import pytest
 
 from rucio_tornado.models import RSE, BadReplica, Content, DID, Replica, RSEProtocol
@@ -196,8 +198,15 @@ async def test_suspicious_declarations_and_listing(api, db):
 @pytest.mark.gen_test
 async def test_bad_pfn_expiry_rules(api):
     for state, expires_at in (("TEMPORARY_UNAVAILABLE", None),
+                              ("TEMPORARY_UNAVAILABLE", "2999-01-01T00:00:00.000000"),
                               ("BAD", "2999-01-01T00:00:00.000000")):
         response = await api.post("/replicas/bad/pfns", {"pfns": [PFN], "reason": "r",
                                                          "state": state,
                                                          "expires_at": expires_at})
         assert (response.status, response.exception_class) == (400, "InputValidationError")
+    soon = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%f")
+    response = await api.post("/replicas/bad/pfns", {"pfns": [PFN], "reason": "r",
+                                                     "state": "TEMPORARY_UNAVAILABLE",
+                                                     "expires_at": soon})
+    assert response.status == 201

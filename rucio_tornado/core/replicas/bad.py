@@ -24,6 +24,8 @@ SUSPICIOUS_WINDOW = datetime.timedelta(days=10)
 BAD_PFN_STATES = {"B": "BAD", "S": "SUSPICIOUS", "T": "TEMPORARY_UNAVAILABLE"}
 #: A replica also declared in one of these states in the window is not listed as suspicious.
 SUSPICIOUS_EXCLUDED = ("BAD", "RECOVERED", "DELETED")
+#: The longest a PFN may be declared TEMPORARY_UNAVAILABLE for.
+MAX_UNAVAILABLE = datetime.timedelta(days=30)
 
 
 def _state(value):
@@ -305,6 +307,11 @@ def add_bad_pfns(issuer, pfns: list, reason: str | None, state: str,
     if state == "BAD" and expires is not None:
         raise exceptions.InputValidationError(
             "When adding a BAD pfn the expires_at value shouldn't be set.")
+    now = utcnow()
+    if expires is not None and now <= expires and expires > now + MAX_UNAVAILABLE:
+        raise exceptions.InputValidationError(
+            f"The given duration of {(expires - now).days} days exceeds the maximum duration "
+            "of 30 days.")
     pfns = check_type(pfns, list, "pfns")
     for pfn in pfns:
         if not isinstance(pfn, str) or "://" not in pfn:

@@ -97,13 +97,6 @@ class RSEInfo:
             return path if "://" in path else path.lstrip("/")
         return self.lfn2pfn(scope, name)
 
-    def pfn(self, scope, name, path=None):
-        """The PFN of a replica here with the first chosen protocol (None without one)."""
-        relative = self.relative(scope, name, path)
-        if "://" in relative:
-            return relative
-        return self.reads[0][2] + relative if self.reads else None
-
     def pfn_details(self, priority, domain):
         """The ``pfns[pfn]`` dict for this RSE at ``priority`` in ``domain``."""
         return {"rse_id": self.id, "rse": self.rse, "type": self.rse_type,
