@@ -131,6 +131,8 @@ async def test_pages_cut_inside_a_file_still_give_every_replica_once(api, db, mo
     monkeypatch.setattr(db, "batch_size", 2)
     response = await api.get("/replicas/user.jdoe/ds")
     lines = response.lines()
-    assert [line["name"] for line in lines] == sorted(expected)
-    assert {line["name"]: set(line["states"]) for line in lines} == expected
+    # as the real server, a collection lists only the files that have a replica
+    with_replicas = {name: rses for name, rses in expected.items() if rses}
+    assert [line["name"] for line in lines] == sorted(with_replicas)
+    assert {line["name"]: set(line["states"]) for line in lines} == with_replicas
     assert all(len(line["pfns"]) == len(line["states"]) for line in lines)

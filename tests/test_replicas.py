@@ -312,8 +312,9 @@ async def test_bad_replicas(api, world, db):
     assert response.lines() == [{pfn: {"scope": "user.jdoe", "name": "f1"}}]
     response = await api.post("/replicas/bad", {"replicas": [pfn, "file://localhost/rucio/x/y"],
                                                 "reason": "lost"})
-    assert response.status == 201
-    assert list(response.json()) == ["unknown"]
+    # as the real server: a PFN an RSE protocol fits, without a replica, is named per RSE
+    assert (response.status, response.json()) == (
+        201, {"DISK1": ["file://localhost/rucio/x/y Unknown replica"]})
     response = await api.post("/replicas/bad", {"replicas": [dict(did("f2"), rse="MOCK"),
                                                              dict(did("f9"), rse="MOCK")],
                                                 "reason": "lost"})
@@ -343,6 +344,10 @@ async def test_bad_states_summary_and_suspicious(api, world, db):
     response = await api.post("/replicas/suspicious", {"pfns": [pfn, pfn, "file://x/y"],
                                                        "reason": "checksum"})
     assert (response.status, response.json()) == (201, {"unknown": ["file://x/y"]})
+    # a PFN given twice in one call is one declaration (as the real server); a second call
+    # is a second one
+    response = await api.post("/replicas/suspicious", {"pfns": [pfn], "reason": "checksum"})
+    assert (response.status, response.json()) == (201, {})
     await api.post("/replicas/bad", {"replicas": [dict(did("f2"), rse="MOCK")],
                                      "reason": "lost"})
     with db.peewee.connection_context():

@@ -22,13 +22,18 @@ class ReplicaStreamMixin:
     def wants_metalink(self):
         return "metalink4+xml" in self.request.headers.get("Accept", "")
 
-    async def stream_replicas(self, fn, *args, **options):
-        """The core yields batches of ready JSON lines (text); Metalink parses them back."""
+    async def stream_replicas(self, fn, *args, metalink=(), **options):
+        """The core yields batches of ready JSON lines (text); Metalink parses them back.
+        A Metalink listing without ``schemes`` offers every supported scheme (as the real
+        server); ``metalink``: the arguments of :func:`as_metalink`."""
+        wanted = self.wants_metalink()
+        if wanted and not options.get("schemes"):
+            options["schemes"] = list(pfns.SUPPORTED_SCHEMES)
         source = await self.call(fn, *args, **options)
-        if not self.wants_metalink():
+        if not wanted:
             return await write_stream(self, source, encode=encode_text)
-        return await write_stream(self, replica_list.as_metalink(source), encode=encode_text,
-                                  content_type=METALINK_TYPE)
+        return await write_stream(self, replica_list.as_metalink(source, *metalink),
+                                  encode=encode_text, content_type=METALINK_TYPE)
 
     def listing_options(self):
         """``GET`` listings: ``?schemes=a,b&all_states&rse_expression=&domain=&select=``."""
@@ -74,6 +79,8 @@ class ListReplicasHandler(ReplicaStreamMixin, BaseHandler):
         body = self.json_body()
         options = {key: optional(body, key, kinds) for key, kinds in LIST_OPTIONS.items()
                    if body.get(key) is not None}
+        # the real server's default: blocklisted RSEs are left out unless asked for
+        options.setdefault("ignore_availability", "unavailable" in body)
         await self.stream_replicas(replica_list.list_replicas, require(body, "dids", list),
                                    **options)
 
@@ -83,6 +90,7 @@ class DIDReplicasHandler(ReplicaStreamMixin, BaseHandler):
 
     async def get(self, scope, name):
         await self.stream_replicas(replica_list.list_did_replicas, scope, name,
+                                   metalink=(replica_list.DID_POLICY_SCHEMA, False),
                                    **self.listing_options())
 
 

@@ -8,7 +8,7 @@ import datetime
 
 from rucio_tornado import exceptions
 from rucio_tornado.core import lookup, permissions
-from rucio_tornado.core.bulk import insert_rows
+from rucio_tornado.core.bulk import insert_rows, select_by_keys
 from rucio_tornado.core.common import check_type, did_key, did_label, parse_date, rfc1123, \
     row_mapper
 from rucio_tornado.core.replicas.pfns import RSECatalog, rse_names
@@ -22,6 +22,10 @@ BAD_STATES = {"B": "BAD", "D": "DELETED", "L": "LOST", "R": "RECOVERED", "S": "S
 #: Suspicious declarations counted by default: those of the last ten days (as Rucio).
 SUSPICIOUS_WINDOW = datetime.timedelta(days=10)
 BAD_PFN_STATES = {"B": "BAD", "S": "SUSPICIOUS", "T": "TEMPORARY_UNAVAILABLE"}
+#: A replica also declared in one of these states in the window is not listed as suspicious.
+SUSPICIOUS_EXCLUDED = ("BAD", "RECOVERED", "DELETED")
+#: The longest a PFN may be declared TEMPORARY_UNAVAILABLE for.
+MAX_UNAVAILABLE = datetime.timedelta(days=30)
 
 
 def _state(value):
@@ -127,101 +131,156 @@ def bad_replicas_summary(issuer, rse_expression=None, from_date=None, to_date=No
 @atomic
 def declare_suspicious_file_replicas(issuer, pfns, reason):
     """``POST /replicas/suspicious``: record each PFN's replica as SUSPICIOUS (the replica is
-    not changed). Returns ``{rse or "unknown": [pfn, ...]}`` of the PFNs not declared."""
-    pfns = check_type(pfns, list, "pfns")
+    not changed). Returns, as the real server, ``{"unknown": [pfn]}`` for the PFNs no RSE
+    protocol fits and ``{rse: ["pfn Unknown replica"]}`` for those without a replica."""
     reason = _reason(reason)
-    catalog = RSECatalog()
-    rows, failed = [], {}
-    for pfn in pfns:
-        if not isinstance(pfn, str):
-            raise exceptions.InvalidObject(f"Invalid PFN {pfn!r}")
-        found = catalog.replica_of(pfn)
-        if found is None:
-            failed.setdefault("unknown", []).append(pfn)
-            continue
-        rows.append((found.scope, found.name, found.rse.id, reason, "SUSPICIOUS",
-                     issuer.account))
-    insert_rows(BadReplica, ["scope", "name", "rse_id", "reason", "state", "account"], rows)
+    targets, failed, unmatched = _pfn_targets(RSECatalog(), check_type(pfns, list, "pfns"))
+    if unmatched:
+        failed["unknown"] = unmatched
+    for rse, errors in _declare(issuer, targets, reason, "SUSPICIOUS").items():
+        failed.setdefault(rse, []).extend(errors)
     return failed
 
 
 def list_suspicious_replicas(issuer, rse_expression=None, younger_than=None, nattempts=None):
-    """``GET /replicas/suspicious``: ``[{scope, name, rse, rse_id, cnt, created_at}]`` of the
-    replicas declared SUSPICIOUS more than ``nattempts`` times since ``younger_than``
-    (default: the last ten days)."""
+    """``GET /replicas/suspicious``: ``[{scope, name, rse, rse_id, cnt, created_at}]`` as the
+    real server: the existing replicas declared more than ``nattempts`` times since
+    ``younger_than`` (default: the last ten days), not counting those also declared BAD,
+    RECOVERED or DELETED in that time; ``created_at`` is the replica's."""
     since = parse_date(younger_than, "younger_than") if younger_than else \
         utcnow() - SUSPICIOUS_WINDOW
     minimum = _int(nattempts, "nattempts") or 0
     query = BadReplica.select(BadReplica.id, BadReplica.scope, BadReplica.name,
-                              BadReplica.rse_id, BadReplica.created_at).where(
-        BadReplica.state == "SUSPICIOUS", BadReplica.created_at >= since)
+                              BadReplica.rse_id, BadReplica.state).where(
+        BadReplica.created_at >= since)
     if rse_expression is not None:
         query = query.where(BadReplica.rse_id.in_(list(_rse_ids(rse_expression)) or [""]))
-    found = {}
+    counts, excluded = {}, set()
     for batch in current().iter_query(query, key=(BadReplica.id,)):
-        for _, scope, name, rse_id, created_at in batch:
-            count, latest = found.get((scope, name, rse_id), (0, created_at))
-            found[(scope, name, rse_id)] = (count + 1, max(latest, created_at))
-    names = rse_names()
-    return [{"scope": scope, "name": name, "rse": names.get(rse_id), "rse_id": rse_id,
-             "cnt": count, "created_at": rfc1123(latest)}
-            for (scope, name, rse_id), (count, latest) in sorted(found.items())
-            if count > minimum]
+        for _, scope, name, rse_id, state in batch:
+            key = (rse_id, scope, name)
+            if state in SUSPICIOUS_EXCLUDED:
+                excluded.add(key)
+            counts[key] = counts.get(key, 0) + 1
+    wanted = {key: count for key, count in counts.items()
+              if count > minimum and key not in excluded}
+    by_rse = {}
+    for rse_id, scope, name in wanted:
+        by_rse.setdefault(rse_id, []).append((scope, name))
+    names, out = rse_names(), []
+    for rse_id, keys in sorted(by_rse.items()):
+        for scope, name, created_at in select_by_keys(
+                Replica, (Replica.scope, Replica.name, Replica.created_at), keys,
+                where=((Replica.rse_id, rse_id),)):
+            out.append({"scope": scope, "name": name, "rse": names.get(rse_id),
+                        "rse_id": rse_id, "cnt": wanted[(rse_id, scope, name)],
+                        "created_at": rfc1123(created_at)})
+    return sorted(out, key=lambda item: (item["scope"], item["name"], item["rse"] or ""))
 
 
-# -- BAD declarations (they also set the replica's state) -------------------------------------
-def _declare(issuer, targets, reason, state="BAD"):
-    """Mark ``targets`` ``[(rse_row_or_info, scope, name, label)]`` BAD; returns the
-    ``{rse: ["label: error"]}`` of those that could not be declared."""
-    failed, good = {}, {}
-    for rse, scope, name, label in targets:
-        row = Replica.get_or_none(Replica.rse_id == rse.id, Replica.scope == scope,
-                                  Replica.name == name)
-        if row is None:
-            failed.setdefault(rse.rse, []).append(f"{label}: replica not found")
+# -- declarations ------------------------------------------------------------------------------
+def _pfn_targets(catalog, pfns):
+    """``pfns`` -> ``(targets, failed, unmatched)``: ``[(rse, scope, name, pfn)]`` of those
+    naming a replica, ``{rse: ["pfn Unknown replica"]}`` of those an RSE protocol fits
+    without a replica, and the PFNs no protocol fits. As the real server, the PFNs of one
+    call must share a scheme."""
+    targets, failed, unmatched = [], {}, []
+    schemes = set()
+    for pfn in pfns:
+        if not isinstance(pfn, str):
+            raise exceptions.InvalidType(f"Invalid PFN {pfn!r}")
+        schemes.add(pfn.split(":", 1)[0])
+        if len(schemes) > 1:
+            raise exceptions.InvalidType("The PFNs specified must have the same protocol")
+        found = catalog.replica_of(pfn)
+        if found is not None:
+            targets.append((found.rse, found.scope, found.name, pfn))
             continue
-        good.setdefault(rse.id, (rse, []))[1].append((scope, name, row.bytes))
-    for rse_id, (rse, items) in good.items():
+        fits = sorted({info.rse for info, _ in catalog.parse_pfn(pfn)})
+        if fits:
+            failed.setdefault(fits[0], []).append(f"{pfn} Unknown replica")
+        else:
+            unmatched.append(pfn)
+    return targets, failed, unmatched
+
+
+def _declare(issuer, targets, reason, state="BAD", force=False):
+    """Record ``targets`` ``[(rse_row_or_info, scope, name, label)]`` as ``state`` (BAD ones
+    also become BAD replicas); returns ``{rse: ["label error"]}`` of those not declared.
+
+    As the real server: a replica missing is ``Unknown replica``; one declared BAD before is
+    ``Already declared`` unless ``force`` (its state is set again, no new entry)."""
+    failed, by_rse = {}, {}
+    for rse, scope, name, label in targets:
+        by_rse.setdefault(rse.id, (rse, {}))[1].setdefault((scope, name), label)
+    for rse_id, (rse, labels) in by_rse.items():
+        keys = list(labels)
+        sizes = {(s, n): b for s, n, b in select_by_keys(
+            Replica, (Replica.scope, Replica.name, Replica.bytes), keys,
+            where=((Replica.rse_id, rse_id),))}
+        declared = {(s, n) for s, n in select_by_keys(
+            BadReplica, (BadReplica.scope, BadReplica.name), keys,
+            where=((BadReplica.rse_id, rse_id), (BadReplica.state, "BAD")))}
+        rows, bad = [], []
+        for key, label in labels.items():
+            if key not in sizes:
+                failed.setdefault(rse.rse, []).append(f"{label} Unknown replica")
+            elif state == "BAD" and key in declared:
+                if force:
+                    bad.append(key)
+                else:
+                    failed.setdefault(rse.rse, []).append(f"{label} Already declared")
+            else:
+                rows.append((*key, rse_id, reason, state, issuer.account, sizes[key]))
+                bad.append(key)
         insert_rows(BadReplica, ["scope", "name", "rse_id", "reason", "state", "account",
-                                 "bytes"],
-                    [(s, n, rse_id, reason, state, issuer.account, b) for s, n, b in items])
-        if state == "BAD":
-            set_states(rse, {"BAD": [(s, n) for s, n, _ in items]})
+                                 "bytes"], rows)
+        if state == "BAD" and bad:
+            set_states(rse, {"BAD": bad})
     return failed
 
 
 @atomic
 def declare_bad_replicas(issuer, replicas: list, reason: str | None,
                          force: bool = False) -> dict:
-    """``replicas``: PFN strings or ``{"scope", "name", "rse"|"rse_id"}`` dicts. Returns
-    ``{rse or "unknown": ["label: error"]}`` of those not declared."""
+    """``replicas``: PFN strings or ``{"scope", "name", "rse"|"rse_id"}`` dicts, not mixed.
+    Returns ``{rse: ["label error"]}`` of those not declared; a PFN no RSE protocol fits is
+    ``ReplicaNotFound`` (as the real server)."""
     permissions.check(issuer, "declare_bad_replicas")
     reason = _reason(reason)
+    replicas = check_type(replicas, list, "replicas")
+    if not replicas:
+        return {}
+    if any(isinstance(item, str) != isinstance(replicas[0], str) for item in replicas):
+        raise exceptions.InvalidType("The replicas must be specified either as a list of PFNs "
+                                     "(strings) or list of dicts")
     catalog = RSECatalog()
-    targets, failed = [], {}
-    for index, item in enumerate(check_type(replicas, list, "replicas")):
-        if isinstance(item, str):
-            found = catalog.replica_of(item)
-            if found is None:
-                failed.setdefault("unknown", []).append(f"{item}: unknown replica")
-            else:
-                targets.append((found.rse, found.scope, found.name, item))
-            continue
-        scope, name = did_key(item, f"replicas[{index}]")
-        info = catalog.by_id.get(item.get("rse_id")) or catalog.by_name.get(item.get("rse"))
-        if info is None:
-            raise exceptions.RSENotFound(
-                f"RSE '{item.get('rse') or item.get('rse_id')}' cannot be found")
-        targets.append((info, scope, name, did_label(scope, name)))
-    for rse, errors in _declare(issuer, targets, reason).items():
+    if isinstance(replicas[0], str):
+        targets, failed, unmatched = _pfn_targets(catalog, replicas)
+        if unmatched:
+            raise exceptions.ReplicaNotFound("Not all replicas found")
+    else:
+        targets, failed = [], {}
+        for item in replicas:
+            if not isinstance(item, dict) or "scope" not in item or "name" not in item or (
+                    "rse" not in item and "rse_id" not in item):
+                raise exceptions.InvalidType("The replica dictionary must include scope and "
+                                             "either rse (name) or rse_id")
+            scope, name = did_key(item)
+            info = catalog.by_id.get(item.get("rse_id")) or catalog.by_name.get(item.get("rse"))
+            if info is None:
+                raise exceptions.RSENotFound(
+                    f"RSE '{item.get('rse') or item.get('rse_id')}' cannot be found")
+            targets.append((info, scope, name, f"({scope}, {name!r})"))
+    for rse, errors in _declare(issuer, targets, reason, force=force).items():
         failed.setdefault(rse, []).extend(errors)
     return failed
 
 
 @atomic
 def declare_bad_did_replicas(issuer, rse: str, dids: list, reason: str | None) -> dict:
-    """The replicas of ``dids`` on ``rse`` become BAD; returns ``{rse: ["scope:name: error"]}``
-    of those not found."""
+    """The replicas of ``dids`` on ``rse`` become BAD; returns ``{rse: ["scope:name error"]}``
+    of those not declared."""
     permissions.check(issuer, "declare_bad_replicas")
     rse_row = lookup.rse(rse)
     targets = []
@@ -243,7 +302,16 @@ def add_bad_pfns(issuer, pfns: list, reason: str | None, state: str,
         raise exceptions.InvalidObject(f"Invalid bad PFN state {state!r}")
     expires = parse_date(expires_at, "expires_at") if expires_at else None
     if state == "TEMPORARY_UNAVAILABLE" and expires is None:
-        raise exceptions.InvalidObject("TEMPORARY_UNAVAILABLE needs an 'expires_at'")
+        raise exceptions.InputValidationError(
+            "When adding a TEMPORARY UNAVAILABLE pfn the expires_at value should be set.")
+    if state == "BAD" and expires is not None:
+        raise exceptions.InputValidationError(
+            "When adding a BAD pfn the expires_at value shouldn't be set.")
+    now = utcnow()
+    if expires is not None and now <= expires and expires > now + MAX_UNAVAILABLE:
+        raise exceptions.InputValidationError(
+            f"The given duration of {(expires - now).days} days exceeds the maximum duration "
+            "of 30 days.")
     pfns = check_type(pfns, list, "pfns")
     for pfn in pfns:
         if not isinstance(pfn, str) or "://" not in pfn:

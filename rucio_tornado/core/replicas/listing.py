@@ -120,21 +120,23 @@ class LineBuilder:
     dicts (Metalink) parse the line back.
     """
 
-    def __init__(self, catalog, domain, ancestors=None):
-        self.by_id, self.domain, self.ancestors = catalog.by_id, domain, ancestors
+    def __init__(self, catalog, ancestors=None):
+        self.by_id, self.ancestors = catalog.by_id, ancestors
         self.scope_paths, self.json_scopes = {}, {}
         #: ``{rse_id: (base, text up to the first PFN, up to the second, up to the state)}`` of
-        #: the RSEs where a one-replica file's line is a fixed pattern (``hash`` algorithm)
+        #: the RSEs where a one-replica file's line is a fixed pattern (one read protocol,
+        #: ``hash`` algorithm)
         self.fast = {}
         for info in self.by_id.values():
             info.json_rse = dumps(info.rse)
-            info.json_base = (dumps(info.base, escape_forward_slashes=False)[1:-1]
-                              if info.base is not None else None)
+            #: ``[(domain, priority, base as JSON text)]`` of the read protocols
+            info.json_base = [(domain, priority, dumps(base, escape_forward_slashes=False)[1:-1])
+                              for domain, priority, base in info.reads]
             info.json_details = {}
-            if info.json_base is not None and info.lfn2pfn is hash_path:
-                rse = info.json_rse
-                self.fast[info.id] = (info.json_base, ',"pfns":{"',
-                                      f'":{self.details(info, 1)}}},"rses":{{{rse}:["',
+            if info.base is not None and info.lfn2pfn is hash_path:
+                rse, domain = info.json_rse, info.reads[0][0]
+                self.fast[info.id] = (info.json_base[0][2], ',"pfns":{"',
+                                      f'":{self.details(info, domain, 1)}}},"rses":{{{rse}:["',
                                       f'"]}},"states":{{{rse}:"')
 
     def scope_path(self, scope):
@@ -143,10 +145,11 @@ class LineBuilder:
         path = self.scope_paths[scope] = path[1:-1]
         return path
 
-    def details(self, info, priority):
-        text = info.json_details.get(priority)
+    def details(self, info, domain, priority):
+        text = info.json_details.get((domain, priority))
         if text is None:
-            text = info.json_details[priority] = dumps(info.pfn_details(priority, self.domain))
+            text = info.json_details[(domain, priority)] = dumps(
+                info.pfn_details(priority, domain))
         return text
 
     def lines(self, row_batches):
@@ -221,23 +224,25 @@ class LineBuilder:
                 f'{rse[1]}{pfn}{rse[2]}{pfn}{rse[3]}{row[10]}"}}}}\n')
 
     def _general_line(self, rows):
-        """Any file: no replica (the left join's NULLs), several replicas, stored paths."""
+        """Any file: no replica (the left join's NULLs), several replicas or protocols,
+        stored paths."""
         first = rows[0]
         scope, name = first[0], first[1]
         if first[5] is None:      # no replica (left join): the file's own values
             return self._head(scope, name, first[2], first[3], first[4]) + \
                 ',"pfns":{},"rses":{},"states":{}}\n'
         head = self._head(scope, name, first[6], first[7], first[8])
-        replicas, relative = [], None
+        states, pfns, relative = [], {}, None
         for row in rows:
             info = self.by_id.get(row[5])
             if info is None:
                 continue
+            states.append((info, row[10]))
+            if not info.json_base:
+                continue
             if row[9] or info.lfn2pfn is not hash_path:
-                pfn = info.pfn(scope, name, row[9])
-                pfn = None if pfn is None else dumps(pfn)[1:-1]
-            elif info.json_base is None:
-                pfn = None
+                path = dumps(info.relative(scope, name, row[9]),
+                             escape_forward_slashes=False)[1:-1]
             else:
                 if relative is None:
                     scope_path = self.scope_paths.get(scope) or self.scope_path(scope)
@@ -245,28 +250,25 @@ class LineBuilder:
                     name_text = dumps(name)[1:-1] if '"' in name or "\\" in name or \
                         not name.isprintable() else name
                     relative = f"{scope_path}/{digest[0:2]}/{digest[2:4]}/{name_text}"
-                pfn = info.json_base + relative
-            replicas.append((info, row[10], pfn))
-        return self._finish(head, replicas)
+                path = relative
+            for domain, priority, base in info.json_base:
+                pfn = path if "://" in path else base + path
+                pfns[pfn] = (domain, priority, info)
+        return self._finish(head, states, pfns)
 
-    def _finish(self, head, replicas):
-        """The line of one file from its encoded head and ``[(info, state, pfn text)]``."""
-        if len(replicas) == 1 and replicas[0][2] is not None:
-            info, state, pfn = replicas[0]
-            rse = info.json_rse
-            return (f'{head},"pfns":{{"{pfn}":{self.details(info, 1)}}},'
-                    f'"rses":{{{rse}:["{pfn}"]}},"states":{{{rse}:"{state}"}}}}\n')
-        pfns, rses, states = [], [], []
-        priority = 0
-        for info, state, pfn in replicas:
-            rse = info.json_rse
-            states.append(f'{rse}:"{state}"')
-            if pfn is not None:
-                priority += 1
-                pfns.append(f'"{pfn}":{self.details(info, priority)}')
-                rses.append(f'{rse}:["{pfn}"]')
-        return (f'{head},"pfns":{{{",".join(pfns)}}},"rses":{{{",".join(rses)}}},'
-                f'"states":{{{",".join(states)}}}}}\n')
+    def _finish(self, head, states, pfns):
+        """The line of one file from its encoded head, ``[(info, state)]`` and
+        ``{pfn text: (domain, protocol priority, info)}``. As the real server, the PFNs are
+        ranked by domain (``lan`` first), protocol priority and PFN, numbered from 1."""
+        ranked = sorted(pfns.items(), key=lambda item: (item[1][0], item[1][1], item[0]))
+        pfn_texts, by_rse = [], {}
+        for priority, (pfn, (domain, _, info)) in enumerate(ranked, start=1):
+            pfn_texts.append(f'"{pfn}":{self.details(info, domain, priority)}')
+            by_rse.setdefault(info.json_rse, []).append(f'"{pfn}"')
+        rses = ",".join(f'{rse}:[{",".join(items)}]' for rse, items in by_rse.items())
+        state_texts = ",".join(f'{info.json_rse}:"{state}"' for info, state in states)
+        return (f'{head},"pfns":{{{",".join(pfn_texts)}}},"rses":{{{rses}}},'
+                f'"states":{{{state_texts}}}}}\n')
 
     def _with_parents(self, lines, keys):
         if self.ancestors is None:
@@ -320,11 +322,12 @@ class ReplicaQuery:
         return self._keyset_pages(db, scope, name)
 
     def _join(self, scope, name):
-        """``Content LEFT JOIN Replica`` of one dataset's files, in the content primary key's
-        order (no sort; the rows of a file are consecutive)."""
+        """``Content JOIN Replica`` of one dataset's files, in the content primary key's
+        order (no sort; the rows of a file are consecutive). As the real server, a
+        collection lists only its files that have a replica the filters select."""
         return (Content.select(Content.child_scope, Content.child_name, Content.bytes,
                                Content.md5, Content.adler32, *REPLICA_COLUMNS)
-                .join(Replica, peewee.JOIN.LEFT_OUTER, on=(
+                .join(Replica, on=(
                     (Replica.scope == Content.child_scope) &
                     (Replica.name == Content.child_name) & self.cond))
                 .where(Content.scope == scope, Content.name == name,
@@ -425,8 +428,7 @@ def list_replicas(issuer, dids: list, schemes: list | None = None,
     """
     keys = did_keys(dids)
     _check_options(domain, sort, nrandom, schemes)
-    domain = domain if domain in ("lan",) else "wan"
-    catalog = RSECatalog(schemes, domain)
+    catalog = RSECatalog(schemes, domain or "wan")
     after = parse_date(updated_after, "updated_after") if updated_after is not None else None
     replicas = ReplicaQuery(_states(all_states, unavailable),
                             _rse_ids(catalog, rse_expression, ignore_availability), after)
@@ -434,7 +436,7 @@ def list_replicas(issuer, dids: list, schemes: list | None = None,
     files = [k for k in keys if types.get(k) == "FILE"]
     datasets = datasets_of([k + (types[k],) for k in keys
                             if types.get(k) in ("DATASET", "CONTAINER")])
-    builder = LineBuilder(catalog, domain, Ancestors() if resolve_parents else None)
+    builder = LineBuilder(catalog, Ancestors() if resolve_parents else None)
     batches = _lines(replicas, files, datasets, builder)
     return _pick_random(batches, nrandom) if nrandom else batches
 
@@ -477,34 +479,46 @@ def list_did_replicas(issuer, scope: str, name: str, **options):
 METALINK_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
                  '<metalink xmlns="urn:ietf:params:xml:ns:metalink">\n')
 METALINK_TAIL = "</metalink>\n"
+#: The ``glfn`` namespace: the real server's ``[policy] schema`` default (``POST /replicas/list``)
+#: and the fixed one of ``GET /replicas/{scope}/{name}``.
+POLICY_SCHEMA, DID_POLICY_SCHEMA = "generic", "atlas"
 
 
-def _metalink_file(line):
-    parts = [f'  <file name={quoteattr(line["name"])}>\n',
-             f'    <identity>{escape(line["scope"])}:{escape(line["name"])}</identity>\n']
-    if line.get("adler32"):
-        parts.append(f'    <hash type="adler32">{line["adler32"]}</hash>\n')
-    if line.get("md5"):
-        parts.append(f'    <hash type="md5">{line["md5"]}</hash>\n')
-    if line.get("bytes") is not None:
-        parts.append(f'    <size>{line["bytes"]}</size>\n')
-    for parent in line.get("parents") or ():
-        parts.append(f'    <parent>{escape(parent)}</parent>\n')
+def _metalink_file(line, schema, detailed):
+    """One ``<file>`` as the real server writes it: parents, identity, hashes, size, glfn,
+    then one ``<url>`` per PFN in priority order."""
+    scope, name = line["scope"], line["name"]
+    did = f"{scope}:{name}"
+    parts = [f" <file name={quoteattr(name)}>\n"]
+    if line.get("parents"):
+        parts.append("  <parents>\n")
+        parts.extend(f"   <did>{escape(parent)}</did>\n" for parent in line["parents"])
+        parts.append("  </parents>\n")
+    parts.append(f"  <identity>{escape(did)}</identity>\n")
+    for kind in ("adler32", "md5"):
+        if line.get(kind) is not None:
+            parts.append(f'  <hash type="{kind}">{escape(line[kind])}</hash>\n')
+    parts.append(f"  <size>{line['bytes']}</size>\n")
+    parts.append(f"  <glfn name={quoteattr(f'/{schema}/rucio/{did}')}></glfn>\n")
     for pfn, details in sorted(line["pfns"].items(), key=lambda item: item[1]["priority"]):
-        parts.append(f'    <url location={quoteattr(details["rse"])} '
-                     f'domain="{details["domain"]}" priority="{details["priority"]}" '
-                     f'client_extract="false">{escape(pfn)}</url>\n')
-    parts.append("  </file>\n")
+        extra = (f' domain="{details["domain"]}" priority="{details["priority"]}" '
+                 f'client_extract="{str(details["client_extract"]).lower()}"' if detailed
+                 else f' priority="{details["priority"]}"')
+        parts.append(f"  <url location={quoteattr(details['rse'])}{extra}>{escape(pfn)}</url>\n")
+    parts.append(" </file>\n")
     return "".join(parts)
 
 
-def as_metalink(batches):
+def as_metalink(batches, schema=POLICY_SCHEMA, detailed=True):
     """Batches of JSON lines -> batches of Metalink 4 XML text (head, one ``<file>`` per
-    line, tail)."""
+    line, tail). ``detailed``: the ``<url>`` also carries ``domain`` and ``client_extract``
+    (``POST /replicas/list``; ``GET /replicas/{scope}/{name}`` writes location and
+    priority only)."""
     try:
         yield [METALINK_HEAD]
         for lines in batches:
-            yield ["".join(_metalink_file(ujson.loads(line)) for line in lines)]
+            yield ["".join(_metalink_file(ujson.loads(line), schema, detailed)
+                           for line in lines)]
         yield [METALINK_TAIL]
     finally:
         close = getattr(batches, "close", None)

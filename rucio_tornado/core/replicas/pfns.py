@@ -36,10 +36,20 @@ def protocol_base(scheme, hostname, port, prefix):
     return f"{scheme}://{host}{prefix}"
 
 
+#: Schemes a Metalink listing offers when the client names none (the real server's list).
+SUPPORTED_SCHEMES = ("root", "davs", "http", "https", "file", "storm", "srm+https", "scp",
+                     "rsync", "rclone", "magnet")
+#: Index of the read priority of each domain in a protocol tuple (see :class:`RSECatalog`).
+READ_INDEX = {"wan": 4, "lan": 5}
+
+
 class RSEInfo:
-    """What a listing needs of one RSE: its name, type and best read protocol."""
+    """What a listing needs of one RSE: its name, type and the read protocols it offers.
+
+    A read priority of ``None`` means "not supported"; every number, 0 included, is a
+    priority (the lowest number first)."""
     __slots__ = ("id", "rse", "rse_type", "volatile", "deterministic", "available_read",
-                 "lfn2pfn", "base", "scheme", "details", "protocols",
+                 "lfn2pfn", "reads", "base", "protocols",
                  "json_rse", "json_base", "json_details")   # the JSON forms, per listing
 
     def __init__(self, row, protocols):
@@ -49,39 +59,49 @@ class RSEInfo:
         self.available_read = bool(self.available_read)
         self.lfn2pfn = LFN2PFN.get(algorithm or "hash", hash_path)
         self.protocols = protocols
-        self.base = self.scheme = None
-        self.details = {}
+        self.reads, self.base = [], None
+
+    def _best(self, domain, scheme=None):
+        index = READ_INDEX[domain]
+        usable = [p for p in self.protocols
+                  if p[index] is not None and (scheme is None or p[0] == scheme)]
+        return min(usable, key=lambda p: p[index]) if usable else None
 
     def choose(self, schemes=None, domain="wan"):
-        """Pick the protocol with the best (lowest non-zero) read priority for ``domain``."""
-        index = 6 if domain == "lan" else 5
-        usable = [p for p in self.protocols if p[index] and (not schemes or p[0] in schemes)]
-        self.base = self.scheme = None
-        if usable:
-            best = min(usable, key=lambda p: p[index])
-            self.scheme = best[0]
-            self.base = protocol_base(best[0], best[1], best[2], best[3])
+        """The read protocols a listing builds PFNs with, as the real server picks them:
+        without ``schemes`` the best protocol of each domain, else the best of each scheme
+        in each domain. ``self.reads`` is ``[(domain, priority, base)]``, one entry per
+        distinct base (a protocol chosen for both domains counts as ``lan``); ``self.base``
+        is the only base when there is exactly one."""
+        domains = ("wan", "lan") if domain == "all" else (domain,)
+        if not schemes:
+            best = self._best(domains[0])
+            schemes = [best[0]] if best else []
+            if best and len(domains) > 1:
+                other = self._best(domains[1])
+                schemes += [other[0]] if other and other[0] != best[0] else []
+        reads = {}
+        for scheme in schemes:
+            for name in domains:
+                proto = self._best(name, scheme)
+                if proto is not None:
+                    base = protocol_base(proto[0], proto[1], proto[2], proto[3])
+                    reads[base] = (name, proto[READ_INDEX[name]], base)
+        self.reads = list(reads.values())
+        self.base = self.reads[0][2] if len(self.reads) == 1 else None
         return self
 
-    def pfn(self, scope, name, path=None):
-        """The PFN of a replica here (None without a usable protocol)."""
+    def relative(self, scope, name, path=None):
+        """The path of a replica here after a protocol's base (or a full PFN if stored so)."""
         if path:
-            if "://" in path:
-                return path
-            return None if self.base is None else self.base + path.lstrip("/")
-        if self.base is None:
-            return None
-        return self.base + self.lfn2pfn(scope, name)
+            return path if "://" in path else path.lstrip("/")
+        return self.lfn2pfn(scope, name)
 
     def pfn_details(self, priority, domain):
-        """The (shared, never mutated) ``pfns[pfn]`` dict for this RSE at ``priority``."""
-        details = self.details.get(priority)
-        if details is None:
-            details = self.details[priority] = {
-                "rse_id": self.id, "rse": self.rse, "type": self.rse_type,
+        """The ``pfns[pfn]`` dict for this RSE at ``priority`` in ``domain``."""
+        return {"rse_id": self.id, "rse": self.rse, "type": self.rse_type,
                 "volatile": self.volatile, "domain": domain, "priority": priority,
                 "client_extract": False}
-        return details
 
 
 class PFNReplica(NamedTuple):
@@ -103,8 +123,7 @@ class RSECatalog:
         protocols = {}
         for row in RSEProtocol.select(
                 RSEProtocol.rse_id, RSEProtocol.scheme, RSEProtocol.hostname, RSEProtocol.port,
-                RSEProtocol.prefix, RSEProtocol.impl, RSEProtocol.read_wan,
-                RSEProtocol.read_lan).tuples():
+                RSEProtocol.prefix, RSEProtocol.read_wan, RSEProtocol.read_lan).tuples():
             protocols.setdefault(row[0], []).append(row[1:])
         self.by_id = {}
         for row in RSE.select(RSE.id, RSE.rse, RSE.rse_type, RSE.volatile, RSE.deterministic,
