@@ -11,6 +11,7 @@ from rucio_tornado.web import dids, meta
 from rucio_tornado.web import replicas
 from rucio_tornado.web import rules, subscriptions
 from rucio_tornado.web import lifetime_exceptions, locks, redirect, requests
+from rucio_tornado.web import unsupported
 
 P = r"([^/]+)"        # one path part (URL-decoded when passed to the handler)
 S = "/?"              # optional trailing slash
@@ -155,3 +156,7 @@ ROUTES = [
     # -- last: the generic account route ---------------------------------------------------
     (rf"/accounts/{P}{S}", accounts.AccountHandler),
 ]
+
+# The real API's routes no handler above serves answer 501 UnsupportedOperation (placed so that
+# they never hide a handler; web/unsupported.py). Keep this the last statement of the table.
+ROUTES = unsupported.place(ROUTES)
