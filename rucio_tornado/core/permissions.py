@@ -55,6 +55,11 @@ def rule_updater(issuer, account=None, options=(), **_):
                                and set(options) <= set(RULE_OWNER_OPTIONS))
 
 
+def root_only(issuer, **_):
+    """The root account itself (not other admins)."""
+    return issuer.account == "root"
+
+
 def anyone(issuer, **_):
     """Every authenticated account."""
     return True
@@ -129,6 +134,10 @@ RULES = {
     "delete_transfer_limit": admin_only,
     "add_lifetime_exception": anyone,
     "update_lifetime_exception": admin_only,
+    # -- import/export, dirac, quarantine, QoS policies, opendata, signed URLs (as the real
+    #    server: export is root's alone, the rest root/admin; signing a URL is every account's) --
+    "export": root_only,
+    "import": admin_only,
 }
 
 

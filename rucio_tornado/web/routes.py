@@ -11,7 +11,7 @@ from rucio_tornado.web import dids, meta
 from rucio_tornado.web import replicas
 from rucio_tornado.web import rules, subscriptions
 from rucio_tornado.web import lifetime_exceptions, locks, redirect, requests
-from rucio_tornado.web import unsupported
+from rucio_tornado.web import exchange, unsupported
 
 P = r"([^/]+)"        # one path part (URL-decoded when passed to the handler)
 S = "/?"              # optional trailing slash
@@ -148,6 +148,10 @@ ROUTES = [
     (rf"/lifetime_exceptions/{P}{S}", lifetime_exceptions.LifetimeExceptionHandler),
     (rf"/redirect/{P}/{P}/metalink{S}", redirect.MetalinkHandler),
     (rf"/redirect/{P}/{P}{S}", redirect.RedirectHandler),
+
+    # -- import/export, dirac, opendata, signed URLs ------------------------------------------
+    (rf"/export{S}", exchange.ExportHandler),
+    (rf"/import{S}", exchange.ImportHandler),
 
     # -- operations (health, metrics) --------------------------------------------------------
     (rf"/health{S}", ops.HealthHandler),
