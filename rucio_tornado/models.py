@@ -542,6 +542,15 @@ class TransferLimit(BaseModel):
     waitings = pw.BigIntegerField(null=True)
 
 
+# -- QoS policies of RSEs (core/qos_policies.py) ----------------------------------------------
+class RSEQoSPolicy(BaseModel):
+    rse_id = pw.CharField(max_length=32)
+    qos_policy = pw.CharField(max_length=64)
+
+    class Meta:
+        primary_key = pw.CompositeKey("rse_id", "qos_policy")
+
+
 ALL_MODELS = [
     Account, AccountAttribute, Identity, IdentityAccount, Scope,
     RSE, RSEAttribute, RSEProtocol, RSEDistance, RSEUsage, RSEUsageHistory, RSELimit,
@@ -550,6 +559,7 @@ ALL_MODELS = [
     Replica, BadReplica, BadPFN, CollectionReplica,
     Rule, RuleHistory, ReplicaLock, DatasetLock, TransferRequest, Subscription,
     LifetimeException, TransferLimit,
+    RSEQoSPolicy,
 ]
 
 

@@ -176,7 +176,6 @@ def _import_identities(issuer, account, email, documents):
 
 
 def _import_accounts(issuer, documents):
-    check_type(documents, list, "accounts")
     listed = set()
     for document in documents:
         check_type(document, dict, "accounts[]")
@@ -203,10 +202,15 @@ def import_data(issuer: Issuer, data: dict) -> None:
     """Add and update the RSEs, distances and accounts of ``data`` (root/admin)."""
     permissions.check(issuer, "import")
     check_type(data, dict, "body")
-    rses = check_type(data.get("rses") or {}, dict, "rses")
-    distances = check_type(data.get("distances") or {}, dict, "distances")
-    for name, document in rses.items():
+    for name, document in _section(data, "rses", dict).items():
         _import_rse(issuer, name, document)
-    _import_distances(issuer, distances)
-    if data.get("accounts"):
-        _import_accounts(issuer, data["accounts"])
+    _import_distances(issuer, _section(data, "distances", dict))
+    accounts = _section(data, "accounts", list)
+    if accounts:
+        _import_accounts(issuer, accounts)
+
+
+def _section(data, key, kind):
+    """``data[key]`` checked to be a ``kind`` (missing or null: empty)."""
+    value = data.get(key)
+    return kind() if value is None else check_type(value, kind, key)

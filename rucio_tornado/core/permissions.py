@@ -138,6 +138,8 @@ RULES = {
     #    server: export is root's alone, the rest root/admin; signing a URL is every account's) --
     "export": root_only,
     "import": admin_only,
+    "add_qos_policy": admin_only,
+    "delete_qos_policy": admin_only,
 }
 
 

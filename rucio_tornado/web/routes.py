@@ -11,7 +11,7 @@ from rucio_tornado.web import dids, meta
 from rucio_tornado.web import replicas
 from rucio_tornado.web import rules, subscriptions
 from rucio_tornado.web import lifetime_exceptions, locks, redirect, requests
-from rucio_tornado.web import exchange, unsupported
+from rucio_tornado.web import exchange, storage, unsupported
 
 P = r"([^/]+)"        # one path part (URL-decoded when passed to the handler)
 S = "/?"              # optional trailing slash
@@ -152,6 +152,13 @@ ROUTES = [
     # -- import/export, dirac, opendata, signed URLs ------------------------------------------
     (rf"/export{S}", exchange.ExportHandler),
     (rf"/import{S}", exchange.ImportHandler),
+    (rf"/credentials/signurl?{S}", storage.SignURLHandler),
+    (rf"/rses/{P}/lfns2pfns{S}", storage.LFNs2PFNsHandler),
+    (rf"/rses/{P}/qos_policy{S}", storage.QoSPoliciesHandler),
+    (rf"/rses/{P}/qos_policy/{P}{S}", storage.QoSPolicyHandler),
+    (rf"/replicas/{P}/{P}/datasets_vp{S}", storage.DatasetReplicasVPHandler),
+    (rf"/identities/{P}/x509{S}", storage.X509IdentityHandler),
+    (rf"/identities/{P}/gss{S}", storage.GSSIdentityHandler),
 
     # -- operations (health, metrics) --------------------------------------------------------
     (rf"/health{S}", ops.HealthHandler),
