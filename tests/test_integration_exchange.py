@@ -82,3 +82,27 @@ def test_import_refuses_bad_documents(live):
         client.import_data({"rses": {"EXD-DISK": {}}, "distances": {"EXD-DISK": {"NOPE": {
             "distance": 1}}}})
     assert client.export_data() == before
+
+
+def test_client_storage_routes(live):
+    from rucio.common.exception import RucioException
+    client = live.client()
+    client.add_rse("EXS-DISK")
+    client.add_protocol("EXS-DISK", dict(PROTOCOL))
+    pfns = client.lfns2pfns("EXS-DISK", ["mock:f1"], operation="write", scheme="root")
+    assert pfns == {"mock:f1": "root://xrd.example.org:1094/data/mock/"
+                    + pfns["mock:f1"].rsplit("/mock/", 1)[1]}
+    assert client.add_qos_policy("EXS-DISK", "FAST") is True
+    live.cli("rse", "add-qos-policy", "EXS-DISK", "SLOW", program="rucio-admin")
+    assert client.list_qos_policies("EXS-DISK") == ["FAST", "SLOW"]
+    listed = live.cli("rse", "list-qos-policies", "EXS-DISK", program="rucio-admin")
+    assert "FAST" in listed.stdout and "SLOW" in listed.stdout
+    live.cli("rse", "delete-qos-policy", "EXS-DISK", "FAST", program="rucio-admin")
+    assert client.list_qos_policies("EXS-DISK") == ["SLOW"]
+    with pytest.raises(RucioException) as error:
+        client.get_signed_url("EXS-DISK", "s3", "read", "s3://bucket/key")
+    assert "not supported by this server" in str(error.value)
+    assert list(client.list_dataset_replicas_vp("mock", "nothing")) == ["other"]
+    with pytest.raises(RucioException) as error:     # a route not built yet: the honest 501
+        client.add_opendata_did(scope="mock", name="ds1")
+    assert "not supported by this server" in str(error.value)

@@ -69,3 +69,11 @@ async def test_unsupported_answers_501(api):
     assert (response.status, response.exception_class) == (405, "MethodNotAllowed")
     response = await api.get("/no/such/route")
     assert (response.status, response.exception_class) == (404, "NotFound")
+
+
+def test_docs_api_is_generated_from_this_table():
+    import subprocess
+    import sys
+    tool = Path(__file__).parent.parent / "tools" / "api_routes.py"
+    result = subprocess.run([sys.executable, str(tool), "--check"])
+    assert result.returncode == 0, "docs/API.md is stale: run python tools/api_routes.py"
