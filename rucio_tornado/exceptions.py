@@ -355,3 +355,8 @@ class UnsupportedExceptionState(UnsupportedOperation, status=400, same_wire_name
 
 class NoRedirection(ReplicaNotFound, same_wire_name=True):
     """``/redirect``: no replica, or none the arguments allow (404)."""
+
+
+# -- routes of the real API this server does not serve (docs/API.md) ---------------------------
+class NotServed(UnsupportedOperation, status=501, same_wire_name=True):
+    """A (method, route) of the real server's API that this server does not implement: 501."""

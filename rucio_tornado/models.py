@@ -581,6 +581,15 @@ class Trace(BaseModel):
     payload = pw.TextField()                                 # the JSON report, as stored
 
 
+# -- QoS policies of RSEs (core/qos_policies.py) ----------------------------------------------
+class RSEQoSPolicy(BaseModel):
+    rse_id = pw.CharField(max_length=32)
+    qos_policy = pw.CharField(max_length=64)
+
+    class Meta:
+        primary_key = pw.CompositeKey("rse_id", "qos_policy")
+
+
 ALL_MODELS = [
     Account, AccountAttribute, Identity, IdentityAccount, Scope,
     RSE, RSEAttribute, RSEProtocol, RSEDistance, RSEUsage, RSEUsageHistory, RSELimit,
@@ -590,6 +599,7 @@ ALL_MODELS = [
     Rule, RuleHistory, ReplicaLock, DatasetLock, TransferRequest, Subscription,
     LifetimeException, TransferLimit,
     ConfigOption, ConfigHistory, Heartbeat, Trace,
+    RSEQoSPolicy,
 ]
 
 

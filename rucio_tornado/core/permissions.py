@@ -55,12 +55,14 @@ def rule_updater(issuer, account=None, options=(), **_):
                                and set(options) <= set(RULE_OWNER_OPTIONS))
 
 
+def root_only(issuer, **_):
+    """The root account itself, not other admins (heartbeat listing, export)."""
+    return issuer.account == "root"
+
+
 def anyone(issuer, **_):
     """Every authenticated account."""
     return True
-def root_only(issuer, **_):
-    """Only the root account (the real server's heartbeat listing)."""
-    return issuer.account == "root"
 
 
 RULES = {
@@ -144,6 +146,13 @@ RULES = {
     "recover_vo_root_identity": admin_only,
     "list_heartbeats": root_only,
     "send_heartbeats": admin_only,
+
+    # -- import/export, dirac, quarantine, QoS policies, opendata, signed URLs (as the real
+    #    server: export is root's alone, the rest root/admin; signing a URL is every account's) --
+    "export": root_only,
+    "import": admin_only,
+    "add_qos_policy": admin_only,
+    "delete_qos_policy": admin_only,
 }
 
 

@@ -12,6 +12,7 @@ from rucio_tornado.web import replicas
 from rucio_tornado.web import rules, subscriptions
 from rucio_tornado.web import lifetime_exceptions, locks, redirect, requests
 from rucio_tornado.web import config, heartbeats, traces, vos
+from rucio_tornado.web import exchange, storage, unsupported
 
 P = r"([^/]+)"        # one path part (URL-decoded when passed to the handler)
 S = "/?"              # optional trailing slash
@@ -169,6 +170,17 @@ ROUTES = [
     (rf"/traces{S}", traces.TracesHandler),
     (rf"/nongrid_traces{S}", traces.NongridTracesHandler),
 
+    # -- import/export, dirac, opendata, signed URLs ------------------------------------------
+    (rf"/export{S}", exchange.ExportHandler),
+    (rf"/import{S}", exchange.ImportHandler),
+    (rf"/credentials/signurl?{S}", storage.SignURLHandler),
+    (rf"/rses/{P}/lfns2pfns{S}", storage.LFNs2PFNsHandler),
+    (rf"/rses/{P}/qos_policy{S}", storage.QoSPoliciesHandler),
+    (rf"/rses/{P}/qos_policy/{P}{S}", storage.QoSPolicyHandler),
+    (rf"/replicas/{P}/{P}/datasets_vp{S}", storage.DatasetReplicasVPHandler),
+    (rf"/identities/{P}/x509{S}", storage.X509IdentityHandler),
+    (rf"/identities/{P}/gss{S}", storage.GSSIdentityHandler),
+
     # -- operations (health, metrics) --------------------------------------------------------
     (rf"/health{S}", ops.HealthHandler),
     (rf"/metrics{S}", ops.MetricsHandler),
@@ -176,3 +188,7 @@ ROUTES = [
     # -- last: the generic account route ---------------------------------------------------
     (rf"/accounts/{P}{S}", accounts.AccountHandler),
 ]
+
+# The real API's routes no handler above serves answer 501 UnsupportedOperation (placed so that
+# they never hide a handler; web/unsupported.py). Keep this the last statement of the table.
+ROUTES = unsupported.place(ROUTES)

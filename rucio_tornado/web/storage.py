@@ -1,0 +1,92 @@
+"""Storage-side routes of the real API: lfns2pfns, QoS policies, virtual placement, signed URLs,
+and X509/GSS identities taken from the connection."""
+from rucio_tornado import exceptions
+from rucio_tornado.core import identities, lfns2pfns, qos_policies
+from rucio_tornado.web.base import BaseHandler
+
+SIGN_SERVICES = ("gcs", "s3", "swift")
+SIGN_OPERATIONS = ("read", "write", "delete")
+
+
+class LFNs2PFNsHandler(BaseHandler):
+    async def get(self, rse):
+        self.send_json(await self.call(
+            lfns2pfns.lfns2pfns, rse, self.get_query_arguments("lfn"),
+            scheme=self.arg("scheme"), domain=self.arg("domain", "wan"),
+            operation=self.arg("operation", "write")))
+
+
+class QoSPoliciesHandler(BaseHandler):
+    async def get(self, rse):
+        self.send_json(await self.call(qos_policies.list_qos_policies, rse))
+
+
+class QoSPolicyHandler(BaseHandler):
+    async def post(self, rse, policy):
+        await self.call(qos_policies.add_qos_policy, rse, policy)
+        self.created()
+
+    async def delete(self, rse, policy):
+        await self.call(qos_policies.delete_qos_policy, rse, policy)
+        self.ok()
+
+
+class DatasetReplicasVPHandler(BaseHandler):
+    """``GET /replicas/{scope}/{name}/datasets_vp``: the real server asks its Virtual Placement
+    service and answers ``"other"`` when none is configured; this server has none."""
+
+    async def get(self, scope, name):
+        await self.stream(lambda issuer: ["other"])
+
+
+class SignURLHandler(BaseHandler):
+    """``GET /credentials/signurl``: the arguments are checked as on the real server; signing
+    needs object-store credentials, which this server does not hold (501)."""
+
+    def get(self):
+        for name in ("rse", "url"):
+            if self.arg(name) is None:
+                raise exceptions.InvalidValue(f'Parameter "{name}" not found')
+        if self.arg("svc", "gcs") not in SIGN_SERVICES:
+            raise exceptions.InvalidValue('Parameter "svc" must be either empty (which '
+                                          'defaults to "gcs"), "gcs", "s3" or "swift"')
+        if self.arg("op", "read") not in SIGN_OPERATIONS:
+            raise exceptions.InvalidValue('Parameter "op" must be either empty (which defaults'
+                                          ' to "read"), "read", "write", or "delete".')
+        raise exceptions.NotServed("Signed URLs are not supported by this server: it holds no "
+                                   "object-store (gcs, s3, swift) credentials")
+
+
+class CredentialIdentityHandler(BaseHandler):
+    """``PUT /identities/{account}/x509|gss``: link the identity the connection proves (the
+    client certificate's subject DN; for GSS the Kerberos principal, which this server never
+    has) to the account, with the ``X-Rucio-Email`` header as its email."""
+    kind = None
+
+    def connection_identity(self):
+        return None
+
+    async def put(self, account):
+        identity, email = self.connection_identity(), self.request.headers.get("X-Rucio-Email")
+        if not identity or not email:
+            raise exceptions.InvalidValue(f"{self.source} and email must be set.")
+        await self.call(identities.add_identity, account, identity, self.kind, email=email)
+        self.created()
+
+
+class X509IdentityHandler(CredentialIdentityHandler):
+    kind, source = "X509", "SSL_CLIENT_S_DN"
+
+    def connection_identity(self):
+        try:        # only a TLS connection (not a forwarded one) carries a certificate
+            certificate = self.request.get_ssl_certificate()
+        except (AttributeError, ValueError):
+            certificate = None
+        if not certificate:
+            return None
+        return "".join(f"/{key}={value}" for rdn in certificate.get("subject", ())
+                       for key, value in rdn)
+
+
+class GSSIdentityHandler(CredentialIdentityHandler):
+    kind, source = "GSS", "REMOTE_USER"
