@@ -14,16 +14,9 @@ from rucio_tornado.web.base import BaseHandler
 
 #: (methods, real route) pairs of the real API that no handler here serves (yet).
 NOT_SERVED = [
-    # auth flows other than userpass (being built in core/auth)
-    ("GET", "/auth/gss"), ("GET", "/auth/oidc"), ("GET", "/auth/oidc_code"),
-    ("GET", "/auth/oidc_redirect"), ("GET", "/auth/oidc_refresh"), ("GET", "/auth/ssh"),
-    ("GET", "/auth/ssh_challenge_token"), ("GET", "/auth/x509"), ("GET", "/auth/x509/webui"),
-    ("GET", "/auth/x509_proxy"),
-    # config, VOs, heartbeats, traces
-    ("GET POST", "/config"), ("GET DELETE", "/config/<section>"),
-    ("GET DELETE", "/config/<section>/<option>"), ("PUT", "/config/<section>/<option>/<value>"),
-    ("GET", "/vos/"), ("POST PUT", "/vos/<vo>"), ("POST", "/vos/<vo>/recover"),
-    ("GET POST", "/heartbeats"), ("POST", "/traces/"), ("POST", "/nongrid_traces/"),
+    # the browser and device OIDC flows (external tokens are accepted on every route)
+    ("GET", "/auth/oidc"), ("GET", "/auth/oidc_code"), ("GET", "/auth/oidc_redirect"),
+    ("GET", "/auth/oidc_refresh"),
     # DIDs
     ("GET", "/archives/<path:scope_name>/files"), ("GET", "/dids/<guid>/guid"),
     ("POST", "/dids/<input_scope>/<input_name>/<output_scope>/<output_name>/<nbfiles>/sample"),
