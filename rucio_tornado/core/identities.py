@@ -6,14 +6,20 @@ from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.db import atomic
 from rucio_tornado.models import Account, Identity, IdentityAccount
 
-IDENTITY_TYPES = ("USERPASS", "X509", "GSS", "SSH", "OIDC", "SAML")
+IDENTITY_TYPES = ("X509", "GSS", "USERPASS", "SSH", "SAML", "OIDC")   # the real enum order
+#: Other names of a type (the seed's ``proxy`` is an X509 identity).
+ALIASES = {"PROXY": "X509"}
+
+
+def is_identity_type(value) -> bool:
+    return isinstance(value, str) and ALIASES.get(value.upper(), value.upper()) in IDENTITY_TYPES
 
 
 def identity_type(value) -> str:
-    """The upper-cased identity type; InvalidObject."""
-    if not isinstance(value, str) or value.upper() not in IDENTITY_TYPES:
+    """The upper-cased identity type (aliases resolved); InvalidObject."""
+    if not is_identity_type(value):
         raise exceptions.InvalidObject(f"Invalid identity type {value!r}")
-    return value.upper()
+    return ALIASES.get(value.upper(), value.upper())
 
 
 @atomic
