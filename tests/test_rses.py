@@ -203,7 +203,10 @@ async def test_protocols(api, db):
     assert root["domains"]["lan"] == {"read": None, "write": None, "delete": None}  # left out
     assert root["port"] == 1094 and root["domains"]["wan"]["read"] == 2
     assert (await api.get("/rses/MOCK")).json()["protocols"] == listing["protocols"]
-    only_root = (await api.get("/rses/MOCK/protocols/root")).json()["protocols"]
+    # the real server answers /protocols/{scheme} with all the RSE's protocols (issue 11)
+    by_scheme = (await api.get("/rses/MOCK/protocols/root")).json()["protocols"]
+    assert [p["hostname"] for p in by_scheme] == ["localhost", "xrd.example.org"]
+    only_root = (await api.get("/rses/MOCK/protocols/root/xrd.example.org")).json()["protocols"]
     assert [p["hostname"] for p in only_root] == ["xrd.example.org"]
     readers = (await api.get("/rses/MOCK/protocols?protocol_domain=wan&operation=read"
                              "&default=true")).json()["protocols"]

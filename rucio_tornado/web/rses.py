@@ -75,6 +75,11 @@ class ProtocolHandler(_ProtocolQuery):
     """``/rses/{rse}/protocols/{scheme}[/{hostname}[/{port}]]``."""
 
     async def get(self, rse, scheme, hostname=None, port=None):
+        if hostname is None:
+            # The client's form: the real server answers the RSE document with all its
+            # protocols whatever the scheme (the client's swap_protocols relies on it).
+            self.send_json(await self.call(rses.get_rse, rse))
+            return
         await self.send_protocols(rse, scheme, hostname, port)
 
     async def post(self, rse, scheme, hostname=None, port=None):
