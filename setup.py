@@ -13,7 +13,8 @@ setup(
     install_requires=[
         "tornado>=6.4",
         "peewee>=3.17",
-        "pyjwt>=2.8",
+        "pyjwt[crypto]>=2.8",         # external OIDC tokens: RS256, ES256, JWKS
+        "cryptography>=42",           # X.509 client certificates, SSH keys
         "ujson>=5.9",
         "psycopg2-binary>=2.9",
         "prometheus-client>=0.20",
@@ -23,9 +24,9 @@ setup(
             "pytest>=8",
             "pytest-tornado>=0.8.1",
             "setuptools<81",  # pytest-tornado imports pkg_resources
-            "rucio-clients>=41,<42",
+            "rucio-clients[ssh]>=41,<42",  # [ssh]: paramiko, for auth_type = ssh
             "requests",
-            "cryptography",  # test CA and certificates for the TLS tests
+            "cryptography",  # test CA, certificates and proxies for the TLS tests
             "ruff",
         ],
     },

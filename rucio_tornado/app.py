@@ -6,7 +6,8 @@ import tornado.web
 
 from rucio_tornado import metrics
 from rucio_tornado.core import install
-from rucio_tornado.core.auth import TokenService
+from rucio_tornado.core.auth.oidc import ExternalTokens
+from rucio_tornado.core.auth.tokens import TokenService
 from rucio_tornado.web import security
 from rucio_tornado.web.base import NotFoundHandler
 from rucio_tornado.web.routes import ROUTES
@@ -47,6 +48,7 @@ def make_app(settings, database, tokens=None, request_checks=()):
         config=settings,
         database=database,
         tokens=tokens or TokenService.from_settings(settings),
+        external_tokens=ExternalTokens.from_settings(settings),
         request_checks=tuple(security.request_checks(settings)) + tuple(request_checks),
         route_patterns=metrics.route_patterns(ROUTES),
         activity=Activity(),

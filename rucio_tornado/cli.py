@@ -107,7 +107,7 @@ def cmd_bootstrap(settings, args):
 
 
 def cmd_token(settings, args):
-    from rucio_tornado.core.auth import TokenService
+    from rucio_tornado.core.auth.tokens import TokenService
     print(TokenService.from_settings(settings).issue(args.account)[0])
     return 0
 
@@ -121,7 +121,7 @@ def cmd_serve(settings, args):
         return 2
     if settings.processes > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         _prepare_multiprocess_metrics(settings)
-    from rucio_tornado.core.auth import TokenService
+    from rucio_tornado.core.auth.tokens import TokenService
     from rucio_tornado.server import run_server
     prepare_database(settings)            # closed again: workers open their own after forking
     TokenService.from_settings(settings)  # development: the key file exists before any fork

@@ -40,12 +40,21 @@ class Settings:
     processes: int = 1
     ssl_certfile: str = ""
     ssl_keyfile: str = ""
-    ssl_client_ca: str = ""
+    ssl_client_ca: str = ""              # CA bundle (PEM) for X.509 client certificates
+    ssl_client_ca_path: str = ""         # ... or a directory of hashed CA files (c_rehash)
+    x509_dn_header: str = "X-SSL-Client-S-DN"       # client DN set by a trusted TLS proxy
+    x509_verify_header: str = "X-SSL-Client-Verify"  # ... believed only when it says SUCCESS
+    oidc_issuers: str = ""               # "ISSUER=JWKS file or URL, ISSUER" (none: discovery)
+    oidc_audience: str = "rucio"         # external tokens' aud must contain this
+    oidc_leeway: int = 60                # seconds of clock skew allowed for exp/nbf/iat
+    oidc_jwks_refresh: float = 3600.0    # seconds a fetched JWKS is kept before reading it again
+    ssh_challenge_lifetime: int = 10     # seconds a client has to sign an SSH challenge
     trusted_proxies: str = ""            # comma-separated addresses allowed to set X-Forwarded-*
     shutdown_timeout: float = 30.0       # seconds running requests get on SIGTERM
     periodic_tasks: bool = True          # run rule expiry and subscriptions in-process (development)
     periodic_interval: float = 10.0      # seconds between periodic task runs
     access_log: bool = True
+    trace_retention: int = 100000        # traces kept (newest rows); 0 keeps all
     config_file: str = ""
 
     @classmethod
@@ -112,18 +121,41 @@ def validate(settings):
         problems.append(f"mode must be one of {', '.join(MODES)}, not {settings.mode!r}")
     if settings.processes < 1:
         problems.append("processes must be at least 1")
+    if settings.trace_retention < 0:
+        problems.append("trace_retention must be 0 (keep all traces) or a number of rows")
     if bool(settings.ssl_certfile) != bool(settings.ssl_keyfile):
         problems.append("ssl_certfile and ssl_keyfile must be set together")
     for name in ("ssl_certfile", "ssl_keyfile", "ssl_client_ca"):
         path = getattr(settings, name)
         if path and not Path(path).is_file():
             problems.append(f"{name}: file not found: {path}")
+    problems.extend(_authentication_problems(settings))
     try:
         parse_networks(settings.trusted_proxies)
     except ValueError as exc:
         problems.append(f"trusted_proxies: {exc}")
     if settings.is_production:
         problems.extend(_production_problems(settings))
+    return problems
+
+
+def _authentication_problems(settings):
+    from rucio_tornado.core.auth.oidc import parse_issuers
+    problems = []
+    if settings.ssl_client_ca_path and not Path(settings.ssl_client_ca_path).is_dir():
+        problems.append(f"ssl_client_ca_path: directory not found: {settings.ssl_client_ca_path}")
+    if (settings.ssl_client_ca or settings.ssl_client_ca_path) and not settings.terminates_tls:
+        problems.append("ssl_client_ca / ssl_client_ca_path need ssl_certfile and ssl_keyfile "
+                        "(behind a TLS proxy, the proxy checks client certificates)")
+    try:
+        issuers = parse_issuers(settings.oidc_issuers)
+    except ValueError as exc:
+        return problems + [f"oidc_issuers: {exc}"]
+    for issuer, location in issuers.items():
+        if location and "://" not in location and not Path(location).is_file():
+            problems.append(f"oidc_issuers: JWKS file of {issuer} not found: {location}")
+    if issuers and not settings.oidc_audience:
+        problems.append("oidc_audience must be set when oidc_issuers is")
     return problems
 
 

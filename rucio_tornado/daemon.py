@@ -5,10 +5,12 @@ a single development server runs all of them in-process with :func:`start_period
 """
 import asyncio
 import logging
+import os
 import signal
+import socket
 import threading
 
-from rucio_tornado.core import install
+from rucio_tornado.core import heartbeats, install
 
 log = logging.getLogger("rucio_tornado.daemon")
 
@@ -20,7 +22,8 @@ def load_tasks():
 
 def run_once(database, names):
     """Run each task of ``names`` once, synchronously; {name: result}. A failing task is
-    logged and does not stop the others."""
+    logged and does not stop the others. Each pass records a heartbeat (``GET /heartbeats``)
+    with the pass's result as payload."""
     tasks = load_tasks()
     results = {}
     for name in names:
@@ -30,7 +33,18 @@ def run_once(database, names):
         except Exception:
             log.exception("task %s failed", name)
             results[name] = None
+        _heartbeat(database, name, results[name])
     return results
+
+
+def _heartbeat(database, name, result):
+    payload = "failed" if result is None else f"last pass: {result}"
+    try:
+        database.run_sync(heartbeats.beat, f"rucio-tornado daemon {name}",
+                          socket.gethostname()[:heartbeats.HOSTNAME_LENGTH], os.getpid(),
+                          payload=payload[:heartbeats.PAYLOAD_LENGTH])
+    except Exception:
+        log.exception("heartbeat of task %s failed", name)
 
 
 def run_daemon(database, names, interval, once=False):

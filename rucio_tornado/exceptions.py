@@ -2,7 +2,9 @@
 
 The class *name* is what travels in the ``ExceptionClass`` header and body: the real client maps it
 back to its own exception class of the same name (API.md §2). Where the real server answers one
-class with a different status in one place, a subclass here says so and keeps the wire name.
+class with a different status in one place, a subclass here says so and keeps the wire name
+(``same_wire_name=True``). Classes are declared with their status as a class keyword:
+``class RSENotFound(RucioException, status=404)``.
 """
 
 
@@ -10,6 +12,15 @@ class RucioException(Exception):
     status = 500
     #: Name sent on the wire; defaults to the class name (lets us model ``ValueError`` etc.).
     wire_name = None
+
+    def __init_subclass__(cls, status=None, wire_name=None, same_wire_name=False, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if same_wire_name:
+            parent = cls.__mro__[1]
+            wire_name = parent.wire_name or parent.__name__
+        cls.wire_name = wire_name
 
     def __init__(self, message=""):
         super().__init__(message)
@@ -21,246 +32,326 @@ class RucioException(Exception):
 
 
 # -- the classes of the real server, with the first status API.md §2.3 lists for each -------
+class CannotAuthenticate(RucioException, status=401):
+    pass
 
-class CannotAuthenticate(RucioException):
-    status = 401
 
-class IdentityError(RucioException):
-    status = 400
+class IdentityError(RucioException, status=400):
+    pass
 
-class IdentityNotFound(RucioException):
-    status = 401
 
-class AccessDenied(RucioException):
-    status = 401
+class IdentityNotFound(RucioException, status=401):
+    pass
 
-class AccountNotFound(RucioException):
-    status = 404
 
-class Duplicate(RucioException):
-    status = 409
+class AccessDenied(RucioException, status=401):
+    pass
 
-class InvalidObject(RucioException):
-    status = 400
 
-class InvalidAccountType(RucioException):
-    status = 400
+class AccountNotFound(RucioException, status=404):
+    pass
 
-class UnsupportedRequestedContentType(RucioException):
-    status = 406
 
-class RSENotFound(RucioException):
-    status = 404
+class Duplicate(RucioException, status=409):
+    pass
 
-class RSEAttributeNotFound(RucioException):
-    status = 404
 
-class RSEOperationNotSupported(RucioException):
-    status = 404
+class InvalidObject(RucioException, status=400):
+    pass
 
-class RSEProtocolNotSupported(RucioException):
-    status = 404
 
-class RSEWriteBlocked(RucioException):
-    status = 409
+class InvalidAccountType(RucioException, status=400):
+    pass
 
-class InvalidRSEExpression(RucioException):
-    status = 400
 
-class InputValidationError(RucioException):
-    status = 400
+class UnsupportedRequestedContentType(RucioException, status=406):
+    pass
 
-class CounterNotFound(RucioException):
-    status = 404
 
-class ScopeNotFound(RucioException):
-    status = 404
+class RSENotFound(RucioException, status=404):
+    pass
 
-class DataIdentifierNotFound(RucioException):
-    status = 404
 
-class DataIdentifierAlreadyExists(RucioException):
-    status = 409
+class RSEAttributeNotFound(RucioException, status=404):
+    pass
 
-class DuplicateContent(RucioException):
-    status = 409
 
-class FileAlreadyExists(RucioException):
-    status = 409
+class RSEOperationNotSupported(RucioException, status=404):
+    pass
 
-class FileConsistencyMismatch(RucioException):
-    status = 412
 
-class UnsupportedOperation(RucioException):
-    status = 409
+class RSEProtocolNotSupported(RucioException, status=404):
+    pass
 
-class UnsupportedStatus(RucioException):
-    status = 409
 
-class InvalidMetadata(RucioException):
-    status = 400
+class RSEWriteBlocked(RucioException, status=409):
+    pass
 
-class KeyNotFound(RucioException):
-    status = 404
 
-class InvalidValueForKey(RucioException):
-    status = 400
+class InvalidRSEExpression(RucioException, status=400):
+    pass
 
-class UnsupportedMetadataPlugin(RucioException):
-    status = 400
 
-class UnsupportedKeyType(RucioException):
-    status = 400
+class InputValidationError(RucioException, status=400):
+    pass
 
-class UnsupportedValueType(RucioException):
-    status = 400
 
-class DIDFilterSyntaxError(RucioException):
-    status = 400
+class CounterNotFound(RucioException, status=404):
+    pass
 
-class RuleNotFound(RucioException):
-    status = 404
 
-class DuplicateRule(RucioException):
-    status = 409
+class ScopeNotFound(RucioException, status=404):
+    pass
 
-class InsufficientAccountLimit(RucioException):
-    status = 409
 
-class InsufficientTargetRSEs(RucioException):
-    status = 409
+class DataIdentifierNotFound(RucioException, status=404):
+    pass
 
-class InvalidReplicationRule(RucioException):
-    status = 409
 
-class InvalidRuleWeight(RucioException):
-    status = 409
+class DataIdentifierAlreadyExists(RucioException, status=409):
+    pass
 
-class StagingAreaRuleRequiresLifetime(RucioException):
-    status = 409
 
-class ScratchDiskLifetimeConflict(RucioException):
-    status = 409
+class DuplicateContent(RucioException, status=409):
+    pass
 
-class ManualRuleApprovalBlocked(RucioException):
-    status = 409
 
-class RuleReplaceFailed(RucioException):
-    status = 409
+class FileAlreadyExists(RucioException, status=409):
+    pass
 
-class SubscriptionNotFound(RucioException):
-    status = 404
 
-class SubscriptionDuplicate(RucioException):
-    status = 409
+class FileConsistencyMismatch(RucioException, status=412):
+    pass
 
-class ReplicaNotFound(RucioException):
-    status = 404
 
-class ReplicaIsLocked(RucioException):
-    status = 423
+class UnsupportedOperation(RucioException, status=409):
+    pass
 
-class ResourceTemporaryUnavailable(RucioException):
-    status = 503
 
-class SortingAlgorithmNotSupported(RucioException):
-    status = 400
+class UnsupportedStatus(RucioException, status=409):
+    pass
 
-class InvalidPath(RucioException):
-    status = 400
 
-class InvalidType(RucioException):
-    status = 400
+class InvalidMetadata(RucioException, status=400):
+    pass
 
-class ConfigurationError(RucioException):
-    status = 500
 
-class NotFound(RucioException):
-    status = 404
+class KeyNotFound(RucioException, status=404):
+    pass
 
-class MethodNotAllowed(RucioException):
-    status = 405
 
-class DatabaseException(RucioException):
-    status = 500
+class InvalidValueForKey(RucioException, status=400):
+    pass
 
-class RSEProtocolDomainNotSupported(RucioException):
-    status = 400
 
-class RSEProtocolPriorityError(RucioException):
-    status = 400
+class UnsupportedMetadataPlugin(RucioException, status=400):
+    pass
 
-class NoDistance(RucioException):
-    status = 404
+
+class UnsupportedKeyType(RucioException, status=400):
+    pass
+
+
+class UnsupportedValueType(RucioException, status=400):
+    pass
+
+
+class DIDFilterSyntaxError(RucioException, status=400):
+    pass
+
+
+class RuleNotFound(RucioException, status=404):
+    pass
+
+
+class DuplicateRule(RucioException, status=409):
+    pass
+
+
+class InsufficientAccountLimit(RucioException, status=409):
+    pass
+
+
+class InsufficientTargetRSEs(RucioException, status=409):
+    pass
+
+
+class InvalidReplicationRule(RucioException, status=409):
+    pass
+
+
+class InvalidRuleWeight(RucioException, status=409):
+    pass
+
+
+class StagingAreaRuleRequiresLifetime(RucioException, status=409):
+    pass
+
+
+class ScratchDiskLifetimeConflict(RucioException, status=409):
+    pass
+
+
+class ManualRuleApprovalBlocked(RucioException, status=409):
+    pass
+
+
+class RuleReplaceFailed(RucioException, status=409):
+    pass
+
+
+class SubscriptionNotFound(RucioException, status=404):
+    pass
+
+
+class SubscriptionDuplicate(RucioException, status=409):
+    pass
+
+
+class ReplicaNotFound(RucioException, status=404):
+    pass
+
+
+class ReplicaIsLocked(RucioException, status=423):
+    pass
+
+
+class ResourceTemporaryUnavailable(RucioException, status=503):
+    pass
+
+
+class SortingAlgorithmNotSupported(RucioException, status=400):
+    pass
+
+
+class InvalidPath(RucioException, status=400):
+    pass
+
+
+class InvalidType(RucioException, status=400):
+    pass
+
+
+class ConfigurationError(RucioException, status=500):
+    pass
+
+
+class NotFound(RucioException, status=404):
+    pass
+
+
+class MethodNotAllowed(RucioException, status=405):
+    pass
+
+
+class DatabaseException(RucioException, status=500):
+    pass
+
+
+class RSEProtocolDomainNotSupported(RucioException, status=400):
+    pass
+
+
+class RSEProtocolPriorityError(RucioException, status=400):
+    pass
+
+
+class NoDistance(RucioException, status=404):
+    pass
+
+
+# -- locks, requests, lifetime exceptions, redirect --------------------------------------------
+class RequestNotFound(RucioException, status=404):
+    pass
+
+
+class MissingParameter(RucioException, status=400):
+    pass
+
+
+class LifetimeExceptionNotFound(RucioException, status=404):
+    pass
+
+
+class LifetimeExceptionDuplicate(RucioException, status=409):
+    pass
+
+
+# -- configuration, VOs -----------------------------------------------------------------------
+class ConfigNotFound(RucioException, status=404):
+    pass
+
+
+class VONotFound(RucioException, status=404):
+    pass
 
 
 # -- Python-builtin names the real server sends for malformed input (API.md §2.3) -----------
-class InvalidValue(RucioException):
-    status = 400
-    wire_name = "ValueError"
+class InvalidValue(RucioException, status=400, wire_name="ValueError"):
+    pass
 
 
-class MissingKey(RucioException):
-    status = 400
-    wire_name = "KeyError"
+class MissingKey(RucioException, status=400, wire_name="KeyError"):
+    pass
 
 
-class InvalidJSONType(RucioException):
-    status = 400
-    wire_name = "TypeError"
+class InvalidJSONType(RucioException, status=400, wire_name="TypeError"):
+    pass
 
 
 # -- the same class with another status where the real server answers so -------------------
-class UnknownOperation(RSEOperationNotSupported):
+class UnknownOperation(RSEOperationNotSupported, status=400, same_wire_name=True):
     """A protocol operation or domain that does not exist (a client error, not a 404)."""
-    status = 400
-    wire_name = "RSEOperationNotSupported"
 
 
-class UnknownIdentity(IdentityError):
+class UnknownIdentity(IdentityError, status=401, same_wire_name=True):
     """``userpass`` login with an identity that does not exist."""
-    status = 401
-    wire_name = "IdentityError"
 
 
-class IdentityMissing(IdentityError):
+class IdentityMissing(IdentityError, status=404, same_wire_name=True):
     """An identity (or its link to an account) that does not exist, where one is removed or
     listed."""
-    status = 404
-    wire_name = "IdentityError"
 
 
-class InvalidRuleDefinition(InvalidObject):
+class InvalidRuleDefinition(InvalidObject, status=409, same_wire_name=True):
     """A ``POST /rules/`` body that breaks the schema: 409, as the real rule API answers."""
-    status = 409
-    wire_name = "InvalidObject"
 
 
-class InvalidRuleOption(InputValidationError):
+class InvalidRuleOption(InputValidationError, status=409, same_wire_name=True):
     """A bad option of ``PUT /rules/{id}``: 409."""
-    status = 409
-    wire_name = "InputValidationError"
 
 
-class LockedRule(UnsupportedOperation):
+class LockedRule(UnsupportedOperation, status=401, same_wire_name=True):
     """Deleting a locked rule: 401, as the real server answers."""
-    status = 401
-    wire_name = "UnsupportedOperation"
 
 
-class InvalidRSEProperties(InputValidationError):
+class InvalidRSEProperties(InputValidationError, status=422, same_wire_name=True):
     """A bad property of ``POST /rses/{rse}``: 422, as the real server's schema check."""
-    status = 422
-    wire_name = "InputValidationError"
 
 
-class InvalidRuleExpression(InvalidRSEExpression):
+class InvalidRuleExpression(InvalidRSEExpression, status=409, same_wire_name=True):
     """An RSE expression of a rule that selects nothing or does not parse: 409."""
-    status = 409
-    wire_name = "InvalidRSEExpression"
 
 
-class SSLRequired(AccessDenied):
+class ConfigValueRefused(ConfigurationError, status=400, same_wire_name=True):
+    """A configuration option or value that cannot be stored: 400, as ``POST /config``."""
+
+
+class TraceDecodeError(InvalidValue, wire_name="JSONDecodeError"):
+    """A trace body that is not JSON: the real server names Python's decoder error."""
+
+
+class SSLRequired(AccessDenied, status=403, same_wire_name=True):
     """Plain HTTP in production: 403."""
-    status = 403
-    wire_name = "AccessDenied"
+
+
+class InvalidRequestState(InvalidObject, status=400, wire_name="Invalid"):
+    """A ``request_states`` value that is no request state: the real server's class 'Invalid'."""
+
+
+class UnsupportedExceptionState(UnsupportedOperation, status=400, same_wire_name=True):
+    """A lifetime exception set to a state other than APPROVED/REJECTED: 400."""
+
+
+class NoRedirection(ReplicaNotFound, same_wire_name=True):
+    """``/redirect``: no replica, or none the arguments allow (404)."""

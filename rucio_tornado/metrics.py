@@ -36,6 +36,8 @@ POOL_IN_USE = Gauge("rucio_db_pool_in_use", "PostgreSQL pool connections in use"
 STREAM_POOL_IN_USE = Gauge("rucio_db_stream_pool_in_use",
                            "PostgreSQL stream pool connections in use (one per open stream)",
                            multiprocess_mode="livesum")
+TRACES = Counter("rucio_traces_total", "Trace reports accepted (/traces/, /nongrid_traces/)",
+                 ["kind"])
 
 _PART = re.compile(r"\(\[\^/\]\+\)|\(\.\*\)|\(\.\+\)")
 

@@ -283,8 +283,8 @@ class DIDMeta(BaseModel):
         indexes = ((("key", "value"), False), (("key", "number"), False))
 
 
-class Content(BaseModel):
-    """An attachment: child ``(child_scope, child_name)`` inside ``(scope, name)``."""
+class Attachment(BaseModel):
+    """The columns of an attachment, shared by :class:`Content` and its history (no table)."""
     scope = pw.CharField(max_length=25)
     name = pw.CharField(max_length=250)
     child_scope = pw.CharField(max_length=25)
@@ -294,6 +294,10 @@ class Content(BaseModel):
     bytes = pw.BigIntegerField(null=True)
     adler32 = pw.CharField(max_length=8, null=True)
     md5 = pw.CharField(max_length=32, null=True)
+
+
+class Content(Attachment):
+    """An attachment: child ``(child_scope, child_name)`` inside ``(scope, name)``."""
     guid = pw.CharField(max_length=36, null=True)
     events = pw.BigIntegerField(null=True)
     rule_evaluation = pw.BooleanField(null=True)
@@ -303,16 +307,8 @@ class Content(BaseModel):
         indexes = ((("child_scope", "child_name"), False),)
 
 
-class ContentHistory(BaseModel):
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    child_scope = pw.CharField(max_length=25)
-    child_name = pw.CharField(max_length=250)
-    did_type = pw.CharField(max_length=10)
-    child_type = pw.CharField(max_length=10)
-    bytes = pw.BigIntegerField(null=True)
-    adler32 = pw.CharField(max_length=8, null=True)
-    md5 = pw.CharField(max_length=32, null=True)
+class ContentHistory(Attachment):
+    """A detached attachment (``/dids/{s}/{n}/dids/history``)."""
     deleted_at = pw.DateTimeField(null=True)
 
     class Meta:
@@ -452,7 +448,9 @@ class RuleHistory(BaseModel):
         indexes = ((("scope", "name"), False),)
 
 
-class ReplicaLock(BaseModel):
+class Lock(BaseModel):
+    """The columns of a rule's lock on one DID at one RSE, shared by file and dataset locks
+    (no table)."""
     rule_id = pw.CharField(max_length=32)
     scope = pw.CharField(max_length=25)
     name = pw.CharField(max_length=250)
@@ -463,21 +461,17 @@ class ReplicaLock(BaseModel):
 
     class Meta:
         primary_key = pw.CompositeKey("rule_id", "scope", "name", "rse_id")
+
+
+class ReplicaLock(Lock):
+    class Meta:
         indexes = ((("scope", "name", "rse_id"), False), (("rse_id", "state"), False))
 
 
-class DatasetLock(BaseModel):
-    rule_id = pw.CharField(max_length=32)
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    rse_id = pw.CharField(max_length=32)
-    account = pw.CharField(max_length=25)
-    state = pw.CharField(max_length=12, default="REPLICATING")
+class DatasetLock(Lock):
     length = pw.BigIntegerField(null=True)
-    bytes = pw.BigIntegerField(null=True)
 
     class Meta:
-        primary_key = pw.CompositeKey("rule_id", "scope", "name", "rse_id")
         indexes = ((("scope", "name"), False), (("rse_id",), False))
 
 
@@ -515,6 +509,78 @@ class Subscription(BaseModel):
         indexes = ((("account", "name"), True),)
 
 
+# -- lifetime exceptions, transfer limits -------------------------------------------------------
+class LifetimeException(BaseModel):
+    """One DID of a request to extend the lifetime model's end of life (``exception_id`` is
+    shared by the DIDs requested together)."""
+    exception_id = pw.CharField(max_length=32, default=new_id)
+    scope = pw.CharField(max_length=25)
+    name = pw.CharField(max_length=250)
+    did_type = pw.CharField(max_length=10)
+    account = pw.CharField(max_length=25)
+    pattern = pw.CharField(max_length=255, null=True)
+    comments = pw.CharField(max_length=4000, null=True)
+    state = pw.CharField(max_length=10, default="WAITING")   # WAITING | APPROVED | REJECTED
+    expires_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        primary_key = pw.CompositeKey("exception_id", "scope", "name")
+        indexes = ((("state",), False),)
+
+
+class TransferLimit(BaseModel):
+    """A limit on transfers to (or from) the RSEs of an expression, per activity."""
+    id = pw.CharField(max_length=32, primary_key=True, default=new_id)
+    rse_expression = pw.CharField(max_length=3000)
+    activity = pw.CharField(max_length=50, null=True)
+    direction = pw.CharField(max_length=12, default="DESTINATION")   # DESTINATION | SOURCE
+    max_transfers = pw.BigIntegerField(null=True)
+    volume = pw.BigIntegerField(null=True)
+    deadline = pw.BigIntegerField(null=True)
+    strategy = pw.CharField(max_length=25, null=True)
+    transfers = pw.BigIntegerField(null=True)
+    waitings = pw.BigIntegerField(null=True)
+# -- operations: configuration table, heartbeats, traces -----------------------------------
+class ConfigOption(BaseModel):
+    """One ``section``/``option`` of the database configuration (``/config``); values as text."""
+    section = pw.CharField(max_length=128)
+    opt = pw.CharField(max_length=128)
+    value = pw.CharField(max_length=4000)
+
+    class Meta:
+        primary_key = pw.CompositeKey("section", "opt")
+
+
+class ConfigHistory(BaseModel):
+    """The value an option had before it was changed or removed."""
+    id = pw.BigAutoField()
+    section = pw.CharField(max_length=128)
+    opt = pw.CharField(max_length=128)
+    value = pw.CharField(max_length=4000, null=True)
+
+
+class Heartbeat(BaseModel):
+    """The last beat of one process (thread) of an executable on a host."""
+    executable = pw.CharField(max_length=64)                # SHA-256 of the readable name
+    readable = pw.CharField(max_length=4000, null=True)
+    hostname = pw.CharField(max_length=128)
+    pid = pw.IntegerField()
+    thread_id = pw.BigIntegerField(default=0)
+    thread_name = pw.CharField(max_length=64, null=True)
+    payload = pw.CharField(max_length=3000, null=True)
+
+    class Meta:
+        primary_key = pw.CompositeKey("executable", "hostname", "pid", "thread_id")
+
+
+class Trace(BaseModel):
+    """A trace report (``/traces/``, ``/nongrid_traces/``), kept up to ``trace_retention``."""
+    id = pw.BigAutoField()
+    kind = pw.CharField(max_length=16)                       # traces | nongrid
+    event_type = pw.CharField(max_length=64, null=True)
+    payload = pw.TextField()                                 # the JSON report, as stored
+
+
 ALL_MODELS = [
     Account, AccountAttribute, Identity, IdentityAccount, Scope,
     RSE, RSEAttribute, RSEProtocol, RSEDistance, RSEUsage, RSEUsageHistory, RSELimit,
@@ -522,6 +588,8 @@ ALL_MODELS = [
     DID, DIDMeta, Content, ContentHistory, MetaKey, MetaValue,
     Replica, BadReplica, BadPFN, CollectionReplica,
     Rule, RuleHistory, ReplicaLock, DatasetLock, TransferRequest, Subscription,
+    LifetimeException, TransferLimit,
+    ConfigOption, ConfigHistory, Heartbeat, Trace,
 ]
 
 
@@ -533,3 +601,18 @@ def create_tables(database, reset=False):
         if reset:
             database.peewee.drop_tables(ALL_MODELS, safe=True, cascade=database.is_postgresql)
         database.peewee.create_tables(ALL_MODELS, safe=True)
+
+
+# -- authentication ---------------------------------------------------------------------------
+class SSHChallenge(BaseModel):
+    """A challenge of ``GET /auth/ssh_challenge_token``: signed once by the client's SSH key,
+    deleted when used (in the database so that every process agrees)."""
+    challenge = pw.CharField(max_length=128, primary_key=True)
+    account = pw.CharField(max_length=25)
+    expires_at = pw.DateTimeField()
+
+    class Meta:
+        indexes = ((("account", "expires_at"), False),)
+
+
+ALL_MODELS.append(SSHChallenge)

@@ -58,9 +58,13 @@ def ssl_context(settings):
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(settings.ssl_certfile, settings.ssl_keyfile)
-    if settings.ssl_client_ca:
-        context.load_verify_locations(settings.ssl_client_ca)
+    if settings.ssl_client_ca or settings.ssl_client_ca_path:
+        # Optional at the TLS level: userpass and tokens work on the same port; a presented
+        # certificate must verify (RFC 3820 proxies included), /auth/x509 maps its DN.
+        context.load_verify_locations(cafile=settings.ssl_client_ca or None,
+                                      capath=settings.ssl_client_ca_path or None)
         context.verify_mode = ssl.CERT_OPTIONAL
+        context.verify_flags |= ssl.VERIFY_ALLOW_PROXY_CERTS
     return context
 
 

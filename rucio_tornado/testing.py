@@ -56,8 +56,8 @@ def count_rows(db, model):
 
 def fast_passwords():
     """Cheap password hashes for this process (tests only: they are not safe to keep)."""
-    from rucio_tornado.core import auth
-    auth.PASSWORD_COST = 2 ** 4
+    from rucio_tornado.core.auth import passwords
+    passwords.PASSWORD_COST = 2 ** 4
 
 
 class Response:

@@ -10,7 +10,7 @@ from rucio_tornado import testing
 from rucio_tornado.app import make_app
 from rucio_tornado.config import Settings
 from rucio_tornado.core import install
-from rucio_tornado.core.auth import TokenService
+from rucio_tornado.core.auth.tokens import TokenService
 from rucio_tornado.core.bootstrap import bootstrap
 from rucio_tornado.db import Database
 from rucio_tornado.models import ALL_MODELS, create_tables

@@ -1,7 +1,7 @@
 """DID metadata and metadata keys (``/meta/`` and ``/meta_conventions/``), on both databases."""
 import pytest
 
-from rucio_tornado.core.dids.meta import DID_COLUMNS
+from rucio_tornado.core.dids.meta import METADATA_COLUMNS as DID_COLUMNS
 from rucio_tornado.models import DIDMeta, MetaKey
 from tests.conftest import count_rows
 from tests.test_dids import SCOPE, add, add_files, jdoe  # noqa: F401

@@ -18,7 +18,7 @@ from rucio_tornado import cli, daemon
 from rucio_tornado.app import make_app
 from rucio_tornado.config import Settings, validate
 from rucio_tornado.core import events
-from rucio_tornado.core.auth import TokenService
+from rucio_tornado.core.auth.tokens import TokenService
 from rucio_tornado.db import Database
 from rucio_tornado.models import Account, create_tables
 from tests.conftest import TEST_SECRET, Api, create_pg_database, drop_pg_database

@@ -15,7 +15,7 @@ from rucio_tornado.db import Database
 from rucio_tornado.models import Account
 from tests.conftest import REQUIRE_PG, create_pg_database, drop_pg_database
 from tests.live import free_port
-from tests.prodtools import ROOT_PASSWORD, Server, make_certificates
+from tests.prodtools import PKI, ROOT_PASSWORD, Server
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ request_retries = 1
 """
 
 
-def nginx_config(workdir, tls_port, http_port, upstreams, cert, key):
+def nginx_config(workdir, tls_port, http_port, upstreams, cert, key, client_ca):
     """The example, with its ports, paths and log files pointed into ``workdir``."""
     text = (CONF / "nginx.conf.example").read_text()
     replacements = {
@@ -51,6 +51,7 @@ def nginx_config(workdir, tls_port, http_port, upstreams, cert, key):
         "listen 80;": f"listen 127.0.0.1:{http_port};",
         "/etc/rucio-tornado/server.pem;": f"{cert};",
         "/etc/rucio-tornado/server.key;": f"{key};",
+        "/etc/grid-security/ca-bundle.pem;": f"{client_ca};",
         "http {": "http {\n" + "".join(f"    {kind}_temp_path {workdir}/{kind};\n" for kind in
                                        ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")),
     }
@@ -69,7 +70,8 @@ def stack(tmp_path_factory):
             pytest.fail("nginx is required (RUCIO_TORNADO_REQUIRE_PG is set) but not installed")
         pytest.skip("nginx is not installed")
     workdir = tmp_path_factory.mktemp("nginx")
-    ca, cert, key = make_certificates(workdir)
+    pki = PKI(workdir)
+    ca, (cert, key) = pki.ca_path, pki.server()
     db_url = create_pg_database("rt_nginx")
     settings = {"mode": "production", "db": db_url, "root_password": ROOT_PASSWORD,
                 "trusted_proxies": "127.0.0.1", "periodic_tasks": "false"}
@@ -81,7 +83,8 @@ def stack(tmp_path_factory):
         for server in servers:
             server.wait_until_up()
         tls_port, http_port = free_port(), free_port()
-        config = nginx_config(workdir, tls_port, http_port, [s.port for s in servers], cert, key)
+        config = nginx_config(workdir, tls_port, http_port, [s.port for s in servers], cert, key,
+                              ca)
         extra = "user root;" if os.geteuid() == 0 else ""
         nginx = subprocess.Popen([NGINX, "-p", str(workdir), "-c", str(config),
                                   "-e", str(workdir / "error.log"), "-g", f"daemon off; {extra}"],
@@ -89,7 +92,7 @@ def stack(tmp_path_factory):
         url = f"https://localhost:{tls_port}"
         _wait_for(lambda: requests.get(url + "/ping", verify=ca, timeout=1).ok, nginx, workdir)
         yield {"url": url, "plain": f"http://127.0.0.1:{http_port}", "ca": ca, "servers": servers,
-               "db": db_url, "workdir": workdir}
+               "db": db_url, "workdir": workdir, "pki": pki}
     finally:
         if nginx is not None:
             nginx.terminate()
@@ -185,3 +188,76 @@ def test_the_systemd_unit_runs_real_commands():
     assert len(commands) == 2
     for argv in commands:
         cli.build_parser().parse_args(argv)        # exits on an unknown option
+
+
+# -- X.509 through nginx: the verified DN in X-SSL-Client-S-DN --------------------------------
+X509_CFG = """[client]
+rucio_host = {url}
+auth_host = {url}
+auth_type = {auth_type}
+account = {account}
+ca_cert = {ca}
+auth_token_file_path = {token_file}
+request_retries = 1
+{creds}
+"""
+
+
+def test_x509_and_proxies_through_nginx(stack):
+    from rucio.client import Client
+    from rucio.common.config import clean_cached_config
+    pki, workdir = stack["pki"], Path(stack["workdir"])
+    cert, key, user, user_key = pki.user("carol", ("DC", "org"), ("DC", "example"),
+                                         ("OU", "Users"), ("CN", "Carol Nginx"))
+    proxy = pki.proxy("x509up_carol", user, user_key)
+    root, _ = _client(stack)
+    root.add_account("carol", "USER", "carol@example.org")
+    root.add_identity("carol", "CN=Carol Nginx,OU=Users,DC=example,DC=org", "X509",
+                      "carol@example.org", default=True)
+    rucio = shutil.which("rucio") or str(Path(sys.executable).parent / "rucio")
+    types = [("x509", f"client_cert = {cert}\nclient_key = {key}")]
+    if _nginx_accepts_proxies():
+        types.append(("x509_proxy", f"client_x509_proxy = {proxy}"))
+    else:       # OpenSSL 3 ignores OPENSSL_ALLOW_PROXY_CERTS: nginx itself refuses the proxy
+        refused = requests.get(stack["url"] + "/auth/x509_proxy", verify=stack["ca"], cert=proxy)
+        assert refused.status_code == 400 and "ExceptionClass" not in refused.headers
+        assert "proxy certificates not allowed" in \
+            (Path(stack["workdir"]) / "error.log").read_text()
+    for auth_type, creds in types:
+        config = workdir / f"rucio-{auth_type}.cfg"
+        config.write_text(X509_CFG.format(url=stack["url"], auth_type=auth_type, account="carol",
+                                          ca=stack["ca"], creds=creds,
+                                          token_file=workdir / f"token-{auth_type}"))
+        os.environ["RUCIO_CONFIG"] = str(config)
+        clean_cached_config()
+        client = Client(rucio_host=stack["url"], auth_host=stack["url"], account="carol",
+                        ca_cert=stack["ca"], auth_type=auth_type)
+        assert client.whoami()["account"] == "carol"
+        os.remove(workdir / f"token-{auth_type}")
+        result = subprocess.run([rucio, "whoami"], capture_output=True, text=True, timeout=60,
+                                env=dict(os.environ, RUCIO_CONFIG=str(config)))
+        assert result.returncode == 0 and "carol" in result.stdout, result.stderr
+
+
+def _nginx_accepts_proxies():
+    """nginx built with OpenSSL 1.1 honours OPENSSL_ALLOW_PROXY_CERTS; OpenSSL 3 does not."""
+    built = subprocess.run([NGINX, "-V"], capture_output=True, text=True).stderr
+    return "built with OpenSSL 1." in built
+
+
+def test_x509_refusals_through_nginx(stack):
+    url, ca = stack["url"], stack["ca"]
+    other = PKI(Path(stack["workdir"]) / "other", "another CA")
+    stranger = other.user("stranger", ("DC", "org"), ("CN", "Carol Nginx"))[:2]
+    untrusted = requests.get(url + "/auth/x509", verify=ca, cert=stranger)
+    assert untrusted.status_code == 401
+    assert untrusted.headers["ExceptionClass"] == "CannotAuthenticate"
+    unknown = stack["pki"].user("nobody", ("DC", "org"), ("CN", "Nobody"))[:2]
+    response = requests.get(url + "/auth/x509", verify=ca, cert=unknown)
+    assert response.status_code == 401
+    assert response.headers["ExceptionClass"] == "CannotAuthenticate"
+    spoofed = requests.get(url + "/auth/x509", verify=ca, headers={   # a client's own headers
+        "X-SSL-Client-S-DN": "CN=Carol Nginx,OU=Users,DC=example,DC=org",
+        "X-SSL-Client-Verify": "SUCCESS"})
+    assert spoofed.status_code == 401
+    assert spoofed.headers["ExceptionMessage"] == "Cannot get DN"

@@ -5,7 +5,7 @@ the X509, GSS and SSH identities passed in ``identities`` (the configured ones).
 real bootstrap there are no built-in defaults: this server authenticates X509 and SSH, and the
 real defaults (the DDMLAB test certificate and SSH key) would let their holders in as root.
 """
-from rucio_tornado.core.auth import hash_password
+from rucio_tornado.core.auth.passwords import hash_password
 from rucio_tornado.db import atomic
 from rucio_tornado.models import Account, Identity, IdentityAccount
 

@@ -1,25 +1,31 @@
 """Identities (USERPASS, X509, GSS, SSH, OIDC) and their links to accounts."""
 from rucio_tornado import exceptions
 from rucio_tornado.core import lookup, permissions
-from rucio_tornado.core.auth import hash_password
+from rucio_tornado.core.auth.passwords import hash_password
+from rucio_tornado.core.auth.resolve import TYPE_ALIASES, canonical_identity
 from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.db import atomic
 from rucio_tornado.models import Account, Identity, IdentityAccount
 
 IDENTITY_TYPES = ("X509", "GSS", "USERPASS", "SSH", "SAML", "OIDC")   # the real enum order
-#: Other names of a type (the seed's ``proxy`` is an X509 identity).
-ALIASES = {"PROXY": "X509"}
 
 
 def is_identity_type(value) -> bool:
-    return isinstance(value, str) and ALIASES.get(value.upper(), value.upper()) in IDENTITY_TYPES
+    return isinstance(value, str) and TYPE_ALIASES.get(value.upper(), value.upper()) in IDENTITY_TYPES
 
 
 def identity_type(value) -> str:
     """The upper-cased identity type (aliases resolved); InvalidObject."""
     if not is_identity_type(value):
         raise exceptions.InvalidObject(f"Invalid identity type {value!r}")
-    return ALIASES.get(value.upper(), value.upper())
+    return TYPE_ALIASES.get(value.upper(), value.upper())
+
+
+# -- identity keys as stored (core/auth: the `proxy` alias, X.509 DN form, SSH key check) -----
+def identity_key(type_, identity):
+    """``(type, identity)`` as stored and compared."""
+    type_, identity = canonical_identity(type_, identity)
+    return identity_type(type_), identity
 
 
 @atomic
@@ -28,7 +34,7 @@ def add_identity(issuer: Issuer, account: str, identity: str, type_: str,
                  default: bool = False) -> None:
     """Create the identity if needed and link it to ``account`` (409 if already linked)."""
     permissions.check(issuer, "add_identity", account=account)
-    type_ = identity_type(type_)
+    type_, identity = identity_key(type_, identity)
     if not isinstance(identity, str) or not identity or len(identity) > 2048:
         raise exceptions.InvalidObject("identity must be a non-empty string")
     if email is not None and not isinstance(email, str):
@@ -72,7 +78,7 @@ def list_identities(issuer: Issuer, account: str) -> list[dict]:
 def delete_identity(issuer: Issuer, account: str, identity: str, type_: str) -> None:
     """Unlink the identity from the account; the identity is marked deleted once unlinked."""
     permissions.check(issuer, "delete_identity", account=account)
-    type_ = identity_type(type_)
+    type_, identity = identity_key(type_, identity)
     lookup.account(account)
     deleted = IdentityAccount.delete().where(
         IdentityAccount.identity == identity, IdentityAccount.identity_type == type_,
@@ -89,7 +95,7 @@ def delete_identity(issuer: Issuer, account: str, identity: str, type_: str) -> 
 
 def accounts_of_identity(issuer: Issuer, identity: str, type_: str) -> list[str]:
     """``GET /identities/{type}/{id}/accounts/``: the ACTIVE accounts linked to the identity."""
-    type_ = identity_type(type_)
+    type_, identity = identity_key(type_, identity)
     query = (IdentityAccount.select(IdentityAccount.account)
              .join(Account, on=(Account.account == IdentityAccount.account))
              .where(IdentityAccount.identity == identity, IdentityAccount.identity_type == type_,

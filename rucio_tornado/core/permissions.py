@@ -55,6 +55,14 @@ def rule_updater(issuer, account=None, options=(), **_):
                                and set(options) <= set(RULE_OWNER_OPTIONS))
 
 
+def anyone(issuer, **_):
+    """Every authenticated account."""
+    return True
+def root_only(issuer, **_):
+    """Only the root account (the real server's heartbeat listing)."""
+    return issuer.account == "root"
+
+
 RULES = {
     # -- accounts, identities, scopes --
     "add_account": admin_only,
@@ -111,6 +119,31 @@ RULES = {
     "add_subscription": admin_only,
     "update_subscription": admin_only,
     "delete_subscription": admin_only,
+    # -- locks, requests, lifetime exceptions (as the real server: listing requests and their
+    #    history, metrics and transfer limits are for root/admin; a DID's current request and
+    #    asking for a lifetime exception are open to every account) --
+    "get_request_by_did": anyone,
+    "get_request_history_by_did": admin_only,
+    "list_requests": admin_only,
+    "list_requests_history": admin_only,
+    "get_request_metrics": admin_only,
+    "list_transfer_limits": admin_only,
+    "set_transfer_limit": admin_only,
+    "delete_transfer_limit": admin_only,
+    "add_lifetime_exception": anyone,
+    "update_lifetime_exception": admin_only,
+    # -- configuration table, VOs, heartbeats (reads of the configuration too, as the real
+    #    server's generic policy) --
+    "config_get": admin_only,
+    "config_set": admin_only,
+    "config_remove_section": admin_only,
+    "config_remove_option": admin_only,
+    "list_vos": admin_only,
+    "add_vo": admin_only,
+    "update_vo": admin_only,
+    "recover_vo_root_identity": admin_only,
+    "list_heartbeats": root_only,
+    "send_heartbeats": admin_only,
 }
 
 

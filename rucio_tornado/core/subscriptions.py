@@ -3,22 +3,25 @@ matching a subscription's filter into replication rules (periodic task ``subscri
 import datetime
 import logging
 import re
+from collections.abc import Iterator
 
 import ujson
 from peewee import fn
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import accounts, events, permissions
-from rucio_tornado.core.bulk import group_by_scope
+from rucio_tornado.core import events, lookup, permissions
+from rucio_tornado.core.bulk import by_scope
 from rucio_tornado.core.common import rfc1123, validate
-from rucio_tornado.core.rules.listing import STATES, stream_rules
-from rucio_tornado.core.rules.lifecycle import ACTIVITIES, NOTIFY, activity_of, create_rule
+from rucio_tornado.core.rules.lifecycle import create_rule
+from rucio_tornado.core.rules.listing import RULE_STATE_CODES, stream_rules
+from rucio_tornado.core.rules.spec import (ACTIVITIES, GROUPINGS, RuleSpec, checked_int,
+                                           is_number)
 from rucio_tornado.db import atomic, database
 from rucio_tornado.models import DID, DIDMeta, Rule, Subscription, utcnow
 
 log = logging.getLogger(__name__)
 
-ID_PATTERN = re.compile(r"^[0-9a-fA-F]{32}$")
+#: Keys of a subscription's options.
 OPTION_KEYS = ("filter", "replication_rules", "comments", "lifetime", "retroactive", "dry_run",
                "priority", "state")
 RULE_OPTION_KEYS = ("copies", "rse_expression", "grouping", "weight", "lifetime", "locked",
@@ -26,19 +29,22 @@ RULE_OPTION_KEYS = ("copies", "rse_expression", "grouping", "weight", "lifetime"
                     "ignore_availability", "comment", "comments", "ask_approval",
                     "asynchronous", "priority", "split_container", "meta", "account",
                     "delay_injection")
-FIELDS = ("id", "name", "account", "filter", "replication_rules", "policyid", "state",
-          "last_processed", "lifetime", "comments", "retroactive", "expired_at", "created_at",
-          "updated_at")
-DATES = ("last_processed", "lifetime", "expired_at", "created_at", "updated_at")
+#: Columns of a subscription as the API returns it.
+SUBSCRIPTION_FIELDS = ("id", "name", "account", "filter", "replication_rules", "policyid",
+                       "state", "last_processed", "lifetime", "comments", "retroactive",
+                       "expired_at", "created_at", "updated_at")
+SUBSCRIPTION_DATES = ("last_processed", "lifetime", "expired_at", "created_at", "updated_at")
 
 
-def is_id(text):
-    return bool(ID_PATTERN.match(text or ""))
+MAX_NAME_LENGTH = 64
+#: New datasets and containers evaluated per transaction.
+NEW_DID_BATCH = 1000
 
 
-def to_dict(row):
-    out = {key: getattr(row, key) for key in FIELDS}
-    for key in DATES:
+def to_dict(row: Subscription) -> dict:
+    """One subscription as the API returns it."""
+    out = {key: getattr(row, key) for key in SUBSCRIPTION_FIELDS}
+    for key in SUBSCRIPTION_DATES:
         out[key] = rfc1123(out[key])
     out["retroactive"] = bool(out["retroactive"])
     return out
@@ -73,17 +79,36 @@ def _check_rules(value):
             raise exceptions.InvalidObject(
                 f"Invalid activity {rule.get('activity', 'default')!r} in replication rule")
         copies = rule.get("copies", 1)
-        if not isinstance(copies, int) or isinstance(copies, bool) or copies < 1:
-            raise exceptions.InvalidObject(f"Invalid copies {copies!r} in replication rule")
+        checked_int(copies, "copies",
+                    exceptions.InvalidObject(f"Invalid copies {copies!r} in replication rule"),
+                    minimum=1)
         if not isinstance(rule.get("rse_expression"), str) or not rule["rse_expression"]:
             raise exceptions.InvalidObject("Each replication rule needs an rse_expression")
+        _check_template_types(rule)
     return value
+
+
+#: Typed optional keys of a rule template -> accepted JSON types (null is always accepted):
+#: a mistyped one is refused when stored rather than failing every evaluation.
+TEMPLATE_TYPES = {"priority": (int,), "lifetime": (int, float), "weight": (str,),
+                  "grouping": (str,), "notify": (str,), "source_replica_expression": (str,),
+                  "comment": (str,), "comments": (str,), "account": (str,)}
+
+
+def _check_template_types(rule):
+    for key, kinds in TEMPLATE_TYPES.items():
+        value = rule.get(key)
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
+            raise exceptions.InvalidObject(f"Invalid {key} {value!r} in replication rule")
+    grouping = rule.get("grouping")
+    if grouping is not None and grouping.upper() not in GROUPINGS:
+        raise exceptions.InvalidObject(f"Invalid grouping {grouping!r} in replication rule")
 
 
 def _lifetime(days, now):
     if days is None or days is False:
         return None
-    if not isinstance(days, (int, float)) or isinstance(days, bool) or days < 0:
+    if not is_number(days) or days < 0:
         raise exceptions.InvalidObject(f"Invalid lifetime {days!r}")
     return now + datetime.timedelta(days=days)
 
@@ -95,21 +120,24 @@ def _options(options):
     if unknown:
         raise exceptions.InvalidObject(f"Unknown option(s): {', '.join(sorted(unknown))}")
     priority = options.get("priority")
-    if priority is not None and (not isinstance(priority, int) or isinstance(priority, bool)):
-        raise exceptions.InvalidObject(f"Invalid priority {priority!r}")
+    if priority is not None:
+        checked_int(priority, "priority", exceptions.InvalidObject(f"Invalid priority {priority!r}"))
+    comments = options.get("comments")
+    if comments is not None and not isinstance(comments, str):
+        raise exceptions.InvalidObject(f"Invalid comments {comments!r}")
     return options
 
 
 # -- CRUD --------------------------------------------------------------------------------------
 @atomic
-def add_subscription(issuer, account, name, options):
+def add_subscription(issuer, account: str, name: str, options: dict) -> str:
     """A new subscription; its id."""
     permissions.check(issuer, "add_subscription", account=account)
     options = _options(options)
-    if not isinstance(name, str) or not name or len(name) > 64:
+    if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
         raise exceptions.InvalidObject(f"Invalid subscription name {name!r}")
     validate("account", account)
-    accounts.get_row(account, active_only=True)
+    lookup.account(account, active_only=True)
     filter_ = _check_filter(options.get("filter") or {})
     rules = _check_rules(options.get("replication_rules"))
     if Subscription.select().where(Subscription.account == account,
@@ -126,28 +154,12 @@ def add_subscription(issuer, account, name, options):
     return row.id
 
 
-def _get(account, name):
-    row = Subscription.get_or_none(Subscription.account == account, Subscription.name == name)
-    if row is None:
-        raise exceptions.SubscriptionNotFound(
-            f"Subscription for account '{account}' named '{name}' not found")
-    return row
-
-
-def _get_by_id(subscription_id):
-    row = Subscription.get_or_none(Subscription.id == str(subscription_id).lower()) \
-        if is_id(subscription_id) else None
-    if row is None:
-        raise exceptions.SubscriptionNotFound(f"Subscription with id {subscription_id} not found")
-    return row
-
-
 @atomic
-def update_subscription(issuer, account, name, options):
+def update_subscription(issuer, account: str, name: str, options: dict) -> None:
     """Change the given (non-null) options; state becomes UPDATED, or INACTIVE with ``I``."""
     permissions.check(issuer, "update_subscription", account=account)
     options = _options(options)
-    row = _get(account, name)
+    row = lookup.subscription(account, name)
     now = utcnow()
     if options.get("filter") is not None:
         row.filter = ujson.dumps(_check_filter(options["filter"]))
@@ -173,18 +185,19 @@ def update_subscription(issuer, account, name, options):
 
 
 @atomic
-def delete_subscription(issuer, subscription_id):
+def delete_subscription(issuer, subscription_id: str) -> None:
     """The seed's ``DELETE /subscriptions/{id}`` (its rules keep their ``subscription_id``)."""
-    row = _get_by_id(subscription_id)
+    row = lookup.subscription_by_id(subscription_id)
     permissions.check(issuer, "delete_subscription", account=row.account)
     Subscription.delete().where(Subscription.id == row.id).execute()
 
 
-def get_subscription_by_id(issuer, subscription_id):
-    return to_dict(_get_by_id(subscription_id))
+def get_subscription_by_id(issuer, subscription_id: str) -> dict:
+    """``GET /subscriptions/id/{id}``."""
+    return to_dict(lookup.subscription_by_id(subscription_id))
 
 
-def list_subscriptions(issuer, account=None, name=None):
+def list_subscriptions(issuer, account: str | None = None, name: str | None = None) -> list:
     """Matching subscriptions (a short list); SubscriptionNotFound when none match."""
     query = Subscription.select()
     if account is not None:
@@ -200,23 +213,29 @@ def list_subscriptions(issuer, account=None, name=None):
 def _rule_filter(state):
     if state is None:
         return []
-    value = STATES.get(state, str(state).upper())
-    if value not in STATES.values():
+    value = RULE_STATE_CODES.get(state, str(state).upper())
+    if value not in RULE_STATE_CODES.values():
         raise exceptions.InvalidObject(f"Invalid rule state {state!r}")
     return [Rule.state == value]
 
 
-def list_subscription_rules(issuer, account, name, state=None):
-    row = _get(account, name)
+def _subscription_rules(row, state):
     return stream_rules(Rule.subscription_id == row.id, *_rule_filter(state))
 
 
-def list_subscription_rules_by_id(issuer, subscription_id, state=None):
-    row = _get_by_id(subscription_id)
-    return stream_rules(Rule.subscription_id == row.id, *_rule_filter(state))
+def list_subscription_rules(issuer, account: str, name: str, state: str | None = None
+                            ) -> Iterator[list[dict]]:
+    """Batches of the rules a subscription created (in ``state`` if given)."""
+    return _subscription_rules(lookup.subscription(account, name), state)
 
 
-def rule_states(issuer, account, name=None):
+def list_subscription_rules_by_id(issuer, subscription_id: str, state: str | None = None
+                                  ) -> Iterator[list[dict]]:
+    """:func:`list_subscription_rules` of the subscription with this id."""
+    return _subscription_rules(lookup.subscription_by_id(subscription_id), state)
+
+
+def rule_states(issuer, account: str, name: str | None = None) -> list:
     """``[account, name, state, count]`` per subscription of ``account`` and rule state."""
     query = (Subscription.select(Subscription.account, Subscription.name, Rule.state,
                                  fn.COUNT(Rule.id))
@@ -289,25 +308,7 @@ def _meta(did):
                 DIDMeta.scope == did.scope, DIDMeta.name == did.name).tuples()}
 
 
-def _rule_spec(subscription, rule):
-    return {
-        "account": subscription.account, "copies": rule.get("copies", 1),
-        "rse_expression": rule["rse_expression"],
-        "grouping": str(rule.get("grouping") or "DATASET").upper(),
-        "weight": rule.get("weight"), "lifetime": rule.get("lifetime"),
-        "locked": bool(rule.get("locked")), "subscription_id": subscription.id,
-        "source_replica_expression": rule.get("source_replica_expression"),
-        "activity": activity_of(rule.get("activity")),
-        "notification": NOTIFY.get(rule.get("notify") or "N", "NO"),
-        "purge_replicas": bool(rule.get("purge_replicas")),
-        "ignore_availability": bool(rule.get("ignore_availability")),
-        "comments": rule.get("comment") or rule.get("comments"),
-        "ask_approval": bool(rule.get("ask_approval")), "priority": rule.get("priority", 3),
-        "split_container": bool(rule.get("split_container")), "meta": None,
-    }
-
-
-def apply_subscriptions(subscriptions, dids, now):
+def apply_subscriptions(subscriptions, dids, now) -> int:
     """Create the rules of every matching (subscription, DID); how many were created."""
     created = 0
     for did in dids:
@@ -320,7 +321,7 @@ def apply_subscriptions(subscriptions, dids, now):
             for rule in rules:
                 try:
                     with database.atomic():             # a savepoint per rule
-                        create_rule(_rule_spec(subscription, rule), did, now)
+                        create_rule(RuleSpec.from_subscription(subscription, rule), did, now)
                     created += 1
                 except exceptions.DuplicateRule:
                     continue
@@ -330,10 +331,7 @@ def apply_subscriptions(subscriptions, dids, now):
     return created
 
 
-BATCH = 1000
-
-
-def evaluate_subscriptions():
+def evaluate_subscriptions() -> int:
     """One pass: new datasets/containers against ACTIVE/UPDATED subscriptions (retroactive
     ones also cover existing DIDs once); marks the DIDs as seen. Returns rules created.
 
@@ -357,11 +355,11 @@ def evaluate_subscriptions():
         with database.atomic():
             batch = list(DID.select().where(DID.is_new == True,  # noqa: E712
                                             DID.did_type.in_(("DATASET", "CONTAINER")))
-                         .order_by(DID.scope, DID.name).limit(BATCH))
+                         .order_by(DID.scope, DID.name).limit(NEW_DID_BATCH))
             if not batch:
                 break
             created += apply_subscriptions(parsed, batch, now)
-            for scope, names in group_by_scope((d.scope, d.name) for d in batch).items():
+            for scope, names in by_scope((d.scope, d.name) for d in batch):
                 DID.update(is_new=False).where(DID.scope == scope, DID.name.in_(names)).execute()
     if live:
         with database.atomic():
@@ -370,6 +368,6 @@ def evaluate_subscriptions():
     return created
 
 
-def install():
+def install() -> None:
     """The "subscriptions" periodic task."""
     events.add_task("subscriptions", evaluate_subscriptions)

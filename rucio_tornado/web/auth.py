@@ -1,11 +1,12 @@
-"""Ping and authentication."""
-from datetime import UTC
+"""Ping and authentication: every login route goes through :meth:`LoginHandler.login`."""
+from datetime import UTC, datetime
 
-from rucio_tornado import RUCIO_API_VERSION
-from rucio_tornado.core import auth
+from rucio_tornado import RUCIO_API_VERSION, exceptions
+from rucio_tornado.core.auth import passwords, resolve, ssh, x509
 from rucio_tornado.core.common import RFC1123
 from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.security import from_trusted_proxy
 
 NO_CACHE = {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate",
             "Pragma": "no-cache"}
@@ -22,13 +23,28 @@ class LoginHandler(BaseHandler):
     """Shared by the login routes: check credentials, issue a token, never cache the answer."""
     auth_required = False
 
-    async def login(self, username, password, account):
-        account = await self.run(auth.authenticate_userpass, username, password, account)
-        self.issuer = Issuer(account=account)       # for the access log
+    @property
+    def requested_account(self):
+        return self.request.headers.get("X-Rucio-Account") or None
+
+    async def login(self, authenticate, *args):
+        """``authenticate(*args)`` (in the executor) -> ``(account, identity)``; our token for
+        that account: ``(account, token, expires)``."""
         for name, value in NO_CACHE.items():
             self.set_header(name, value)
-        token, expires = self.tokens.issue(account, identity=username)
+        account, identity = await self.run(authenticate, *args)
+        self.issuer = Issuer(account=account)       # for the access log
+        token, expires = self.tokens.issue(account, identity=identity)
         return account, token, expires.strftime(RFC1123)
+
+    async def send_token(self, authenticate, *args):
+        """Log in and answer with the token in headers, as the header-based logins do."""
+        account, token, expires = await self.login(authenticate, *args)
+        self.set_header("Content-Type", "application/octet-stream")
+        self.set_header("X-Rucio-Auth-Token", token)
+        self.set_header("X-Rucio-Auth-Token-Expires", expires)
+        self.set_header("X-Rucio-Auth-Account", account)
+        self.finish()
 
 
 class UserpassHandler(LoginHandler):
@@ -36,14 +52,8 @@ class UserpassHandler(LoginHandler):
 
     async def get(self):
         headers = self.request.headers
-        account, token, expires = await self.login(
-            headers.get("X-Rucio-Username"), headers.get("X-Rucio-Password"),
-            headers.get("X-Rucio-Account") or None)
-        self.set_header("Content-Type", "application/octet-stream")
-        self.set_header("X-Rucio-Auth-Token", token)
-        self.set_header("X-Rucio-Auth-Token-Expires", expires)
-        self.set_header("X-Rucio-Auth-Account", account)
-        self.finish()
+        await self.send_token(passwords.authenticate_userpass, headers.get("X-Rucio-Username"),
+                              headers.get("X-Rucio-Password"), self.requested_account)
 
 
 class TokenHandler(LoginHandler):
@@ -52,19 +62,68 @@ class TokenHandler(LoginHandler):
     async def post(self):
         body = self.json_body()
         account, token, expires = await self.login(
-            body.get("username"), body.get("password"), body.get("account") or None)
+            passwords.authenticate_userpass, body.get("username"), body.get("password"),
+            body.get("account") or None)
         self.send_json({"token": token, "account": account, "expires_at": expires})
 
 
-class ValidateHandler(BaseHandler):
-    """``GET /auth/validate``: the token's account, identity and lifetime (401 if invalid)."""
+class X509Handler(LoginHandler):
+    """``GET /auth/x509``, ``/auth/x509/webui``, ``/auth/x509_proxy``: the DN of the verified
+    client certificate (ours when we terminate TLS, else a trusted proxy's header)."""
+
+    async def get(self):
+        await self.send_token(resolve.login_identity, "X509", self.client_dn(),
+                              self.requested_account)
+
+    def client_dn(self):
+        request, config = self.request, self.config
+        if from_trusted_proxy(request) and request.headers.get(config.x509_dn_header):
+            verified = request.headers.get(config.x509_verify_header, "").strip()
+            if verified != "SUCCESS":
+                raise exceptions.CannotAuthenticate(
+                    f"Cannot authenticate: the client certificate did not verify ({verified})")
+            return x509.dn_from_header(request.headers[config.x509_dn_header])
+        der = request.get_ssl_certificate(binary_form=True) if request.protocol == "https" \
+            and not from_trusted_proxy(request) else None
+        if not der:
+            raise exceptions.CannotAuthenticate("Cannot get DN")
+        return x509.dn_from_certificate(der)
+
+
+class SSHChallengeHandler(LoginHandler):
+    """``GET /auth/ssh_challenge_token``: a single-use challenge for ``X-Rucio-Account``."""
+
+    async def get(self):
+        for name, value in NO_CACHE.items():
+            self.set_header(name, value)
+        challenge, expires = await self.run(ssh.new_challenge, self.requested_account,
+                                            self.config.ssh_challenge_lifetime)
+        self.set_header("Content-Type", "application/octet-stream")
+        self.set_header("X-Rucio-SSH-Challenge-Token", challenge)
+        self.set_header("X-Rucio-SSH-Challenge-Token-Expires", expires.strftime(RFC1123))
+        self.finish()
+
+
+class SSHHandler(LoginHandler):
+    """``GET /auth/ssh``: the challenge signed with a key of one of the account's SSH identities."""
+
+    async def get(self):
+        await self.send_token(ssh.authenticate_ssh, self.requested_account,
+                              self.request.headers.get("X-Rucio-SSH-Signature"))
+
+
+class GSSHandler(LoginHandler):
+    """``GET /auth/gss``: Kerberos is not offered by this server."""
 
     def get(self):
-        token = self.request.headers.get("X-Rucio-Auth-Token") or \
-            self.request.headers.get("Authorization", "")[7:]
-        claims = self.tokens.decode(token.strip())
-        from datetime import datetime
-        lifetime = datetime.fromtimestamp(claims["exp"], UTC).strftime(RFC1123)
-        self.send_json({"account": claims["sub"], "identity": claims.get("identity"),
-                        "lifetime": lifetime, "vo": self.issuer.vo, "audience": None,
-                        "authz_scope": None})
+        raise exceptions.CannotAuthenticate("GSS is not configured on this server")
+
+
+class ValidateHandler(BaseHandler):
+    """``GET /auth/validate``: the token's account, identity and lifetime (401 if invalid);
+    our tokens and accepted external ones alike."""
+
+    def get(self):
+        described = dict(self.credentials)
+        lifetime = datetime.fromtimestamp(described.pop("exp"), UTC).strftime(RFC1123)
+        self.send_json(dict(described, lifetime=lifetime, vo=self.issuer.vo))

@@ -5,7 +5,7 @@ import ujson
 from tornado import escape, web
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import auth
+from rucio_tornado.core.auth import resolve
 from rucio_tornado.web.streaming import write_stream
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ class BaseHandler(web.RequestHandler):
 
     def initialize(self):
         self.issuer = None
+        self.credentials = None         # what authenticate_token says of the request's token
         self.streamed_rows = 0
         self.bytes_sent = 0
         activity = self.application.settings.get("activity")
@@ -63,8 +64,29 @@ class BaseHandler(web.RequestHandler):
             token = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
         if not token:
             raise exceptions.InvalidValue("Token must be set.")
-        claims = self.tokens.decode(token)
-        self.issuer = await self.run(auth.issuer_for_account, claims["sub"])
+        self.issuer, self.credentials = await self.authenticate_token(token)
+
+    async def authenticate_token(self, token):
+        """``(Issuer, description)`` of one of our tokens or of an external (OIDC) token;
+        CannotAuthenticate if it is neither. The account is read on every request, so a
+        suspended account, or a removed identity of an external token, stops at once."""
+        try:
+            claims = self.tokens.decode(token)
+        except exceptions.CannotAuthenticate:
+            external = self.application.settings.get("external_tokens")
+            if external is None or not external.recognises(token):
+                raise
+            claims = await external.validate(token)
+            identity = external.identity(claims)
+            issuer = await self.run(resolve.issuer_for_identity, "OIDC", identity,
+                                    self.request.headers.get("X-Rucio-Account") or None)
+            aud = claims["aud"]
+            return issuer, {"account": issuer.account, "identity": identity,
+                            "exp": claims["exp"], "audience": aud if isinstance(aud, str)
+                            else " ".join(aud), "authz_scope": claims.get("scope")}
+        issuer = await self.run(resolve.issuer_for_account, claims["sub"])
+        return issuer, {"account": issuer.account, "identity": claims.get("identity"),
+                        "exp": claims["exp"], "audience": None, "authz_scope": None}
 
     def options(self, *args, **kwargs):
         self.set_header("Allow", ", ".join(m for m in self.SUPPORTED_METHODS

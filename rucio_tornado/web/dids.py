@@ -1,29 +1,38 @@
 """Data identifiers: creation, status, hierarchy, listings, search and DID metadata."""
 from rucio_tornado import exceptions
-from rucio_tornado.core.dids import search as did_search
-from rucio_tornado.core.dids import catalog as dids
-from rucio_tornado.core.dids import meta as meta
+from rucio_tornado.core import workflows
 from rucio_tornado.core.common import optional, require
+from rucio_tornado.core.dids import catalog as dids
+from rucio_tornado.core.dids import meta
+from rucio_tornado.core.dids import search as did_search
 from rucio_tornado.web.base import BaseHandler
 
-#: Last path parts that keep the client's meaning instead of the seed's attach.
-CLIENT_SUFFIXES = ("dids", "meta", "status", "files", "rules", "parents", "associated_rules")
-
-
-class DIDsHandler(BaseHandler):
-    """``POST /dids``: bulk creation; ``GET /dids/`` (seed): search over all scopes."""
-
-    async def post(self):
-        await self.call(dids.add_dids, self.json_body(list))
-        self.created()
-
-    async def get(self):
-        await self.stream(did_search.search, None, **did_search.search_args(self.query_filters()))
+#: Last path parts of ``/dids/{scope}/{name}/{part}`` that are sub-resources, never a child
+#: name to attach.
+SUB_RESOURCES = ("dids", "meta", "status", "files", "rules", "parents", "associated_rules")
 
 
 class SearchHandler(BaseHandler):
+    """``GET /dids/{scope}/dids/search``: the DIDs of one scope matching the filters."""
+
     async def get(self, scope):
-        await self.stream(did_search.search, scope, **did_search.search_args(self.query_filters()))
+        await self._search(scope)
+
+    async def _search(self, scope):
+        args = did_search.search_args(self.query_filters())
+        await self.stream(did_search.search, scope, args["filters"], did_type=args["did_type"],
+                          long=args["long"], recursive=args["recursive"], limit=args["limit"])
+
+
+class DIDsHandler(SearchHandler):
+    """``POST /dids``: bulk creation; ``GET /dids/``: search over all scopes."""
+
+    async def post(self):
+        await self.call(workflows.add_dids, self.json_body(list))
+        self.created()
+
+    async def get(self):
+        await self._search(None)
 
 
 class ScopeListHandler(BaseHandler):
@@ -42,7 +51,7 @@ class AttachmentsHandler(BaseHandler):
         else:
             attachments = require(body, "attachments", list)
             ignore = optional(body, "ignore_duplicate", bool, False)
-        await self.call(dids.attach_dids_to_dids, attachments, ignore_duplicate=ignore)
+        await self.call(workflows.attach_dids_to_dids, attachments, ignore_duplicate=ignore)
         self.created()
 
 
@@ -70,7 +79,7 @@ class BulkDIDsMetaHandler(BaseHandler):
 
 
 class DIDHandler(BaseHandler):
-    """``/dids/{scope}/{name}``: get, create (collections), obsolete (seed's DELETE)."""
+    """``/dids/{scope}/{name}``: get, create (collections), obsolete (DELETE)."""
 
     async def get(self, scope, name):
         depth = self.arg("dynamic_depth") or ("FILE" if self.flag("dynamic") else None)
@@ -78,7 +87,7 @@ class DIDHandler(BaseHandler):
 
     async def post(self, scope, name):
         body = self.json_body()
-        await self.call(dids.add_did, scope, name, require(body, "type"),
+        await self.call(workflows.add_did, scope, name, require(body, "type"),
                         statuses=optional(body, "statuses", dict),
                         meta=optional(body, "meta", dict), rules=optional(body, "rules", list),
                         lifetime=body.get("lifetime"), dids=optional(body, "dids", list),
@@ -95,7 +104,9 @@ class StatusHandler(BaseHandler):
         self.send_json(await self.call(dids.get_did, scope, name))
 
     async def put(self, scope, name):
-        await self.call(dids.set_status, scope, name, **self.json_body())
+        statuses = self.json_body()
+        dids.check_statuses(statuses)
+        await self.call(dids.set_status, scope, name, open=statuses.get("open"))
         self.ok()
 
 
@@ -107,7 +118,7 @@ class ContentHandler(BaseHandler):
 
     async def post(self, scope, name):
         body = self.json_body()
-        await self.call(dids.attach_dids, scope, name, require(body, "dids", list),
+        await self.call(workflows.attach_dids, scope, name, require(body, "dids", list),
                         rse=optional(body, "rse", str))
         self.created()
 
@@ -116,18 +127,18 @@ class ContentHandler(BaseHandler):
         self.ok()
 
 
-class SeedContentHandler(BaseHandler):
-    """The seed's ``GET /dids/{scope}/{name}/`` (content)."""
+class ContentListHandler(BaseHandler):
+    """``GET /dids/{scope}/{name}/``: the content (as ``GET .../dids``)."""
 
     async def get(self, scope, name):
         await self.stream(dids.list_content, scope, name)
 
 
-class SeedAttachHandler(BaseHandler):
-    """The seed's ``POST /dids/{scope}/{super}/{sub}``: attach ``scope:sub`` into ``scope:super``."""
+class AttachChildHandler(BaseHandler):
+    """``POST /dids/{scope}/{parent}/{child}``: attach ``scope:child`` into ``scope:parent``."""
 
     async def post(self, scope, parent, child):
-        if child in CLIENT_SUFFIXES:
+        if child in SUB_RESOURCES:
             raise exceptions.MethodNotAllowed(f"POST is not supported on .../{child}")
         await self.call(dids.attach_dids, scope, parent, [{"scope": scope, "name": child}])
         self.created()
@@ -153,7 +164,7 @@ class DIDMetaHandler(BaseHandler):
     """``/dids/{s}/{n}/meta``: get (``?plugin=``), bulk set, delete (``?key=``)."""
 
     async def get(self, scope, name):
-        # The seed's ".../meta/" lists every key; the client's ".../meta" defaults to DID_COLUMN.
+        # ".../meta/" lists every key; the client's ".../meta" defaults to DID_COLUMN.
         default = "ALL" if self.request.path.endswith("/") else "DID_COLUMN"
         self.send_json(await self.call(meta.get_metadata, scope, name,
                                        self.arg("plugin", default)))
@@ -170,7 +181,7 @@ class DIDMetaHandler(BaseHandler):
 
 
 class DIDMetaKeyHandler(BaseHandler):
-    """``/dids/{s}/{n}/meta/{key}``: get ``{key: value}``, set (POST client, PUT seed), delete."""
+    """``/dids/{s}/{n}/meta/{key}``: get ``{key: value}``, set (POST or PUT), delete."""
 
     async def get(self, scope, name, key):
         self.send_json(await self.call(meta.get_metadata_value, scope, name, key))

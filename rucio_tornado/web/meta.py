@@ -1,5 +1,6 @@
-"""Metadata keys: the seed's ``/meta/`` routes and the client's ``/meta_conventions/``."""
-from rucio_tornado.core.dids import meta as meta
+"""Metadata keys: the ``/meta/`` routes (keys with default values) and the client's
+``/meta_conventions/`` (keys with allowed values)."""
+from rucio_tornado.core.dids import meta
 from rucio_tornado.core.common import optional, require
 from rucio_tornado.web.base import BaseHandler
 
@@ -10,14 +11,14 @@ def _key_options(body):
             "value_regexp": optional(body, "value_regexp", str)}
 
 
-class SeedKeysHandler(BaseHandler):
+class KeysWithDefaultsHandler(BaseHandler):
     """``GET /meta/``: every key with its default value."""
 
     async def get(self):
         self.send_json(await self.call(meta.list_keys_with_defaults))
 
 
-class SeedKeyHandler(BaseHandler):
+class KeyWithDefaultHandler(BaseHandler):
     """``POST /meta/{key}`` (optional default ``value``), ``DELETE /meta/{key}``."""
 
     async def post(self, key):
@@ -31,7 +32,7 @@ class SeedKeyHandler(BaseHandler):
         self.ok()
 
 
-class SeedKeyDefaultHandler(BaseHandler):
+class KeyDefaultHandler(BaseHandler):
     """``DELETE /meta/{key}/{default}``: the key's default value becomes NULL."""
 
     async def delete(self, key, default):

@@ -10,6 +10,8 @@ from rucio_tornado.web import account_limits, rses
 from rucio_tornado.web import dids, meta
 from rucio_tornado.web import replicas
 from rucio_tornado.web import rules, subscriptions
+from rucio_tornado.web import lifetime_exceptions, locks, redirect, requests
+from rucio_tornado.web import config, heartbeats, traces, vos
 
 P = r"([^/]+)"        # one path part (URL-decoded when passed to the handler)
 S = "/?"              # optional trailing slash
@@ -20,6 +22,10 @@ ROUTES = [
     (rf"/auth/userpass{S}", auth.UserpassHandler),
     (rf"/auth/token{S}", auth.TokenHandler),
     (rf"/auth/validate{S}", auth.ValidateHandler),
+    (rf"/auth/x509(?:/webui|_proxy)?{S}", auth.X509Handler),
+    (rf"/auth/ssh_challenge_token{S}", auth.SSHChallengeHandler),
+    (rf"/auth/ssh{S}", auth.SSHHandler),
+    (rf"/auth/gss{S}", auth.GSSHandler),
 
     # -- accounts, identities, scopes ------------------------------------------------------
     (rf"/accounts{S}", accounts.AccountListHandler),
@@ -90,12 +96,12 @@ ROUTES = [
     (rf"/dids/{P}/{P}/rules{S}", rules.DIDRulesHandler),
     (rf"/dids/{P}/{P}/associated_rules{S}", rules.DIDAssociatedRulesHandler),
     (rf"/dids/{P}/{P}/rses{S}", replicas.DIDReplicasHandler),
-    (rf"/dids/{P}/{P}/", dids.SeedContentHandler),
-    (rf"/dids/{P}/{P}/{P}{S}", dids.SeedAttachHandler),
+    (rf"/dids/{P}/{P}/", dids.ContentListHandler),
+    (rf"/dids/{P}/{P}/{P}{S}", dids.AttachChildHandler),
     (rf"/dids/{P}/{P}", dids.DIDHandler),
-    (rf"/meta{S}", meta.SeedKeysHandler),
-    (rf"/meta/{P}{S}", meta.SeedKeyHandler),
-    (rf"/meta/{P}/{P}{S}", meta.SeedKeyDefaultHandler),
+    (rf"/meta{S}", meta.KeysWithDefaultsHandler),
+    (rf"/meta/{P}{S}", meta.KeyWithDefaultHandler),
+    (rf"/meta/{P}/{P}{S}", meta.KeyDefaultHandler),
     (rf"/meta_conventions{S}", meta.ConventionKeysHandler),
     (rf"/meta_conventions/{P}", meta.ConventionKeyHandler),
     (rf"/meta_conventions/{P}/", meta.ConventionValuesHandler),
@@ -117,22 +123,53 @@ ROUTES = [
     (rf"/replicas/{P}/{P}{S}", replicas.DIDReplicasHandler),
 
     # -- rules and subscriptions -------------------------------------------------------------
-    (rf"/rules{S}", rules.RulesHandler),
+    (rf"/rules{S}", rules.RuleCollectionHandler),
     (rf"/rules/{P}/locks{S}", rules.RuleLocksHandler),
     (rf"/rules/{P}/analysis{S}", rules.RuleAnalysisHandler),
     (rf"/rules/{P}/history{S}", rules.RuleHistoryHandler),
     (rf"/rules/{P}/reduce{S}", rules.RuleReduceHandler),
     (rf"/rules/{P}/move{S}", rules.RuleMoveHandler),
     (rf"/rules/{P}/{P}/history{S}", rules.DIDRuleHistoryHandler),
-    (rf"/rules/{P}{S}", rules.RuleHandler),
-    (rf"/subscriptions{S}", subscriptions.SubscriptionListHandler),
+    (rf"/rules/{P}{S}", rules.RuleByIdHandler),
+    (rf"/subscriptions{S}", subscriptions.AllSubscriptionsHandler),
     (rf"/subscriptions/name/{P}{S}", subscriptions.SubscriptionsByNameHandler),
     (rf"/subscriptions/id/{P}{S}", subscriptions.SubscriptionByIdHandler),
     (rf"/subscriptions/{P}/rules/states{S}", subscriptions.SubscriptionRuleStatesHandler),
     (rf"/subscriptions/{P}/{P}/rules/states{S}", subscriptions.SubscriptionRuleStatesHandler),
     (rf"/subscriptions/{P}/{P}/rules{S}", subscriptions.SubscriptionRulesHandler),
-    (rf"/subscriptions/{P}/{P}{S}", subscriptions.SubscriptionHandler),
-    (rf"/subscriptions/{P}{S}", subscriptions.AccountSubscriptionsHandler),
+    (rf"/subscriptions/{P}/{P}{S}", subscriptions.AccountSubscriptionHandler),
+    (rf"/subscriptions/{P}{S}", subscriptions.AccountSubscriptionsOrIdHandler),
+
+    # -- locks, transfer requests, lifetime exceptions, redirect ------------------------------
+    (rf"/locks/bulk_locks_for_dids{S}", locks.BulkLocksHandler),
+    (rf"/locks/{P}/{P}{S}", locks.LocksByDIDHandler),
+    (rf"/locks/{P}{S}", locks.LocksByRSEHandler),
+    (rf"/requests/list{S}", requests.RequestListHandler),
+    (rf"/requests/history/list{S}", requests.RequestHistoryListHandler),
+    (rf"/requests/metrics{S}", requests.RequestMetricsHandler),
+    (rf"/requests/transfer_limits{S}", requests.TransferLimitsHandler),
+    (rf"/requests/history/{P}/{P}/{P}{S}", requests.RequestHistoryHandler),
+    (rf"/requests/{P}/{P}/{P}{S}", requests.RequestHandler),
+    (rf"/lifetime_exceptions{S}", lifetime_exceptions.LifetimeExceptionsHandler),
+    (rf"/lifetime_exceptions/{P}{S}", lifetime_exceptions.LifetimeExceptionHandler),
+    (rf"/redirect/{P}/{P}/metalink{S}", redirect.MetalinkHandler),
+    (rf"/redirect/{P}/{P}{S}", redirect.RedirectHandler),
+
+    # -- configuration table -----------------------------------------------------------------
+    (rf"/config/{P}/{P}/{P}{S}", config.OptionValueHandler),
+    (rf"/config/{P}/{P}{S}", config.OptionHandler),
+    (rf"/config/{P}{S}", config.SectionHandler),
+    (rf"/config{S}", config.ConfigHandler),
+
+    # -- VOs (single-VO answers) -------------------------------------------------------------
+    (rf"/vos/{P}/recover{S}", vos.VORecoverHandler),
+    (rf"/vos/{P}{S}", vos.VOHandler),
+    (rf"/vos{S}", vos.VOListHandler),
+
+    # -- heartbeats and traces ---------------------------------------------------------------
+    (rf"/heartbeats{S}", heartbeats.HeartbeatsHandler),
+    (rf"/traces{S}", traces.TracesHandler),
+    (rf"/nongrid_traces{S}", traces.NongridTracesHandler),
 
     # -- operations (health, metrics) --------------------------------------------------------
     (rf"/health{S}", ops.HealthHandler),

@@ -1,13 +1,15 @@
 """Replication rules: ``/rules/...``, ``/accounts/{a}/rules``, ``/dids/{s}/{n}/rules``."""
 import ujson
 
-from rucio_tornado.core.rules import listing as rule_listing
-from rucio_tornado.core.rules import lifecycle as rules
 from rucio_tornado.core.common import optional, require
+from rucio_tornado.core.rules import lifecycle as rules
+from rucio_tornado.core.rules import listing as rule_listing
 from rucio_tornado.web.base import BaseHandler
 
 
-class RulesHandler(BaseHandler):
+class RuleCollectionHandler(BaseHandler):
+    """``/rules/``: list (query filters) and add."""
+
     async def get(self):
         await self.stream(rule_listing.list_rules, self.query_filters())
 
@@ -16,7 +18,9 @@ class RulesHandler(BaseHandler):
         self.created(ujson.dumps(ids))
 
 
-class RuleHandler(BaseHandler):
+class RuleByIdHandler(BaseHandler):
+    """``/rules/{id}``: read, update, delete."""
+
     async def get(self, rule_id):
         self.send_json(await self.call(rules.get_rule, rule_id))
 
@@ -27,7 +31,7 @@ class RuleHandler(BaseHandler):
 
     async def delete(self, rule_id):
         body = self.json_body(default={})    # the client always sends one; the seed need not
-        await self.call(rules.delete_rule, rule_id, body.get("purge_replicas"))
+        await self.call(rules.delete_rule, rule_id, optional(body, "purge_replicas", bool))
         self.ok()
 
 

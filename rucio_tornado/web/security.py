@@ -29,6 +29,7 @@ class ForwardedHeaders:
         request = handler.request
         if not self.networks or not self.is_trusted(request.remote_ip):
             return
+        request.via_trusted_proxy = True     # for headers only a trusted proxy may set
         proto = request.headers.get("X-Forwarded-Proto", "").split(",")[-1].strip().lower()
         if proto in ("http", "https"):
             request.protocol = proto
@@ -47,6 +48,11 @@ def _ip(text):
         return ipaddress.ip_address(text)
     except ValueError:
         return None
+
+
+def from_trusted_proxy(request):
+    """True if the TCP peer of ``request`` is one of ``trusted_proxies``."""
+    return getattr(request, "via_trusted_proxy", False)
 
 
 def require_tls(handler):

@@ -1,7 +1,7 @@
 """Subscriptions: ``/subscriptions/...`` (a first path part of 32 hex digits is an id)."""
 from rucio_tornado import exceptions
 from rucio_tornado.core import subscriptions
-from rucio_tornado.core.subscriptions import is_id
+from rucio_tornado.core.lookup import is_id
 from rucio_tornado.web.base import BaseHandler
 
 
@@ -13,7 +13,7 @@ def _options(body):
     return options
 
 
-class SubscriptionListHandler(BaseHandler):
+class AllSubscriptionsHandler(BaseHandler):
     async def get(self):
         await self.stream(subscriptions.list_subscriptions)
 
@@ -28,8 +28,9 @@ class SubscriptionByIdHandler(BaseHandler):
         self.send_json(await self.call(subscriptions.get_subscription_by_id, subscription_id))
 
 
-class AccountSubscriptionsHandler(BaseHandler):
-    """``/subscriptions/{account}`` or the seed's ``/subscriptions/{id}``."""
+class AccountSubscriptionsOrIdHandler(BaseHandler):
+    """``/subscriptions/{account}`` (list, add) or the seed's ``/subscriptions/{id}`` (read,
+    delete)."""
 
     async def get(self, first):
         if is_id(first):
@@ -50,7 +51,7 @@ class AccountSubscriptionsHandler(BaseHandler):
         self.ok()
 
 
-class SubscriptionHandler(BaseHandler):
+class AccountSubscriptionHandler(BaseHandler):
     """``/subscriptions/{account}/{name}``; also the seed's ``/subscriptions/{id}/rules``."""
 
     async def get(self, account, name):

@@ -1,26 +1,36 @@
 """Data identifiers: creation, status, the hierarchy (attach/detach) and its listings.
 
-Bulk operations are set-based: existence checks are chunked ``IN`` queries, inserts are
-chunked ``insert_many``; one request is one transaction and a bad item rejects it whole.
-Listings are generators of batches read with :meth:`Database.iter_query`.
+Only DIDs: registering replicas while attaching and adding rules at creation are composed in
+:mod:`rucio_tornado.core.workflows`. Bulk operations are set-based: existence checks are
+chunked ``IN`` queries, inserts are bulk inserts; one request is one transaction and a bad item
+rejects it whole. Listings are generators of batches read with :meth:`Database.iter_query`.
 """
 import datetime
+from collections.abc import Callable, Iterator
 
 import peewee as pw
 
 from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
 from rucio_tornado.core import events as catalog_events
-from rucio_tornado.core import scopes
-from rucio_tornado.core.bulk import select_by_keys
-from rucio_tornado.core.common import map_batches, rfc1123, row_mapper, to_bool, validate
-from rucio_tornado.db import atomic
+from rucio_tornado.core import lookup
+from rucio_tornado.core.bulk import by_scope, insert_rows, select_by_keys
+from rucio_tornado.core.common import (check_type, did_key, did_label, map_batches, rfc1123,
+                                       row_mapper, to_bool, validate)
+from rucio_tornado.core.dids import meta as did_meta
 from rucio_tornado.core.dids.graph import (COLLECTIONS, ancestors_of, check_scope_permission,
-                                          children_of, datasets_under, did_key, did_label,
-                                          fetch_dids, get_row, insert_chunked, insert_tuples,
-                                          key_conditions)
+                                          children_of, datasets_under, fetch_dids, insert_dicts,
+                                          listed_keys, names_in)
+from rucio_tornado.core.permissions import Issuer
+from rucio_tornado.db import atomic
 from rucio_tornado.models import DID, Content, ContentHistory, DIDMeta, Replica, utcnow
 
+#: The keys of one new DID in ``POST /dids`` (a workflow may allow more: ``extra_keys``).
+NEW_DID_KEYS = ("scope", "name", "type", "did_type", "statuses", "meta", "lifetime", "account")
+#: The statuses a new DID may be given (``open`` is always true at creation).
+NEW_DID_STATUSES = ("monotonic", "open")
+#: The statuses ``PUT .../status`` changes: Rucio's set_status knows ``open`` only.
+SETTABLE_STATUSES = ("open",)
 
 
 # -- creation ------------------------------------------------------------------------------------
@@ -46,26 +56,27 @@ def _did_type(value, label):
 
 
 @atomic
-def add_did(issuer, scope, name, did_type, statuses=None, meta=None, rules=None,
-            lifetime=None, dids=None, rse=None):
-    """Create one dataset or container (``POST /dids/{scope}/{name}``)."""
+def add_did(issuer: Issuer, scope: str, name: str, did_type: str, statuses: dict | None = None,
+            meta: dict | None = None, lifetime: int | float | str | None = None) -> None:
+    """Create one dataset or container (with its content and rules: :mod:`workflows`)."""
     add_dids(issuer, [{"scope": scope, "name": name, "type": did_type, "statuses": statuses,
-                       "meta": meta, "rules": rules, "lifetime": lifetime, "dids": dids,
-                       "rse": rse}])
-
-
-ITEM_KEYS = ("scope", "name", "type", "did_type", "statuses", "meta", "rules", "lifetime", "dids",
-             "rse", "account")
+                       "meta": meta, "lifetime": lifetime}])
 
 
 @atomic
-def add_dids(issuer, items):
-    """Create many collections at once (``POST /dids``); all or nothing."""
-    from rucio_tornado.core.dids import meta as metamod
+def add_dids(issuer: Issuer, items: list, extra_keys: tuple = (),
+             check_extra: Callable[[dict, str], None] | None = None) -> None:
+    """Create many collections at once; all or nothing.
+
+    ``extra_keys`` are item keys a composing workflow handles itself (content, rules);
+    ``check_extra(item, label)`` checks them as each item is checked, so that the first bad
+    item of a request is the one reported, whatever is wrong with it.
+    """
     if not isinstance(items, list):
         raise exceptions.InvalidJSONType("body must be a json list")
+    allowed = set(NEW_DID_KEYS) | set(extra_keys)
     now = utcnow()
-    rows, meta_rows, follow_ups, seen = [], [], [], set()
+    rows, meta_rows, seen = [], [], set()
     for item in items:
         if not isinstance(item, dict):
             raise exceptions.InvalidJSONType("every DID must be a json dictionary")
@@ -74,7 +85,7 @@ def add_dids(issuer, items):
                 raise exceptions.MissingKey(f"'{key}' not defined")
         scope, name = validate("scope", item["scope"]), validate("name", item["name"])
         label = did_label(scope, name)
-        unknown = set(item) - set(ITEM_KEYS)
+        unknown = set(item) - allowed
         if unknown:
             raise exceptions.InvalidObject(f"{label}: unknown key(s) {', '.join(sorted(unknown))}")
         if "type" not in item and "did_type" not in item:
@@ -84,7 +95,7 @@ def add_dids(issuer, items):
             raise exceptions.DataIdentifierAlreadyExists(f"Data identifier '{label}' given twice")
         seen.add((scope, name))
         statuses = item.get("statuses") or {}
-        if not isinstance(statuses, dict) or set(statuses) - {"monotonic", "open"}:
+        if not isinstance(statuses, dict) or set(statuses) - set(NEW_DID_STATUSES):
             raise exceptions.InvalidObject(f"{label}: invalid statuses {statuses!r}")
         owner = item.get("account") or issuer.account
         if owner != issuer.account and not issuer.is_admin:
@@ -93,50 +104,30 @@ def add_dids(issuer, items):
                "monotonic": to_bool(statuses.get("monotonic", False), "monotonic"),
                "expired_at": _expiry(item.get("lifetime"), label),
                "created_at": now, "updated_at": now}
-        columns, free = metamod.prepare_meta(kind, item.get("meta") or {}, label)
+        columns, free = did_meta.prepare_meta(kind, item.get("meta") or {}, label)
         row.update(columns)
         rows.append(row)
-        meta_rows.extend(metamod.meta_rows(scope, name, free))
-        if item.get("dids") or item.get("rules"):
-            follow_ups.append((scope, name, item))
-        elif item.get("rse") is not None:
-            raise exceptions.InvalidObject(f"{label}: 'rse' needs 'dids'")
+        meta_rows.extend(did_meta.meta_rows(scope, name, free))
+        if check_extra is not None:
+            check_extra(item, label)
     check_scope_permission(issuer, "add_did", [r["scope"] for r in rows])
     existing = fetch_dids([(r["scope"], r["name"]) for r in rows])
     if existing:
         scope, name = sorted(existing)[0]
         raise exceptions.DataIdentifierAlreadyExists(
             f"Data identifier '{scope}:{name}' already exists")
-    insert_chunked(DID, _uniform(rows))
-    insert_chunked(DIDMeta, meta_rows)
-    for scope, name, item in follow_ups:
-        if item.get("dids"):
-            attach_dids(issuer, scope, name, item["dids"], rse=item.get("rse"))
-        if item.get("rules"):
-            _add_rules(issuer, scope, name, item["rules"])
+    insert_dicts(DID, _uniform(rows))
+    insert_dicts(DIDMeta, meta_rows)
 
 
 def _uniform(rows):
-    """insert_many needs the same keys in every row."""
+    """One bulk insert needs the same keys in every row (metadata columns differ)."""
     keys = set().union(*(r.keys() for r in rows)) if rows else set()
     return [{k: r.get(k) for k in keys} for r in rows]
 
 
-def _add_rules(issuer, scope, name, rules):
-    """Rules given at creation go to the rules module (``core/rules.py``)."""
-    from rucio_tornado.core.rules.lifecycle import add_rules
-    if not isinstance(rules, list):
-        raise exceptions.InvalidObject("'rules' must be a list")
-    for rule in rules:
-        if not isinstance(rule, dict):
-            raise exceptions.InvalidObject("every rule must be a dictionary")
-        body = dict(rule, dids=[{"scope": scope, "name": name}])
-        body.setdefault("account", issuer.account)
-        add_rules(issuer, body)
-
-
 # -- reading one DID -----------------------------------------------------------------------------
-def did_to_dict(row):
+def did_to_dict(row: DID) -> dict:
     if row.did_type == "FILE":
         return {"scope": row.scope, "name": row.name, "type": "FILE", "account": row.account,
                 "bytes": row.bytes, "length": 1, "md5": row.md5, "adler32": row.adler32}
@@ -145,9 +136,10 @@ def did_to_dict(row):
             "expired_at": rfc1123(row.expired_at), "length": row.length, "bytes": row.bytes}
 
 
-def get_did(issuer, scope, name, dynamic_depth=None):
-    """``GET /dids/{scope}/{name}``; ``dynamic_depth`` FILE|DATASET computes bytes/length."""
-    row = get_row(scope, name)
+def get_did(issuer: Issuer, scope: str, name: str, dynamic_depth: str | None = None) -> dict:
+    """``GET /dids/{scope}/{name}``; ``dynamic_depth`` FILE|DATASET computes bytes/length
+    from the content instead of the values stored when the collection was closed."""
+    row = lookup.did(scope, name)
     out = did_to_dict(row)
     if dynamic_depth and row.did_type != "FILE":
         depth = str(dynamic_depth).upper()
@@ -164,25 +156,33 @@ def get_did(issuer, scope, name, dynamic_depth=None):
 def _files_summary(datasets):
     """(number of file attachments, total bytes) of the given datasets."""
     length, size = 0, 0
-    for cond in key_conditions(datasets, Content.scope, Content.name):
+    for scope, names in by_scope(datasets):
         n, b = Content.select(pw.fn.COUNT(pw.SQL("*")), pw.fn.SUM(Content.bytes)).where(
-            cond).tuples().get()
+            Content.scope == scope, names_in(Content.name, names)).tuples().get()
         length, size = length + (n or 0), size + (b or 0)
     return length, size
 
 
 # -- status --------------------------------------------------------------------------------------
-@atomic
-def set_status(issuer, scope, name, **statuses):
-    """``PUT .../status``: only ``open`` is a status; closing fixes ``bytes`` and ``length``."""
+def check_statuses(statuses: dict) -> None:
+    """UnsupportedStatus for a key of a ``PUT .../status`` body that is not a status, checked
+    before the DID is looked up (as Rucio does); a null status is not a boolean (400)."""
     for key in statuses:
-        if key != "open":
-            raise exceptions.UnsupportedStatus(f"The status {key} is not a valid data identifier status.")
-    row = get_row(scope, name)
+        if key not in SETTABLE_STATUSES:
+            raise exceptions.UnsupportedStatus(
+                f"The status {key} is not a valid data identifier status.")
+        if statuses[key] is None:
+            to_bool(None, key)
+
+
+@atomic
+def set_status(issuer: Issuer, scope: str, name: str, open: bool | None = None) -> None:
+    """``PUT .../status``: ``open`` (None leaves it); closing fixes ``bytes`` and ``length``."""
+    row = lookup.did(scope, name)
     check_scope_permission(issuer, "set_status", [scope])
-    if "open" not in statuses:
+    if open is None:
         return
-    want_open = to_bool(statuses["open"], "open")
+    want_open = to_bool(open, "open")
     if row.did_type == "FILE" or bool(row.is_open) == want_open:
         raise exceptions.UnsupportedOperation(
             f"The status of the data identifier '{scope}:{name}' cannot be changed")
@@ -203,11 +203,11 @@ def set_status(issuer, scope, name, **statuses):
                bytes=size or 0).where(DID.scope == scope, DID.name == name).execute()
 
 
-# -- obsolete (seed's DELETE) ----------------------------------------------------------------------
+# -- obsolete (the DELETE of /dids/{scope}/{name}) -------------------------------------------------
 @atomic
-def obsolete_did(issuer, scope, name):
+def obsolete_did(issuer: Issuer, scope: str, name: str) -> None:
     """Hide a DID from listings, keep it for history, mark its file replicas for deletion."""
-    row = get_row(scope, name)
+    row = lookup.did(scope, name)
     check_scope_permission(issuer, "obsolete_did", [scope])
     now = utcnow()
     DID.update(obsolete=True, hidden=True, updated_at=now).where(
@@ -216,53 +216,67 @@ def obsolete_did(issuer, scope, name):
         files = [(scope, name)]
     else:
         files = [(s, n) for s, n, _ in children_of(datasets_under(scope, name, row.did_type))]
-    for cond in key_conditions(files, Replica.scope, Replica.name):
-        Replica.update(tombstone=now, updated_at=now).where(cond, Replica.lock_cnt == 0).execute()
+    for file_scope, names in by_scope(files):
+        Replica.update(tombstone=now, updated_at=now).where(
+            Replica.scope == file_scope, names_in(Replica.name, names),
+            Replica.lock_cnt == 0).execute()
 
 
 # -- attach / detach -----------------------------------------------------------------------------
 @atomic
-def attach_dids(issuer, scope, name, dids, rse=None):
-    """Attach ``dids`` into ``scope:name`` (``POST .../dids``)."""
-    attach_dids_to_dids(issuer, [{"scope": scope, "name": name, "dids": dids, "rse": rse}])
+def attach_dids(issuer: Issuer, scope: str, name: str, dids: list) -> None:
+    """Attach existing ``dids`` into ``scope:name`` (with replicas on an RSE: :mod:`workflows`)."""
+    attach_dids_to_dids(issuer, [{"scope": scope, "name": name, "dids": dids}])
 
 
 @atomic
-def attach_dids_to_dids(issuer, attachments, ignore_duplicate=False):
-    """Several attachments in one transaction (``POST /dids/attachments``)."""
+def attach_dids_to_dids(issuer: Issuer, attachments: list, ignore_duplicate: bool = False) -> None:
+    """Several attachments of existing DIDs in one transaction."""
+    for attachment, parent_type, keys in checked_attachments(issuer, attachments,
+                                                             ignore_duplicate):
+        attach_children(attachment, parent_type, keys, ignore_duplicate)
+
+
+def checked_attachments(issuer: Issuer, attachments: list,
+                        ignore_duplicate: bool = False) -> Iterator[tuple[dict, str, list]]:
+    """``(attachment, parent type, child keys)`` of every attachment, checked.
+
+    The list's shape, the scope permissions and the parents are checked before the first is
+    yielded; each attachment's parent and child keys when it is reached, so a caller that
+    attaches each one before asking for the next (:func:`attach_children`) reports errors in
+    the order of the list.
+    """
     if not isinstance(attachments, list):
         raise exceptions.InvalidJSONType("attachments must be a list")
     parents = []
-    for att in attachments:
-        if not isinstance(att, dict):
+    for attachment in attachments:
+        if not isinstance(attachment, dict):
             raise exceptions.InvalidJSONType("every attachment must be a json dictionary")
         for key in ("scope", "name", "dids"):
-            if key not in att:
+            if key not in attachment:
                 raise exceptions.MissingKey(f"'{key}' not defined")
-        if not isinstance(att["dids"], list):
-            raise exceptions.InvalidJSONType("'dids' must be a list")
-        parents.append(did_key(att, "attachment"))
+        check_type(attachment["dids"], list, "'dids'")
+        parents.append(did_key(attachment, "attachment"))
     check_scope_permission(issuer, "attach_dids", [s for s, _ in parents])
     parent_rows = fetch_dids(parents, DID.did_type, DID.is_open)
-    for att in attachments:
-        _attach_one(issuer, att, parent_rows, ignore_duplicate)
+    for attachment in attachments:
+        yield (attachment, *_checked_children(attachment, parent_rows, ignore_duplicate))
 
 
-FILE_FIELDS = ("bytes", "adler32", "md5")
-
-
-def _attach_one(issuer, att, parent_rows, ignore_duplicate):
-    scope, name, dids, rse = att["scope"], att["name"], att["dids"], att.get("rse")
+def _checked_children(attachment, parent_rows, ignore_duplicate):
+    """(parent type, child keys without repeats) of one attachment into an open collection."""
+    scope, name = attachment["scope"], attachment["name"]
     label = did_label(scope, name)
     if (scope, name) not in parent_rows:
         raise exceptions.DataIdentifierNotFound(f"Data identifier '{label}' not found")
     parent_type, is_open = parent_rows[(scope, name)]
     if parent_type == "FILE":
-        raise exceptions.UnsupportedOperation(f"Data identifier '{label}' is a file: nothing can be attached to it")
+        raise exceptions.UnsupportedOperation(
+            f"Data identifier '{label}' is a file: nothing can be attached to it")
     if not is_open:
         raise exceptions.UnsupportedOperation(f"Data identifier '{label}' is closed")
     keys, seen = [], set()
-    for child in dids:
+    for child in attachment["dids"]:
         key = did_key(child, f"child of {label}")
         if key == (scope, name):
             raise exceptions.UnsupportedOperation(f"{label} cannot be attached to itself")
@@ -272,17 +286,26 @@ def _attach_one(issuer, att, parent_rows, ignore_duplicate):
             raise exceptions.FileAlreadyExists(f"{did_label(*key)} is given twice for {label}")
         seen.add(key)
         keys.append(key)
-    if rse is not None:
-        if parent_type != "DATASET":
-            raise exceptions.UnsupportedOperation(f"{label}: files with 'rse' go into datasets only")
-        from rucio_tornado.core.replicas.registration import add_replicas
-        files = [{k: v for k, v in child.items() if k in ("scope", "name", "bytes", "adler32", "md5",
-                                                          "meta", "pfn")} for child in dids]
-        add_replicas(issuer, rse, files, ignore_availability=True)
+    return parent_type, keys
+
+
+#: The file attributes a dataset attachment may give, checked against the catalog.
+FILE_CHECKSUMS = ("bytes", "adler32", "md5")
+#: The columns of one ``Content`` row as :func:`attach_children` inserts them.
+CONTENT_COLUMNS = ("scope", "name", "child_scope", "child_name", "did_type", "child_type",
+                   "bytes", "adler32", "md5", "guid", "events", "created_at", "updated_at")
+
+
+def attach_children(attachment: dict, parent_type: str, keys: list,
+                    ignore_duplicate: bool = False) -> None:
+    """Attach the existing DIDs ``keys`` (from :func:`checked_attachments`) into the parent."""
+    scope, name, dids = attachment["scope"], attachment["name"], attachment["dids"]
+    label = did_label(scope, name)
     found = fetch_dids(keys, DID.did_type, DID.bytes, DID.adler32, DID.md5, DID.guid, DID.events)
     for key in keys:
         if key not in found:
-            raise exceptions.DataIdentifierNotFound(f"Data identifier '{did_label(*key)}' not found")
+            raise exceptions.DataIdentifierNotFound(
+                f"Data identifier '{did_label(*key)}' not found")
     kinds = {found[k][0] for k in keys}
     _check_legal(label, parent_type, kinds)
     if parent_type == "CONTAINER" and "CONTAINER" in kinds:
@@ -300,7 +323,7 @@ def _attach_one(issuer, att, parent_rows, ignore_duplicate):
             raise exceptions.FileAlreadyExists(f"The file {first} is already attached to {label}")
         raise exceptions.DuplicateContent(f"The collection {first} is already attached to {label}")
     now = utcnow()
-    stamp = _db_now(now)
+    stamp = dbmod.current().stored_datetime(now)
     rows = []
     for key in keys:
         if key in existing:
@@ -312,24 +335,15 @@ def _attach_one(issuer, att, parent_rows, ignore_duplicate):
         else:
             rows.append((scope, name, key[0], key[1], parent_type, kind, None, None, None,
                          guid, events, stamp, stamp))
-    insert_tuples(Content, CONTENT_COLUMNS, rows)
+    insert_rows(Content, CONTENT_COLUMNS, rows)
     if rows:
         DID.update(updated_at=now).where(DID.scope == scope, DID.name == name).execute()
     if rows and parent_type == "DATASET":
         catalog_events.emit(catalog_events.FILES_ATTACHED, scope=scope, name=name,
-                   files=[(r[2], r[3], r[6]) for r in rows])
+                            files=[(r[2], r[3], r[6]) for r in rows])
     elif rows:
         catalog_events.emit(catalog_events.COLLECTIONS_ATTACHED, scope=scope, name=name,
-                   children=[(r[2], r[3], r[5]) for r in rows])
-
-
-CONTENT_COLUMNS = ("scope", "name", "child_scope", "child_name", "did_type", "child_type",
-                   "bytes", "adler32", "md5", "guid", "events", "created_at", "updated_at")
-
-
-def _db_now(now):
-    """``now`` as SQLite stores it (one conversion instead of one per row); PostgreSQL as is."""
-    return str(now) if dbmod.current().kind == "sqlite" else now
+                            children=[(r[2], r[3], r[5]) for r in rows])
 
 
 def _check_legal(label, parent_type, kinds):
@@ -337,7 +351,8 @@ def _check_legal(label, parent_type, kinds):
         raise exceptions.UnsupportedOperation(f"Only files can be attached to the dataset {label}")
     if parent_type == "CONTAINER":
         if "FILE" in kinds:
-            raise exceptions.UnsupportedOperation(f"Files cannot be attached to the container {label}")
+            raise exceptions.UnsupportedOperation(
+                f"Files cannot be attached to the container {label}")
         if len(kinds) > 1:
             raise exceptions.UnsupportedOperation("Mixed collection is not allowed")
 
@@ -349,7 +364,7 @@ def _check_consistency(dids, found):
         given = {"bytes": child.get("bytes"), "adler32": child.get("adler32"),
                  "md5": child.get("md5")}
         stored = {"bytes": size, "adler32": adler32, "md5": md5}
-        for field in FILE_FIELDS:
+        for field in FILE_CHECKSUMS:
             value = given[field]
             if value is None or stored[field] is None:
                 continue
@@ -369,23 +384,20 @@ def _as_int(value):
 
 
 @atomic
-def detach_dids(issuer, scope, name, dids):
+def detach_dids(issuer: Issuer, scope: str, name: str, dids: list) -> None:
     """Remove children from a collection; the links go to ``ContentHistory``."""
-    row = get_row(scope, name)
+    row = lookup.did(scope, name)
     check_scope_permission(issuer, "detach_dids", [scope])
     if row.monotonic:
         raise exceptions.UnsupportedOperation(f"Data identifier '{scope}:{name}' is monotonic")
-    if not isinstance(dids, list):
-        raise exceptions.InvalidJSONType("'dids' must be a list")
-    keys = []
-    for child in dids:
-        keys.append(did_key(child, "child"))
+    keys = listed_keys(dids)
     fields = (Content.child_scope, Content.child_name, Content.did_type, Content.child_type,
               Content.bytes, Content.adler32, Content.md5)
     attached = {}
-    for cond in key_conditions(set(keys), Content.child_scope, Content.child_name):
-        for r in Content.select(*fields).where(cond, Content.scope == scope,
-                                               Content.name == name).tuples():
+    for child_scope, names in by_scope(set(keys)):
+        for r in Content.select(*fields).where(
+                Content.child_scope == child_scope, names_in(Content.child_name, names),
+                Content.scope == scope, Content.name == name).tuples():
             attached[(r[0], r[1])] = r
     for key in keys:
         if key not in attached:
@@ -396,9 +408,11 @@ def detach_dids(issuer, scope, name, dids):
                 "did_type": r[2], "child_type": r[3], "bytes": r[4], "adler32": r[5],
                 "md5": r[6], "deleted_at": now, "created_at": now, "updated_at": now}
                for r in attached.values()]
-    insert_chunked(ContentHistory, history)
-    for cond in key_conditions(attached, Content.child_scope, Content.child_name):
-        Content.delete().where(cond, Content.scope == scope, Content.name == name).execute()
+    insert_dicts(ContentHistory, history)
+    for child_scope, names in by_scope(attached):
+        Content.delete().where(Content.child_scope == child_scope,
+                               names_in(Content.child_name, names),
+                               Content.scope == scope, Content.name == name).execute()
     DID.update(updated_at=now).where(DID.scope == scope, DID.name == name).execute()
 
 
@@ -407,9 +421,9 @@ def _stream(query, key, names, converters=None):
     return map_batches(dbmod.current().iter_query(query, key), row_mapper(names, converters))
 
 
-def list_content(issuer, scope, name):
+def list_content(issuer: Issuer, scope: str, name: str) -> Iterator[list[dict]]:
     """Direct children: ``{"scope","name","type","bytes","adler32","md5"}``."""
-    get_row(scope, name)
+    lookup.did(scope, name)
     query = Content.select(Content.child_scope, Content.child_name, Content.child_type,
                            Content.bytes, Content.adler32, Content.md5).where(
         Content.scope == scope, Content.name == name)
@@ -417,8 +431,9 @@ def list_content(issuer, scope, name):
                    ("scope", "name", "type", "bytes", "adler32", "md5"))
 
 
-def list_content_history(issuer, scope, name):
-    get_row(scope, name)
+def list_content_history(issuer: Issuer, scope: str, name: str) -> Iterator[list[dict]]:
+    """The links detached from a collection, with when."""
+    lookup.did(scope, name)
     query = ContentHistory.select(ContentHistory.id, ContentHistory.child_scope,
                                   ContentHistory.child_name, ContentHistory.child_type,
                                   ContentHistory.bytes, ContentHistory.adler32,
@@ -437,9 +452,9 @@ def list_content_history(issuer, scope, name):
 FILE_LINE = ("scope", "name", "bytes", "adler32", "guid", "events")
 
 
-def list_files(issuer, scope, name, long=False):
+def list_files(issuer: Issuer, scope: str, name: str, long: bool = False) -> Iterator[list[dict]]:
     """Files of a DID, recursively; a FILE lists itself."""
-    row = get_row(scope, name)
+    row = lookup.did(scope, name)
     return _iter_files(row, long)
 
 
@@ -468,36 +483,35 @@ def _iter_files(row, long, extra=None):
                 yield [mapper(r) for r in batch]
 
 
-def bulk_list_files(issuer, dids):
-    """``POST /dids/bulkfiles``: the files of each DID, tagged with the DID they belong to."""
-    if not isinstance(dids, list):
-        raise exceptions.InvalidJSONType("'dids' must be a list")
-    keys = []
-    for d in dids:
-        keys.append(did_key(d))
-    return _bulk_files(keys)
+def bulk_list_files(issuer: Issuer, dids: list) -> Iterator[list[dict]]:
+    """``POST /dids/bulkfiles``: the files of each DID, tagged with the DID they belong to;
+    a DID that does not exist lists nothing."""
+    return _bulk_files(listed_keys(dids))
 
 
 def _bulk_files(keys):
     for scope, name in keys:
-        row = DID.get_or_none(DID.scope == scope, DID.name == name)
-        if row is not None:
-            yield from _iter_files(row, False, {"parent_scope": scope, "parent_name": name})
+        try:
+            row = lookup.did(scope, name)
+        except exceptions.DataIdentifierNotFound:
+            continue
+        yield from _iter_files(row, False, {"parent_scope": scope, "parent_name": name})
 
 
-def list_parent_dids(issuer, scope, name):
+def list_parent_dids(issuer: Issuer, scope: str, name: str) -> Iterator[list[dict]]:
     """Direct parents: ``{"scope","name","type"}``."""
-    get_row(scope, name)
+    lookup.did(scope, name)
     query = Content.select(Content.scope, Content.name, Content.did_type).where(
         Content.child_scope == scope, Content.child_name == name)
     return _stream(query, (Content.scope, Content.name), ("scope", "name", "type"))
 
 
-def scope_list(issuer, scope, name=None, recursive=False):
+def scope_list(issuer: Issuer, scope: str, name: str | None = None,
+               recursive: bool = False) -> Iterator[list[dict]]:
     """``GET /dids/{scope}/``: top-level DIDs (or ``name``) and, if recursive, their content."""
-    scopes.get_row(scope)
+    lookup.scope(scope)
     if name is not None:
-        row = get_row(scope, name)
+        row = lookup.did(scope, name)
         return _scope_tree([(row.scope, row.name, row.did_type, row.bytes)], recursive)
     attached = Content.select(pw.SQL("1")).where(Content.child_scope == DID.scope,
                                                  Content.child_name == DID.name)

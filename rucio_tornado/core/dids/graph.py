@@ -1,97 +1,90 @@
-"""The DID-graph toolkit every DID module stands on: keys, set-based fetch and insert, children,
-ancestors, the datasets under a collection, and the scope permission check."""
+"""The DID-graph toolkit every DID module stands on: set-based fetch and insert, children,
+descendants, ancestors, the datasets under a collection, and the scope permission check.
+
+It imports no other DID module (catalog, meta and search all import it).
+"""
 import peewee as pw
 
 from rucio_tornado import db as dbmod
-from rucio_tornado import exceptions
-from rucio_tornado.core import permissions, scopes
-from rucio_tornado.core.bulk import IN_CHUNK, chunks, group_by_scope, insert_rows, select_by_keys
-from rucio_tornado.core.common import validate
+from rucio_tornado.core import lookup, permissions
+from rucio_tornado.core.bulk import by_scope, insert_rows, select_by_keys
+from rucio_tornado.core.common import check_type, did_key
 from rucio_tornado.models import DID, Content
 
 COLLECTIONS = ("DATASET", "CONTAINER")
 
 
 # -- small set-based helpers ---------------------------------------------------------------------
-def key_conditions(keys, scope_field, name_field, size=IN_CHUNK):
-    """WHERE expressions covering ``keys`` ((scope, name) pairs), one per chunk, by scope."""
-    for scope, names in group_by_scope(keys).items():
-        for part in chunks(names, size):
-            yield (scope_field == scope) & name_field.in_(_values(part))
+def names_in(field: pw.Field, names: list) -> pw.Expression:
+    """``field IN (?, ?, ...)`` with the parameter list built once: peewee's per-value
+    rendering costs more than the query itself for thousands of names."""
+    return field.in_(pw.SQL("(" + ",".join([dbmod.database.param] * len(names)) + ")", names))
 
 
-def _values(values):
-    """A parameter list ``(?, ?, ...)`` built once, skipping peewee's per-value rendering."""
-    return pw.SQL("(" + ",".join([dbmod.database.param] * len(values)) + ")", values)
+def listed_keys(items: list) -> list[tuple[str, str]]:
+    """``[(scope, name)]`` of a ``dids`` list, in order and duplicates kept: a listing answers
+    every DID as often as it is asked for (:func:`common.did_keys` would merge them)."""
+    return [did_key(item, f"dids[{index}]")
+            for index, item in enumerate(check_type(items, list, "'dids'"))]
 
 
-def fetch_dids(keys, *fields):
+def fetch_dids(keys, *fields: pw.Field) -> dict[tuple[str, str], tuple]:
     """``{(scope, name): (field values...)}`` of the DIDs among ``keys`` that exist."""
     return {(r[0], r[1]): r[2:] for r in select_by_keys(DID, (DID.scope, DID.name) + fields, keys)}
 
 
-def insert_chunked(model, rows):
-    """Insert dict rows (all with the same keys); see :func:`insert_tuples`."""
+def insert_dicts(model: type[pw.Model], rows: list[dict]) -> None:
+    """Insert dict rows (all with the same keys) with :func:`bulk.insert_rows`."""
     if rows:
         columns = list(rows[0])
-        insert_tuples(model, columns, [tuple(r[c] for c in columns) for r in rows])
+        insert_rows(model, columns, [tuple(r[c] for c in columns) for r in rows])
 
 
-def insert_tuples(model, columns, tuples):
-    """Multi-row INSERTs (SQLite) or one streamed COPY (PostgreSQL): :func:`bulk.insert_rows`."""
-    insert_rows(model, columns, tuples)
-
-
-def did_label(scope, name):
-    return f"{scope}:{name}"
-
-
-def did_key(item, label="DID"):
-    """``(scope, name)`` of a ``{"scope", "name", ...}`` item, validated (400 otherwise)."""
-    if not isinstance(item, dict) or "scope" not in item or "name" not in item:
-        raise exceptions.InvalidObject(f"every {label} needs 'scope' and 'name'")
-    return validate("scope", item["scope"]), validate("name", item["name"])
-
-
-def get_row(scope, name):
-    row = DID.get_or_none(DID.scope == scope, DID.name == name)
-    if row is None:
-        raise exceptions.DataIdentifierNotFound(f"Data identifier '{scope}:{name}' not found")
-    return row
-
-
-def check_scope_permission(issuer, action, scope_names):
+def check_scope_permission(issuer, action, scope_names) -> None:
     """Every scope must exist (ScopeNotFound) and allow ``action`` for the issuer."""
     for scope in sorted(set(scope_names)):
-        row = scopes.get_row(scope)
+        row = lookup.scope(scope)
         permissions.check(issuer, action, scope_owner=row.account, scope=scope)
 
 
-def children_of(parents, child_types=None):
+# -- walking the graph ---------------------------------------------------------------------------
+def children_of(parents, child_types=None) -> list[tuple[str, str, str]]:
     """Direct children ``[(scope, name, child_type)]`` of the (scope, name) ``parents``."""
     out = []
-    for cond in key_conditions(parents, Content.scope, Content.name):
+    for scope, names in by_scope(parents):
         query = Content.select(Content.child_scope, Content.child_name, Content.child_type)
-        query = query.where(cond)
+        query = query.where(Content.scope == scope, names_in(Content.name, names))
         if child_types:
             query = query.where(Content.child_type.in_(child_types))
         out.extend(query.tuples())
     return out
 
 
-def ancestors_of(keys):
+def descendants_of(scope: str, name: str) -> list[tuple[str, str]]:
+    """Every (scope, name) below one collection, level by level, each level sorted."""
+    seen, frontier, order = set(), {(scope, name)}, []
+    while frontier:
+        children = {(s, n) for s, n, _ in children_of(frontier)} - seen
+        order.extend(sorted(children))
+        seen |= children
+        frontier = children
+    return order
+
+
+def ancestors_of(keys) -> set[tuple[str, str]]:
     """Every (scope, name) that contains one of ``keys``, at any depth."""
     seen, frontier = set(), set(keys)
     while frontier:
         found = set()
-        for cond in key_conditions(frontier, Content.child_scope, Content.child_name):
-            found.update(Content.select(Content.scope, Content.name).where(cond).tuples())
+        for scope, names in by_scope(frontier):
+            found.update(Content.select(Content.scope, Content.name).where(
+                Content.child_scope == scope, names_in(Content.child_name, names)).tuples())
         frontier = found - seen
         seen |= found
     return seen
 
 
-def datasets_under(scope, name, did_type):
+def datasets_under(scope: str, name: str, did_type: str) -> list[tuple[str, str]]:
     """The datasets reachable from a collection (itself if it is one), in a stable order."""
     if did_type == "DATASET":
         return [(scope, name)]
@@ -108,5 +101,3 @@ def datasets_under(scope, name, did_type):
                 nxt.add((s, n))
         frontier = nxt
     return sorted(datasets)
-
-

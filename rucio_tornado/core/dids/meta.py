@@ -6,22 +6,27 @@ every other key is free-form, one ``DIDMeta`` row (JSON ``value``, float ``numbe
 """
 import datetime
 import re
+from collections.abc import Iterator
 
 import peewee as pw
 import ujson
 
 from rucio_tornado import exceptions
-from rucio_tornado.core import permissions
-from rucio_tornado.core.dids import graph as dids
-from rucio_tornado.core.bulk import chunks
-from rucio_tornado.core.common import parse_date, rfc1123, to_bool
+from rucio_tornado.core import lookup, permissions
+from rucio_tornado.core.bulk import by_scope, chunks
+from rucio_tornado.core.common import did_keys, did_label, parse_date, rfc1123, to_bool
+from rucio_tornado.core.dids.graph import (ancestors_of, check_scope_permission, descendants_of,
+                                          fetch_dids, insert_dicts, listed_keys, names_in)
+from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.db import atomic
 from rucio_tornado.models import DID, DIDMeta, MetaKey, MetaValue, utcnow
 
+#: The metadata plugins a read may ask for.
 PLUGINS = ("DID_COLUMN", "JSON", "ALL")
 
-#: The DID columns of the DID_COLUMN plugin, in the order Rucio lists them.
-DID_COLUMNS = (
+#: The DID columns metadata reads and sets (the DID_COLUMN plugin), in the order Rucio lists
+#: them; every other key is free-form.
+METADATA_COLUMNS = (
     "scope", "name", "account", "did_type", "is_open", "monotonic", "hidden", "obsolete",
     "complete", "is_new", "availability", "suppressed", "bytes", "length", "md5", "adler32",
     "expired_at", "purge_replicas", "deleted_at", "events", "guid", "project", "datatype",
@@ -31,7 +36,9 @@ DID_COLUMNS = (
 #: Columns that metadata may not change (identity, type, bookkeeping, status via /status).
 READ_ONLY = {"scope", "name", "account", "did_type", "is_open", "created_at", "updated_at",
              "deleted_at", "closed_at"}
+#: The DID types a metadata key (convention) may be restricted to.
 KEY_TYPES = ("ALL", "COLLECTION", "CONTAINER", "DATASET", "FILE", "DERIVED")
+#: The value types a metadata key may declare, with the Python type a value must have.
 VALUE_TYPES = {"str": str, "string": str, "int": int, "integer": int, "float": float,
                "bool": bool, "boolean": bool, "datetime": str, "date": str}
 
@@ -39,7 +46,7 @@ VALUE_TYPES = {"str": str, "string": str, "int": int, "integer": int, "float": f
 META_CHUNK = 500
 
 
-def column_kind(key):
+def column_kind(key: str) -> str:
     """'int' | 'bool' | 'date' | 'str' for a DID column."""
     field = DID._meta.fields[key]
     if isinstance(field, (pw.IntegerField, pw.BigIntegerField)):
@@ -79,7 +86,8 @@ def _column_value(key, value, label):
     return value
 
 
-def check_key(key):
+def check_key(key) -> None:
+    """InvalidMetadata for a key that is not a non-empty string without '.'."""
     if not isinstance(key, str) or not key:
         raise exceptions.InvalidMetadata(f"Invalid metadata key {key!r}")
     if "." in key:
@@ -116,7 +124,7 @@ def _conventions(keys):
     return found
 
 
-def prepare_meta(did_type, meta, label):
+def prepare_meta(did_type: str, meta: dict, label: str) -> tuple[dict, dict]:
     """Split and check ``meta``: -> (column updates, free-form {key: value})."""
     if not isinstance(meta, dict):
         raise exceptions.InvalidObject(f"{label}: metadata must be a dictionary")
@@ -128,7 +136,7 @@ def prepare_meta(did_type, meta, label):
         if key == "lifetime":
             columns["expired_at"] = None if value is None else utcnow() + datetime.timedelta(
                 seconds=_number(value, label, key))
-        elif key in DID._meta.fields and key in DID_COLUMNS:
+        elif key in DID._meta.fields and key in METADATA_COLUMNS:
             if key in READ_ONLY:
                 raise exceptions.InvalidMetadata(f"{label}: {key} cannot be set as metadata")
             columns[key] = _column_value(key, value, label)
@@ -146,7 +154,7 @@ def _number(value, label, key):
         raise exceptions.InvalidValueForKey(f"{label}: {key} must be a number") from None
 
 
-def as_number(value):
+def as_number(value) -> float | None:
     """The float a free-form value compares as (numbers and numeric strings), else None."""
     if isinstance(value, bool) or value is None:
         return None
@@ -160,7 +168,8 @@ def as_number(value):
     return None
 
 
-def meta_rows(scope, name, free):
+def meta_rows(scope: str, name: str, free: dict) -> list[dict]:
+    """The ``DIDMeta`` rows of free-form keys (JSON text, and the number it compares as)."""
     now = utcnow()
     return [{"scope": scope, "name": name, "key": k, "value": ujson.dumps(v),
              "number": as_number(v), "created_at": now, "updated_at": now}
@@ -169,69 +178,61 @@ def meta_rows(scope, name, free):
 
 # -- setting ----------------------------------------------------------------------------------------
 @atomic
-def set_metadata(issuer, scope, name, key, value, recursive=False):
+def set_metadata(issuer: Issuer, scope: str, name: str, key: str, value,
+                 recursive: bool = False) -> None:
+    """Set one key (``recursive``: on everything below the DID too)."""
     set_dids_metadata_bulk(issuer, [{"scope": scope, "name": name, "meta": {key: value}}],
                            recursive)
 
 
 @atomic
-def set_metadata_bulk(issuer, scope, name, meta, recursive=False):
+def set_metadata_bulk(issuer: Issuer, scope: str, name: str, meta: dict,
+                      recursive: bool = False) -> None:
+    """Set several keys of one DID."""
     set_dids_metadata_bulk(issuer, [{"scope": scope, "name": name, "meta": meta}], recursive)
 
 
 @atomic
-def set_dids_metadata_bulk(issuer, items, recursive=False):
+def set_dids_metadata_bulk(issuer: Issuer, items: list, recursive: bool = False) -> None:
     """Set metadata on many DIDs at once; all or nothing."""
-    if not isinstance(items, list):
-        raise exceptions.InvalidJSONType("'dids' must be a list")
-    keys = []
-    for item in items:
-        keys.append(dids.did_key(item))
-        if not isinstance(item.get("meta"), dict):
-            raise exceptions.InvalidObject("every DID needs a 'meta' dictionary")
-    found = dids.fetch_dids(keys, DID.did_type)
+    keys = did_keys(items)
+    if not all(isinstance(item.get("meta"), dict) for item in items):
+        raise exceptions.InvalidObject("every DID needs a 'meta' dictionary")
+    found = fetch_dids(keys, DID.did_type)
     for key in keys:
         if key not in found:
-            raise exceptions.DataIdentifierNotFound(f"Data identifier '{dids.did_label(*key)}' not found")
-    dids.check_scope_permission(issuer, "set_metadata", [s for s, _ in keys])
+            raise exceptions.DataIdentifierNotFound(f"Data identifier '{did_label(*key)}' not found")
+    check_scope_permission(issuer, "set_metadata", [s for s, _ in keys])
     for item in items:
         key = (item["scope"], item["name"])
         targets = [key]
         if recursive and found[key][0] != "FILE":
-            targets += _descendants(key)
-        _apply(targets, found[key][0], item["meta"], dids.did_label(*key))
-
-
-def _descendants(key):
-    seen, frontier = set(), {key}
-    while frontier:
-        children = {(s, n) for s, n, _ in dids.children_of(frontier)}
-        frontier = children - seen - {key}
-        seen |= frontier
-    return sorted(seen)
+            targets += descendants_of(*key)
+        _apply(targets, found[key][0], item["meta"], did_label(*key))
 
 
 def _apply(targets, did_type, meta, label):
     columns, free = prepare_meta(did_type, meta, label)
     now = utcnow()
     if columns:
-        for cond in dids.key_conditions(targets, DID.scope, DID.name):
-            DID.update(updated_at=now, **columns).where(cond).execute()
+        for scope, names in by_scope(targets):
+            DID.update(updated_at=now, **columns).where(
+                DID.scope == scope, names_in(DID.name, names)).execute()
     if free:
-        for cond in dids.key_conditions(targets, DIDMeta.scope, DIDMeta.name):
-            DIDMeta.delete().where(cond, DIDMeta.key.in_(list(free))).execute()
-        rows = [r for s, n in targets for r in meta_rows(s, n, free)]
-        dids.insert_chunked(DIDMeta, rows)
+        for scope, names in by_scope(targets):
+            DIDMeta.delete().where(DIDMeta.scope == scope, names_in(DIDMeta.name, names),
+                                   DIDMeta.key.in_(list(free))).execute()
+        insert_dicts(DIDMeta, [r for s, n in targets for r in meta_rows(s, n, free)])
 
 
 @atomic
-def delete_metadata(issuer, scope, name, key):
+def delete_metadata(issuer: Issuer, scope: str, name: str, key: str | None) -> None:
     """Remove a free-form key (a missing key is a no-op); DID columns cannot be deleted."""
     if not key:
         raise exceptions.KeyNotFound("No key provided to remove")
-    dids.get_row(scope, name)
-    dids.check_scope_permission(issuer, "delete_metadata", [scope])
-    if key in DID_COLUMNS or key == "lifetime":
+    lookup.did(scope, name)
+    check_scope_permission(issuer, "delete_metadata", [scope])
+    if key in METADATA_COLUMNS or key == "lifetime":
         raise exceptions.UnsupportedOperation(f"The DID column {key} cannot be deleted; set it instead")
     DIDMeta.delete().where(DIDMeta.scope == scope, DIDMeta.name == name,
                            DIDMeta.key == key).execute()
@@ -247,7 +248,7 @@ def _plugin(plugin):
 
 def _columns_dict(row):
     out = {}
-    for key in DID_COLUMNS:
+    for key in METADATA_COLUMNS:
         value = getattr(row, key)
         out[key] = rfc1123(value) if isinstance(value, datetime.datetime) else value
     return out
@@ -255,16 +256,18 @@ def _columns_dict(row):
 
 def _free_dicts(keys):
     found = {k: {} for k in keys}
-    for cond in dids.key_conditions(keys, DIDMeta.scope, DIDMeta.name):
-        for s, n, k, v in DIDMeta.select(DIDMeta.scope, DIDMeta.name, DIDMeta.key,
-                                         DIDMeta.value).where(cond).tuples():
+    for scope, names in by_scope(keys):
+        query = DIDMeta.select(DIDMeta.scope, DIDMeta.name, DIDMeta.key, DIDMeta.value).where(
+            DIDMeta.scope == scope, names_in(DIDMeta.name, names))
+        for s, n, k, v in query.tuples():
             found[(s, n)][k] = ujson.loads(v) if v is not None else None
     return found
 
 
-def get_metadata(issuer, scope, name, plugin="DID_COLUMN"):
+def get_metadata(issuer: Issuer, scope: str, name: str, plugin: str | None = "DID_COLUMN") -> dict:
+    """The DID's metadata as ``plugin`` shows it: its columns, its free-form keys, or ALL."""
     plugin = _plugin(plugin)
-    row = dids.get_row(scope, name)
+    row = lookup.did(scope, name)
     return _render(row, plugin, _free_dicts([(scope, name)])[(scope, name)])
 
 
@@ -276,8 +279,8 @@ def _render(row, plugin, free):
     return dict(_columns_dict(row), **free)
 
 
-def get_metadata_value(issuer, scope, name, key):
-    """The seed's ``GET .../meta/{key}``: ``{key: value}``."""
+def get_metadata_value(issuer: Issuer, scope: str, name: str, key: str) -> dict:
+    """``GET .../meta/{key}``: ``{key: value}`` (``lifetime`` reads ``expired_at``)."""
     meta = get_metadata(issuer, scope, name, "ALL")
     if key == "lifetime":
         return {key: meta.get("expired_at")}
@@ -286,22 +289,19 @@ def get_metadata_value(issuer, scope, name, key):
     return {key: meta[key]}
 
 
-def get_metadata_bulk(issuer, items, inherit=False, plugin="JSON"):
-    """``POST /dids/bulkmeta``: one metadata dict per DID, streamed in chunks."""
+def get_metadata_bulk(issuer: Issuer, items: list, inherit: bool = False,
+                      plugin: str | None = "JSON") -> Iterator[list[dict]]:
+    """``POST /dids/bulkmeta``: one metadata dict per existing DID, streamed in chunks."""
     plugin = _plugin(plugin)
-    if not isinstance(items, list):
-        raise exceptions.InvalidJSONType("'dids' must be a list")
-    keys = []
-    for d in items:
-        keys.append(dids.did_key(d))
-    return _bulk(keys, plugin, inherit)
+    return _bulk(listed_keys(items), plugin, inherit)
 
 
 def _bulk(keys, plugin, inherit):
     for part in chunks(keys, META_CHUNK):
         rows = {}
-        for cond in dids.key_conditions(part, DID.scope, DID.name):
-            rows.update({(r.scope, r.name): r for r in DID.select().where(cond)})
+        for scope, names in by_scope(part):
+            rows.update({(r.scope, r.name): r
+                         for r in DID.select().where(DID.scope == scope, names_in(DID.name, names))})
         free = _free_dicts(part)
         batch = []
         for key in part:
@@ -318,7 +318,7 @@ def _bulk(keys, plugin, inherit):
 
 def _inherited(key, plugin, meta):
     """Free-form metadata of the ancestors, the DID's own values taking precedence."""
-    ancestors = sorted(dids.ancestors_of([key]))
+    ancestors = sorted(ancestors_of([key]))
     out = {}
     for values in _free_dicts(ancestors).values():
         out.update(values)
@@ -335,7 +335,9 @@ def _key_type(value):
 
 
 @atomic
-def add_key(issuer, key, key_type=None, value_type=None, value_regexp=None, default=None):
+def add_key(issuer: Issuer, key: str, key_type: str | None = None, value_type: str | None = None,
+            value_regexp: str | None = None, default=None) -> None:
+    """Register a metadata key (a convention) that constrains the values it may be set to."""
     permissions.check(issuer, "add_meta_key")
     check_key(key)
     key_type = _key_type(key_type)
@@ -361,12 +363,12 @@ def _text(value):
     return value if isinstance(value, str) else ujson.dumps(value)
 
 
-def list_keys(issuer):
+def list_keys(issuer: Issuer) -> list[str]:
     return [k for (k,) in MetaKey.select(MetaKey.key).order_by(MetaKey.key).tuples()]
 
 
-def list_keys_with_defaults(issuer):
-    """The seed's ``GET /meta/``: every key with its type, constraints and default value."""
+def list_keys_with_defaults(issuer: Issuer) -> list[dict]:
+    """``GET /meta/``: every key with its type, constraints and default value."""
     return [{"key": r.key, "key_type": r.key_type, "value_type": r.value_type,
              "value_regexp": r.value_regexp, "default": r.default_value}
             for r in MetaKey.select().order_by(MetaKey.key)]
@@ -380,7 +382,8 @@ def _key_row(key):
 
 
 @atomic
-def add_value(issuer, key, value):
+def add_value(issuer: Issuer, key: str, value) -> None:
+    """Add an allowed value to a key (then only its allowed values may be set)."""
     permissions.check(issuer, "add_meta_key")
     row = _key_row(key)
     if value is None or isinstance(value, (dict, list)):
@@ -399,14 +402,14 @@ def add_value(issuer, key, value):
     MetaValue.create(key=key, value=text)
 
 
-def list_values(issuer, key):
+def list_values(issuer: Issuer, key: str) -> list[str]:
     _key_row(key)
     return [v for (v,) in MetaValue.select(MetaValue.value).where(MetaValue.key == key)
             .order_by(MetaValue.value).tuples()]
 
 
 @atomic
-def delete_key(issuer, key):
+def delete_key(issuer: Issuer, key: str) -> None:
     permissions.check(issuer, "delete_meta_key")
     _key_row(key)
     MetaValue.delete().where(MetaValue.key == key).execute()
@@ -414,8 +417,8 @@ def delete_key(issuer, key):
 
 
 @atomic
-def delete_default(issuer, key, default):
-    """The seed's ``DELETE /meta/{key}/{default}``: the default value becomes NULL."""
+def delete_default(issuer: Issuer, key: str, default: str) -> None:
+    """``DELETE /meta/{key}/{default}``: the default value becomes NULL."""
     permissions.check(issuer, "delete_meta_key")
     row = _key_row(key)
     if row.default_value != default:

@@ -10,29 +10,34 @@ collation). Everybody may search (read-only), over one scope or all of them.
 import ast
 import datetime
 import operator
+from collections.abc import Iterator
 
 import peewee as pw
 import ujson
 
 from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
-from rucio_tornado.core import scopes
-from rucio_tornado.core.dids import graph as dids
-from rucio_tornado.core.dids import meta as meta
-from rucio_tornado.core.common import parse_date, to_bool
+from rucio_tornado.core import lookup
+from rucio_tornado.core.common import like, parse_date, to_bool
+from rucio_tornado.core.dids import meta
+from rucio_tornado.core.dids.graph import descendants_of, fetch_dids
+from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.models import DID, DIDMeta
 
+#: The operator suffixes of a filter key (``eq`` when there is none).
 OPERATORS = {"eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "lt": operator.lt,
              "gte": operator.ge, "lte": operator.le}
-TYPES = {"all": ("FILE", "DATASET", "CONTAINER"), "collection": ("DATASET", "CONTAINER"),
+#: The DID types each value of the ``type`` filter selects.
+TYPE_FILTERS = {"all": ("FILE", "DATASET", "CONTAINER"), "collection": ("DATASET", "CONTAINER"),
          "dataset": ("DATASET",), "container": ("CONTAINER",), "file": ("FILE",)}
+#: Date filters that are a column with an operator.
 DATE_ALIASES = {"created_before": ("created_at", "lte"), "created_after": ("created_at", "gte"),
                 "updated_before": ("updated_at", "lte"), "updated_after": ("updated_at", "gte")}
+#: Query arguments of a search that are not filters.
 RESERVED = ("type", "filters", "long", "recursive", "limit")
-ESCAPE = pw.SQL("ESCAPE '\\'")
 
 
-def parse_filters(raw):
+def parse_filters(raw: str) -> list[dict]:
     """The ``filters`` query argument: a Python literal list of dicts (never ``eval``)."""
     try:
         value = ast.literal_eval(raw)
@@ -46,10 +51,11 @@ def parse_filters(raw):
     return list(value)
 
 
-def did_types(value):
-    kinds = TYPES.get(str(value or "collection").lower())
+def filtered_types(value) -> tuple[str, ...]:
+    """The DID types a ``type`` filter value selects (``collection`` when not given)."""
+    kinds = TYPE_FILTERS.get(str(value or "collection").lower())
     if kinds is None:
-        raise exceptions.UnsupportedOperation(f"Valid type are: {', '.join(TYPES)}")
+        raise exceptions.UnsupportedOperation(f"Valid type are: {', '.join(TYPE_FILTERS)}")
     return kinds
 
 
@@ -62,11 +68,6 @@ def _split(key):
             raise exceptions.DIDFilterSyntaxError(f"Unknown operator in filter key {key!r}")
         return base, op
     return key, "eq"
-
-
-def _like(field, pattern, negate=False):
-    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
-    return pw.NodeList((field, pw.SQL("NOT LIKE" if negate else "LIKE"), escaped, ESCAPE))
 
 
 def _coerce(value):
@@ -100,9 +101,9 @@ def _column_condition(key, op, value):
     except (ValueError, TypeError, exceptions.InvalidObject):
         raise exceptions.DIDFilterSyntaxError(f"Invalid value {value!r} for {key}") from None
     if kind == "str" and op in ("eq", "ne") and "*" in value:
-        like = _like(field, value, negate=op == "ne")
+        pattern = like(field, value, negate=op == "ne")
         bounds = _prefix_range(field, value) if op == "eq" and key == "name" else None
-        return like if bounds is None else (bounds & like)
+        return pattern if bounds is None else (bounds & pattern)
     return OPERATORS[op](field, value)
 
 
@@ -113,7 +114,7 @@ def _meta_condition(key, op, value):
     number = meta.as_number(value)
     if op in ("eq", "ne"):
         if isinstance(value, str) and "*" in value:
-            match = _like(DIDMeta.value, '"' + value + '"')
+            match = like(DIDMeta.value, '"' + value + '"')
         else:
             texts = {ujson.dumps(value), ujson.dumps(str(value))}
             match = DIDMeta.value.in_(sorted(texts))
@@ -135,12 +136,12 @@ def _group_condition(group, kinds):
         if key in ("type", "did_type"):
             if op != "eq":
                 raise exceptions.DIDFilterSyntaxError("type only supports equality")
-            conds.append(DID.did_type.in_(did_types(value)))
+            conds.append(DID.did_type.in_(filtered_types(value)))
         elif key == "name":
             if not isinstance(value, str):
                 raise exceptions.DIDFilterSyntaxError("name must be a string")
             conds.append(_column_condition("name", op, value))
-        elif key in DID._meta.fields and key in meta.DID_COLUMNS:
+        elif key in DID._meta.fields and key in meta.METADATA_COLUMNS:
             conds.append(_column_condition(key, op, value))
         else:
             conds.append(_meta_condition(key, op, value))
@@ -151,11 +152,12 @@ def _group_condition(group, kinds):
     return out
 
 
-def search(issuer, scope, filters=None, did_type="collection", long=False, recursive=False,
-           limit=None):
+def search(issuer: Issuer, scope: str | None, filters: list | None = None,
+           did_type: str = "collection", long: bool = False, recursive: bool = False,
+           limit: int | str | None = None) -> Iterator[list]:
     """Matching DIDs of ``scope`` (all scopes when None): names, or dicts when ``long``."""
     if scope is not None:
-        scopes.get_row(scope)
+        lookup.scope(scope)
     if limit is not None:
         try:
             limit = int(limit)
@@ -169,9 +171,9 @@ def search(issuer, scope, filters=None, did_type="collection", long=False, recur
     return _shape(batches, long, recursive, limit)
 
 
-def build_query(scope, filters, did_type="collection"):
+def build_query(scope: str | None, filters: list | None, did_type: str = "collection") -> pw.Query:
     """The one SELECT of a search (ordered and paged by ``iter_query``)."""
-    kinds = did_types(did_type)
+    kinds = filtered_types(did_type)
     where = None
     for group in filters or [{}]:
         cond = _group_condition(group, kinds)
@@ -183,26 +185,10 @@ def build_query(scope, filters, did_type="collection"):
     return query
 
 
-_binary_order = {}
-
-
-def _sorts_bytewise():
-    """True when ``name`` compares byte-wise (SQLite; PostgreSQL with a C collation), so a
-    prefix also bounds an index range."""
-    database = dbmod.current()
-    if database.kind == "sqlite":
-        return True
-    if database.url not in _binary_order:
-        (collation,) = dbmod.database.execute_sql(
-            "SELECT datcollate FROM pg_database WHERE datname = current_database()").fetchone()
-        _binary_order[database.url] = collation.split(".")[0] in ("C", "POSIX")
-    return _binary_order[database.url]
-
-
 def _prefix_range(field, pattern):
     """``prefix <= field < prefix + DEL`` for a pattern with a literal prefix (names are ASCII)."""
     prefix = pattern.split("*", 1)[0]
-    if not prefix or not _sorts_bytewise():
+    if not prefix or not dbmod.current().sorts_bytewise():
         return None
     return (field >= prefix) & (field < prefix + "\x7f")
 
@@ -234,17 +220,12 @@ def _shape(batches, long, recursive, limit):
 
 def _descendant_rows(scope, name):
     """(scope, name, type, bytes, length) of everything below one collection."""
-    seen, frontier, order = set(), {(scope, name)}, []
-    while frontier:
-        children = {(s, n) for s, n, _ in dids.children_of(frontier)} - seen
-        order.extend(sorted(children))
-        seen |= children
-        frontier = children
-    found = dids.fetch_dids(order, DID.did_type, DID.bytes, DID.length)
+    order = descendants_of(scope, name)
+    found = fetch_dids(order, DID.did_type, DID.bytes, DID.length)
     return [(s, n, *found[(s, n)]) for s, n in order if (s, n) in found]
 
 
-def search_args(args):
+def search_args(args: dict) -> dict:
     """Split the query arguments of a search request into ``search`` keyword arguments."""
     raw = args.get("filters")
     filters = parse_filters(raw) if raw else ([{k: v for k, v in args.items()

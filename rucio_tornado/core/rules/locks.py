@@ -15,24 +15,18 @@ import datetime
 
 from peewee import JOIN, SQL, Case, Value, fn
 
-from rucio_tornado import db as dbmod
-from rucio_tornado.core.bulk import chunks
+from rucio_tornado.core.bulk import IN_CHUNK, chunks
+from rucio_tornado.db import current
 from rucio_tornado.models import (DID, AccountUsage, AccountUsageHistory, Content, DatasetLock,
                                   Replica, ReplicaLock, Rule, RuleHistory, TransferRequest)
 
-CHUNK = 1000
+#: Rows per multi-row ``INSERT`` (locks, dataset locks, history rows).
+ROWS_PER_INSERT = 1000
 OBSOLETE = datetime.datetime(1970, 1, 1)
 LOCK_FIELDS = [ReplicaLock.rule_id, ReplicaLock.scope, ReplicaLock.name, ReplicaLock.rse_id,
                ReplicaLock.account, ReplicaLock.bytes, ReplicaLock.state,
                ReplicaLock.created_at, ReplicaLock.updated_at]
 FIXED_STATES = ("SUSPENDED", "WAITING_APPROVAL", "INJECT")
-
-
-def random_id():
-    """A 32-hex-digit id computed by the database (for ``INSERT ... SELECT``)."""
-    if dbmod.current().kind == "postgresql":
-        return SQL("replace(gen_random_uuid()::text, '-', '')")
-    return SQL("lower(hex(randomblob(16)))")
 
 
 # -- inserting locks ---------------------------------------------------------------------------
@@ -41,7 +35,8 @@ def _replica_on(lock_scope, lock_name, rse_id):
             & (Replica.rse_id == rse_id))
 
 
-def insert_dataset_locks(rule, scope, name, rse_id, now):
+def insert_dataset_locks(rule: Rule, scope: str, name: str, rse_id: str,
+                         now: datetime.datetime) -> None:
     """Locks for every file of dataset ``scope:name`` on ``rse_id``, in one statement: OK where
     the replica is AVAILABLE, else REPLICATING (settled by :func:`settle_new_locks`)."""
     state = Case(None, [(Replica.state == "AVAILABLE", "OK")], "REPLICATING")
@@ -54,11 +49,11 @@ def insert_dataset_locks(rule, scope, name, rse_id, now):
     ReplicaLock.insert_from(files, LOCK_FIELDS).on_conflict_ignore().execute()
 
 
-def insert_file_locks(rule, rows, now):
+def insert_file_locks(rule: Rule, rows: list[tuple], now: datetime.datetime) -> None:
     """Locks for ``rows`` of ``(scope, name, bytes, rse_id)``, in chunks, then their states."""
     values = [(rule.id, scope, name, rse_id, rule.account, nbytes, "NEW", now, now)
               for scope, name, nbytes, rse_id in rows]
-    for chunk in chunks(values, CHUNK):
+    for chunk in chunks(values, ROWS_PER_INSERT):
         ReplicaLock.insert_many(chunk, LOCK_FIELDS).on_conflict_ignore().execute()
     available = Replica.select(SQL("1")).where(
         _replica_on(ReplicaLock.scope, ReplicaLock.name, ReplicaLock.rse_id),
@@ -67,18 +62,19 @@ def insert_file_locks(rule, rows, now):
         ReplicaLock.rule_id == rule.id, ReplicaLock.state == "NEW").execute()
 
 
-def add_dataset_locks(rule, datasets, rse_ids, now):
+def add_dataset_locks(rule: Rule, datasets: list[tuple], rse_ids: list[str],
+                      now: datetime.datetime) -> None:
     """DatasetLock rows for each dataset ``(scope, name, length, bytes)`` and RSE."""
     rows = [(rule.id, scope, name, rse_id, rule.account, "REPLICATING", length, nbytes, now, now)
             for scope, name, length, nbytes in datasets for rse_id in rse_ids]
     fields = [DatasetLock.rule_id, DatasetLock.scope, DatasetLock.name, DatasetLock.rse_id,
               DatasetLock.account, DatasetLock.state, DatasetLock.length, DatasetLock.bytes,
               DatasetLock.created_at, DatasetLock.updated_at]
-    for chunk in chunks(rows, CHUNK):
+    for chunk in chunks(rows, ROWS_PER_INSERT):
         DatasetLock.insert_many(chunk, fields).on_conflict_ignore().execute()
 
 
-def settle_new_locks(rule, now):
+def settle_new_locks(rule: Rule, now: datetime.datetime) -> None:
     """After inserting locks (those of ``rule`` created at ``now``): COPYING replicas for the
     REPLICATING ones, replica lock counts, queued transfer requests, account usage."""
     new = (ReplicaLock.rule_id == rule.id) & (ReplicaLock.created_at == now)
@@ -103,7 +99,7 @@ def settle_new_locks(rule, now):
      .where(new, _replica_on(ReplicaLock.scope, ReplicaLock.name, ReplicaLock.rse_id),
             Replica.created_at != now)          # the COPYING replicas above start at 1
      .execute())
-    requests = ReplicaLock.select(random_id(), Value(rule.id), ReplicaLock.scope,
+    requests = ReplicaLock.select(current().random_id_sql(), Value(rule.id), ReplicaLock.scope,
                                   ReplicaLock.name, ReplicaLock.rse_id,
                                   Value(rule.source_replica_expression), Value(rule.activity),
                                   ReplicaLock.bytes, Value("QUEUED"), Value(now), Value(now)
@@ -117,7 +113,7 @@ def settle_new_locks(rule, now):
 
 
 # -- releasing locks ---------------------------------------------------------------------------
-def release_locks(rule, now, purge=False):
+def release_locks(rule: Rule, now: datetime.datetime, purge: bool = False) -> None:
     """Remove all locks of ``rule``: replica lock counts, tombstones, requests, usage."""
     usage = {rse_id: (-files, -(nbytes or 0)) for rse_id, files, nbytes in (
         ReplicaLock.select(ReplicaLock.rse_id, fn.COUNT(SQL("*")), fn.SUM(ReplicaLock.bytes))
@@ -139,7 +135,7 @@ def release_locks(rule, now, purge=False):
 
 
 # -- account usage -----------------------------------------------------------------------------
-def apply_usage(account, deltas, now):
+def apply_usage(account: str, deltas: dict, now: datetime.datetime) -> None:
     """Add ``{rse_id: (files, bytes)}`` to the account's usage; one history row per account,
     RSE and call (``now``), however many rules the call touches."""
     for rse_id, (files, nbytes) in deltas.items():
@@ -163,9 +159,10 @@ def apply_usage(account, deltas, now):
 
 
 # -- rule counters and states ------------------------------------------------------------------
-def rule_state(current, ok, replicating, stuck):
-    if current in FIXED_STATES:
-        return current
+def rule_state(stored: str, ok: int, replicating: int, stuck: int) -> str:
+    """A rule's state from its lock counts (states set by hand or by approval stay)."""
+    if stored in FIXED_STATES:
+        return stored
     if stuck:
         return "STUCK"
     if replicating:
@@ -173,20 +170,20 @@ def rule_state(current, ok, replicating, stuck):
     return "OK"
 
 
-def refresh_rules(rule_ids, now):
+def refresh_rules(rule_ids, now: datetime.datetime) -> list[str]:
     """Recount the locks of ``rule_ids``; set counters, states, dataset locks, history.
 
     Returns the ids of the rules that are OK afterwards."""
     rule_ids = list(rule_ids)
     counts = {}
-    for chunk in chunks(rule_ids, CHUNK):
+    for chunk in chunks(rule_ids, IN_CHUNK):
         for rule_id, state, count in (ReplicaLock.select(ReplicaLock.rule_id, ReplicaLock.state,
                                                          fn.COUNT(SQL("*")))
                                       .where(ReplicaLock.rule_id.in_(chunk))
                                       .group_by(ReplicaLock.rule_id, ReplicaLock.state).tuples()):
             counts.setdefault(rule_id, {})[state] = count
     now_ok, history = [], []
-    for chunk in chunks(rule_ids, CHUNK):
+    for chunk in chunks(rule_ids, IN_CHUNK):
         for rule in Rule.select().where(Rule.id.in_(chunk)):
             by_state = counts.get(rule.id, {})
             ok, rep, stuck = (by_state.get("OK", 0), by_state.get("REPLICATING", 0),
@@ -213,20 +210,22 @@ def refresh_rules(rule_ids, now):
     return now_ok
 
 
-HISTORY_FIELDS = [RuleHistory.rule_id, RuleHistory.account, RuleHistory.scope, RuleHistory.name,
-                  RuleHistory.did_type, RuleHistory.state, RuleHistory.rse_expression,
+HISTORY_INSERT_FIELDS = [
+    RuleHistory.rule_id, RuleHistory.account, RuleHistory.scope, RuleHistory.name,
+    RuleHistory.did_type, RuleHistory.state, RuleHistory.rse_expression,
                   RuleHistory.copies, RuleHistory.locks_ok_cnt,
                   RuleHistory.locks_replicating_cnt, RuleHistory.locks_stuck_cnt,
                   RuleHistory.expires_at, RuleHistory.deleted_at, RuleHistory.created_at,
                   RuleHistory.updated_at]
 
 
-def history_row(rule, now, deleted=False):
+def history_row(rule: Rule, now: datetime.datetime, deleted: bool = False) -> tuple:
+    """A RuleHistory row (``HISTORY_INSERT_FIELDS`` order): the rule as it stands now."""
     return (rule.id, rule.account, rule.scope, rule.name, rule.did_type, rule.state,
             rule.rse_expression, rule.copies, rule.locks_ok_cnt, rule.locks_replicating_cnt,
             rule.locks_stuck_cnt, rule.expires_at, now if deleted else None, now, now)
 
 
-def write_history(rows):
-    for chunk in chunks(rows, CHUNK):
-        RuleHistory.insert_many(chunk, HISTORY_FIELDS).execute()
+def write_history(rows: list[tuple]) -> None:
+    for chunk in chunks(rows, ROWS_PER_INSERT):
+        RuleHistory.insert_many(chunk, HISTORY_INSERT_FIELDS).execute()

@@ -7,21 +7,42 @@ name (deterministic). An RSE is taken only if the rule's account has quota for t
 bytes there (local limit, and every global limit whose expression covers it).
 """
 import ujson
-from peewee import fn
+from peewee import SQL, fn
 
 from rucio_tornado import exceptions
+from rucio_tornado.core import lookup
+from rucio_tornado.core.bulk import by_scope
+from rucio_tornado.core.dids.graph import datasets_under
 from rucio_tornado.core.rses import expression as rse_expression
-from rucio_tornado.models import (AccountAttribute, AccountGlobalLimit, AccountLimit,
-                                  AccountUsage, RSEUsage)
+from rucio_tornado.models import (DID, AccountAttribute, AccountGlobalLimit, AccountLimit,
+                                  AccountUsage, Content, Replica, RSEUsage)
 
 UNLIMITED = -1
 
 
-def resolve(expression):
+def resolve(expression: str) -> list[dict]:
+    """The RSEs (dicts) an expression selects; InvalidRSEExpression."""
     return rse_expression.resolve(expression)
 
 
-def candidate_rses(expression, copies, ignore_availability=False):
+def resolve_or_none(expression: str) -> list[dict] | None:
+    """:func:`resolve`, or None when the expression no longer resolves (reactions skip it)."""
+    try:
+        return resolve(expression)
+    except exceptions.InvalidRSEExpression:
+        return None
+
+
+def rule_did(scope: str, name: str, *fields) -> DID:
+    """The live DID a rule is (to be) on: a deleted DID is not found either (404)."""
+    row = lookup.did(scope, name, *(fields + (DID.deleted_at,) if fields else ()))
+    if row.deleted_at is not None:
+        raise exceptions.DataIdentifierNotFound(f"Data identifier '{scope}:{name}' not found")
+    return row
+
+
+def candidate_rses(expression: str, copies: int, ignore_availability: bool = False
+                   ) -> list[dict]:
     """Matching RSEs for a rule: 409 InvalidRSEExpression / RSEWriteBlocked /
     InsufficientTargetRSEs."""
     try:
@@ -114,7 +135,7 @@ class Quota:
                 entry[2] += nbytes
 
 
-def is_admin_account(account):
+def is_admin_account(account: str) -> bool:
     row = AccountAttribute.get_or_none(account=account, key="admin")
     return row is not None and _attribute_true(ujson.loads(row.value))
 
@@ -143,3 +164,83 @@ class Placer:
         raise exceptions.InsufficientAccountLimit(
             f"There is insufficient quota on any of the target RSE's to fullfill the operation "
             f"({nbytes} bytes, {self.copies} copies)")
+
+
+# -- what is already where, and the plan of a rule ---------------------------------------------
+def _files_join():
+    return (DID.scope == Content.child_scope) & (DID.name == Content.child_name)
+
+
+def dataset_size(scope: str, name: str) -> tuple[int, int]:
+    """``(files, bytes)`` of a dataset."""
+    length, nbytes = (Content.select(fn.COUNT(SQL("*")), fn.SUM(DID.bytes))
+                      .join(DID, on=_files_join())
+                      .where(Content.scope == scope, Content.name == name,
+                             Content.child_type == "FILE").tuples().get())
+    return length or 0, nbytes or 0
+
+
+def dataset_presence(scope: str, name: str, rse_ids: list[str]) -> dict:
+    """``{rse_id: available bytes}`` of the dataset's files on ``rse_ids``."""
+    query = (Replica.select(Replica.rse_id, fn.SUM(Replica.bytes))
+             .join(Content, on=((Content.child_scope == Replica.scope)
+                                & (Content.child_name == Replica.name)))
+             .where(Content.scope == scope, Content.name == name, Content.child_type == "FILE",
+                    Replica.state == "AVAILABLE", Replica.rse_id.in_(rse_ids))
+             .group_by(Replica.rse_id))
+    return {rse_id: nbytes or 0 for rse_id, nbytes in query.tuples()}
+
+
+def file_presence(files, rse_ids: list[str]) -> dict:
+    """``{(scope, name): {rse_id: bytes}}`` of AVAILABLE replicas of ``files`` on ``rse_ids``."""
+    out = {}
+    for scope, names in by_scope(files):
+        for s, n, rse_id, nbytes in (Replica.select(Replica.scope, Replica.name,
+                                                    Replica.rse_id, Replica.bytes)
+                                     .where(Replica.scope == scope, Replica.name.in_(names),
+                                            Replica.rse_id.in_(rse_ids),
+                                            Replica.state == "AVAILABLE").tuples()):
+            out.setdefault((s, n), {})[rse_id] = nbytes
+    return out
+
+
+def files_of_dataset(scope: str, name: str) -> list[tuple]:
+    """``[(scope, name, bytes)]`` of a dataset's files."""
+    return list(Content.select(Content.child_scope, Content.child_name, DID.bytes)
+                .join(DID, on=_files_join())
+                .where(Content.scope == scope, Content.name == name,
+                       Content.child_type == "FILE").tuples())
+
+
+def place_files(placer: "Placer", files: list[tuple], rse_ids: list[str]) -> tuple:
+    """Per-file placement: ``("files", rows, rse_ids)`` with rows ``(scope, name, bytes,
+    rse_id)``."""
+    present = file_presence(files, rse_ids)
+    rows = []
+    for scope, name, nbytes in files:
+        for rse_id in placer.choose(nbytes or 0, present.get((scope, name))):
+            rows.append((scope, name, nbytes, rse_id))
+    return ("files", rows, sorted({row[3] for row in rows}))
+
+
+def plan_placement(rule, rses: list[dict], quota: "Quota | None" = None) -> list[tuple]:
+    """Steps: ``("files", rows, rse_ids)`` or ``("datasets", [(s, n, length, bytes)], rse_ids)``:
+    computed before anything is written, so a rule that cannot be placed writes nothing."""
+    placer = Placer(rses, rule.copies, rule.weight, quota)
+    rse_ids = [rse["id"] for rse in rses]
+    if rule.did_type == "FILE":
+        nbytes = rule_did(rule.scope, rule.name, DID.bytes).bytes
+        return [place_files(placer, [(rule.scope, rule.name, nbytes)], rse_ids)]
+    datasets = datasets_under(rule.scope, rule.name, rule.did_type)
+    if rule.grouping == "NONE":
+        return [place_files(placer, files_of_dataset(s, n), rse_ids) for s, n in datasets]
+    sized = [(s, n) + dataset_size(s, n) for s, n in datasets]
+    if rule.grouping == "ALL":
+        present, total = {}, 0
+        for s, n, _, nbytes in sized:
+            total += nbytes
+            for rse_id, available in dataset_presence(s, n, rse_ids).items():
+                present[rse_id] = present.get(rse_id, 0) + available
+        return [("datasets", sized, placer.choose(total, present))]
+    return [("datasets", [entry], placer.choose(entry[3], dataset_presence(*entry[:2], rse_ids)))
+            for entry in sized]

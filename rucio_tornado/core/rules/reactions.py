@@ -7,20 +7,22 @@ import logging
 from peewee import SQL, Tuple, fn
 
 from rucio_tornado.core import events
-from rucio_tornado.core.bulk import IN_CHUNK, group_by_scope
+from rucio_tornado.core.bulk import by_scope, chunks
 from rucio_tornado.core.dids.graph import ancestors_of, datasets_under
-from rucio_tornado.core.rules.locks import (add_dataset_locks, chunks, insert_file_locks,
-                                          refresh_rules, settle_new_locks)
-from rucio_tornado.core.rules.placement import Placer
-from rucio_tornado.core.rules.lifecycle import (file_presence, remove_expired_rules, resolve_or_none,
-                                     retire_parents)
+from rucio_tornado.core.rules.lifecycle import remove_expired_rules, retire_parents
+from rucio_tornado.core.rules.locks import (add_dataset_locks, insert_file_locks, refresh_rules,
+                                            settle_new_locks)
+from rucio_tornado.core.rules.placement import Placer, file_presence, resolve_or_none
 from rucio_tornado.models import (Content, DatasetLock, Replica, ReplicaLock, Rule,
                                   TransferRequest, utcnow)
 
 log = logging.getLogger(__name__)
 
+#: ``(scope, name)`` pairs per ``(scope, name) IN (...)`` lookup (two parameters each).
+KEY_PAIRS_PER_QUERY = 400
 
-def replicas_available(rse_id, dids):
+
+def replicas_available(rse_id: str, dids) -> None:
     """REPLICATING/STUCK locks on these replicas become OK; requests DONE; rules follow.
 
     Without a waiting lock on the RSE (the usual case) this is one or two index probes."""
@@ -28,24 +30,23 @@ def replicas_available(rse_id, dids):
         return
     now = utcnow()
     rule_ids = set()
-    for scope, names in group_by_scope(dids).items():
-        for part in chunks(names, IN_CHUNK):
-            on_files = ((ReplicaLock.rse_id == rse_id) & (ReplicaLock.scope == scope)
-                        & ReplicaLock.name.in_(part))
-            found = list(ReplicaLock.select(ReplicaLock.rule_id, ReplicaLock.state)
-                         .where(on_files).distinct().tuples())
-            if not found:
-                continue
-            _recount_replica_locks(rse_id, scope, part)
-            waiting = {rule_id for rule_id, state in found if state != "OK"}
-            if not waiting:
-                continue
-            rule_ids.update(waiting)
-            ReplicaLock.update(state="OK", updated_at=now).where(
-                on_files, ReplicaLock.state != "OK").execute()
-            TransferRequest.update(state="DONE", updated_at=now).where(
-                TransferRequest.dest_rse_id == rse_id, TransferRequest.scope == scope,
-                TransferRequest.name.in_(part), TransferRequest.state == "QUEUED").execute()
+    for scope, part in by_scope(dids):
+        on_files = ((ReplicaLock.rse_id == rse_id) & (ReplicaLock.scope == scope)
+                    & ReplicaLock.name.in_(part))
+        found = list(ReplicaLock.select(ReplicaLock.rule_id, ReplicaLock.state)
+                     .where(on_files).distinct().tuples())
+        if not found:
+            continue
+        _recount_replica_locks(rse_id, scope, part)
+        waiting = {rule_id for rule_id, state in found if state != "OK"}
+        if not waiting:
+            continue
+        rule_ids.update(waiting)
+        ReplicaLock.update(state="OK", updated_at=now).where(
+            on_files, ReplicaLock.state != "OK").execute()
+        TransferRequest.update(state="DONE", updated_at=now).where(
+            TransferRequest.dest_rse_id == rse_id, TransferRequest.scope == scope,
+            TransferRequest.name.in_(part), TransferRequest.state == "QUEUED").execute()
     if rule_ids:
         retire_parents(refresh_rules(rule_ids, now), now)
 
@@ -67,17 +68,16 @@ def _recount_replica_locks(rse_id, scope, names):
                                          Replica.name.in_(names)).execute()
 
 
-def replicas_removed(rse_id, dids):
+def replicas_removed(rse_id: str, dids) -> None:
     """Locks on deleted replicas go back to REPLICATING (the data has to come back)."""
     now = utcnow()
     rule_ids = set()
-    for scope, names in group_by_scope(dids).items():
-        for part in chunks(names, 900):
-            where = ((ReplicaLock.rse_id == rse_id) & (ReplicaLock.scope == scope)
-                     & ReplicaLock.name.in_(part) & (ReplicaLock.state == "OK"))
-            rule_ids.update(r for (r,) in ReplicaLock.select(ReplicaLock.rule_id).where(where)
-                            .distinct().tuples())
-            ReplicaLock.update(state="REPLICATING", updated_at=now).where(where).execute()
+    for scope, part in by_scope(dids):
+        where = ((ReplicaLock.rse_id == rse_id) & (ReplicaLock.scope == scope)
+                 & ReplicaLock.name.in_(part) & (ReplicaLock.state == "OK"))
+        rule_ids.update(r for (r,) in ReplicaLock.select(ReplicaLock.rule_id).where(where)
+                        .distinct().tuples())
+        ReplicaLock.update(state="REPLICATING", updated_at=now).where(where).execute()
     if rule_ids:
         refresh_rules(rule_ids, now)
 
@@ -87,15 +87,20 @@ def _ancestors(scope, name):
     return ancestors_of([(scope, name)]) | {(scope, name)}
 
 
-def files_attached(scope, name, files):
+def _on_keys(keys):
+    """Rules on one of ``keys`` ((scope, name) pairs)."""
+    if len(keys) == 1:
+        return (Rule.scope == keys[0][0]) & (Rule.name == keys[0][1])
+    return Tuple(Rule.scope, Rule.name).in_(keys)
+
+
+def files_attached(scope: str, name: str, files) -> None:
     """Rules on the dataset (or above it) lock the newly attached files too."""
     now = utcnow()
     targets = list(_ancestors(scope, name))
     rules = []
-    for part in chunks(targets, 400):
-        rules.extend(Rule.select().where(Tuple(Rule.scope, Rule.name).in_(part)
-                                         if len(part) > 1 else
-                                         (Rule.scope == part[0][0]) & (Rule.name == part[0][1])))
+    for part in chunks(targets, KEY_PAIRS_PER_QUERY):
+        rules.extend(Rule.select().where(_on_keys(part)))
     touched = []
     for rule in rules:
         if rule.state == "WAITING_APPROVAL":
@@ -109,11 +114,11 @@ def files_attached(scope, name, files):
         retire_parents(refresh_rules(touched, now), now)
 
 
-def collections_attached(scope, name, children):
+def collections_attached(scope: str, name: str, children) -> None:
     """Rules on a container (or above it) lock the files of datasets newly placed under it."""
     above = list(_ancestors(scope, name))
-    if not any(Rule.select().where(Tuple(Rule.scope, Rule.name).in_(part)).exists()
-               for part in chunks(above, 400)):
+    if not any(Rule.select().where(_on_keys(part)).exists()
+               for part in chunks(above, KEY_PAIRS_PER_QUERY)):
         return
     for child_scope, child_name, child_type in children:
         for ds_scope, ds_name in datasets_under(child_scope, child_name, child_type):
@@ -150,12 +155,12 @@ def _placement_for_new_files(rule, scope, name, files):
     return [(s, n, b, rse_id) for s, n, b in files for rse_id in chosen]
 
 
-def expire_rules():
+def expire_rules() -> int:
     """Periodic task: remove expired rules (returns how many)."""
     return remove_expired_rules()
 
 
-def install():
+def install() -> None:
     """Rules follow replicas and attachments; expired rules go in the "rules" task."""
     events.on(events.REPLICAS_AVAILABLE, replicas_available)
     events.on(events.REPLICAS_REMOVED, replicas_removed)

@@ -1,0 +1,66 @@
+"""``/requests``: transfer requests of a DID, listings, history, metrics, transfer limits."""
+from rucio_tornado.core import requests
+from rucio_tornado.core.common import require
+from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.streaming import write_stream
+
+
+class RequestHandler(BaseHandler):
+    async def get(self, scope, name, rse):
+        self.send_json(await self.call(requests.get_request_by_did, scope, name, rse))
+
+
+class RequestHistoryHandler(BaseHandler):
+    async def get(self, scope, name, rse):
+        self.send_json(await self.call(requests.get_request_history_by_did, scope, name, rse))
+
+
+class ListingMixin:
+    def endpoints(self):
+        return {key: self.arg(key) for key in ("src_rse", "dst_rse", "src_site", "dst_site")}
+
+
+class RequestListHandler(ListingMixin, BaseHandler):
+    async def get(self):
+        await self.stream(requests.list_requests, self.arg("request_states"), **self.endpoints())
+
+
+class RequestHistoryListHandler(ListingMixin, BaseHandler):
+    async def get(self):
+        await self.stream(requests.list_requests_history, self.arg("request_states"),
+                          offset=self.arg("offset", 0), limit=self.arg("limit", 100),
+                          **self.endpoints())
+
+
+class RequestMetricsHandler(BaseHandler):
+    async def get(self):
+        metrics = await self.call(requests.get_request_metrics, dst_rse=self.arg("dst_rse"),
+                                  src_rse=self.arg("src_rse"), activity=self.arg("activity"),
+                                  group_by_rse_attribute=self.arg("group_by_rse_attribute"))
+        if self.arg("format") == "panda":
+            return self.send_json(metrics)
+        await write_stream(self, [list(metrics.values())])
+
+
+class TransferLimitsHandler(BaseHandler):
+    async def get(self):
+        await self.stream(requests.list_transfer_limits)
+
+    async def put(self):
+        body = self.json_body(dict)
+        await self.call(requests.set_transfer_limit, require(body, "rse_expression"),
+                        require(body, "max_transfers"), **_options(body, (
+                            "activity", "direction", "volume", "deadline", "strategy",
+                            "transfers", "waitings")))
+        self.created("")
+
+    async def delete(self):
+        body = self.json_body(dict)
+        await self.call(requests.delete_transfer_limit, require(body, "rse_expression"),
+                        **_options(body, ("activity", "direction")))
+        self.ok()
+
+
+def _options(body, names):
+    """The named optional keys of ``body`` (others are ignored, as the real server does)."""
+    return {name: body.get(name) for name in names}
