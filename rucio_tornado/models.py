@@ -106,9 +106,9 @@ class RSE(BaseModel):
     deleted_at = pw.DateTimeField(null=True)
 
 
-#: One live RSE per name (a deleted RSE's name can be reused): a partial unique index, so two
-#: concurrent ``add_rse`` of one name cannot both succeed.
-RSE.add_index(RSE.index(RSE.rse, unique=True, name="rse_live_name").where(RSE.deleted == False))  # noqa: E712
+#: One RSE per name, deleted ones included (their names stay taken, as in the real server): a
+#: unique index, so two concurrent ``add_rse`` of one name cannot both succeed.
+RSE.add_index(RSE.index(RSE.rse, unique=True, name="rse_name_unique"))
 
 
 class RSEAttribute(BaseModel):
@@ -127,14 +127,14 @@ class RSEProtocol(BaseModel):
     port = pw.IntegerField(default=0)
     prefix = pw.CharField(max_length=1024, null=True)
     impl = pw.CharField(max_length=255)
-    read_lan = pw.IntegerField(default=0)                   # 0 = not supported, else priority
-    write_lan = pw.IntegerField(default=0)
-    delete_lan = pw.IntegerField(default=0)
-    read_wan = pw.IntegerField(default=0)
-    write_wan = pw.IntegerField(default=0)
-    delete_wan = pw.IntegerField(default=0)
-    third_party_copy_read = pw.IntegerField(default=0)
-    third_party_copy_write = pw.IntegerField(default=0)
+    read_lan = pw.IntegerField(null=True)          # NULL = not supported, else priority (0 first)
+    write_lan = pw.IntegerField(null=True)
+    delete_lan = pw.IntegerField(null=True)
+    read_wan = pw.IntegerField(null=True)
+    write_wan = pw.IntegerField(null=True)
+    delete_wan = pw.IntegerField(null=True)
+    third_party_copy_read = pw.IntegerField(null=True)
+    third_party_copy_write = pw.IntegerField(null=True)
     extended_attributes = pw.TextField(null=True)           # JSON
 
     class Meta:

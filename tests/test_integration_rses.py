@@ -31,7 +31,8 @@ def test_client_rses_attributes_protocols(live):
     assert client.add_rse_attribute("MOCK", "tier", "2") is True
     assert client.add_rse_attribute("MOCK2", "tier", "3") is True
     assert client.add_rse_attribute("MOCK2", "istape", True) is True
-    assert client.list_rse_attributes("MOCK2") == {"MOCK2": True, "tier": "3", "istape": True}
+    assert client.list_rse_attributes("MOCK2") == {"MOCK2": True, "tier": "3", "istape": True,
+                                                "city": "Geneva"}  # mirrored, as the real server
     assert client.delete_rse_attribute("MOCK2", "istape") is True
 
     assert [r["rse"] for r in client.list_rses()] == ["MOCK", "MOCK2", "MOCK3"]

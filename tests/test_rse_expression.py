@@ -120,7 +120,7 @@ RESOLVED = [
     ("tier=gold", ["MOCK3"]),
 ]
 EMPTY = ["NOPE", "GONE", "tier=4", "tier<0", "tier>3", "tier<abc", "city=Paris", "MOCK&MOCK2",
-         "MOCK\\MOCK", "rse_type=BLUE", "deterministic=maybe", "unknownkey=1", "unknownkey>1"]
+         "MOCK\\MOCK", "unknownkey=1", "unknownkey>1"]
 
 
 def test_resolve(reference):
@@ -154,3 +154,32 @@ def test_syntax_error_before_database(reference):
     with pytest.raises(exceptions.InvalidRSEExpression) as error:
         reference.run_sync(resolve, "MOCK&")
     assert error.value.message == rse_expression.SYNTAX_ERROR
+
+
+# -- RSE columns as the real server compares them (issue 11 item 3) ---------------------------
+@pytest.mark.parametrize("expression, expected", [
+    ("deterministic=0", ["TAPE1"]),
+    ("deterministic=1", ["MOCK", "MOCK2", "MOCK3"]),
+    ("volatile=0&rse_type=TAPE", ["TAPE1"]),
+    ("deterministic", ["MOCK", "MOCK2", "MOCK3"]),       # a bare boolean column: the column
+    ("*\\deterministic", ["TAPE1"]),
+    ("availability_read", ["MOCK", "MOCK2", "MOCK3", "TAPE1"]),
+])
+def test_boolean_columns(reference, expected, expression):
+    assert names(reference, expression) == expected
+
+
+@pytest.mark.parametrize("expression", ["rse_type=BLUE", "rse_type=tape", "rse_type=FOO",
+                                        "deterministic=maybe", "volatile=yes"])
+def test_bad_column_values_are_invalid_objects(reference, expression):
+    with pytest.raises(exceptions.InvalidObject):
+        reference.run_sync(resolve, expression)
+
+
+@pytest.mark.parametrize("expression", ["volatile", "latitude>0", "longitude<1000"])
+def test_empty_on_columns(reference, expression):
+    """``<``/``>`` compare attributes only; no RSE is volatile."""
+    reference.run_sync(rses.update_rse, ROOT, "MOCK", {"latitude": 46.2, "longitude": 6.1})
+    with pytest.raises(exceptions.InvalidRSEExpression) as error:
+        reference.run_sync(resolve, expression)
+    assert error.value.message == rse_expression.EMPTY_ERROR

@@ -91,7 +91,7 @@ async def test_update_rse(api, db):
     renamed = await api.put("/rses/MOCK", {"name": "MOCK-NEW"})
     assert renamed.status == 201
     assert (await api.get("/rses/MOCK")).status == 404
-    assert (await api.get("/rses/MOCK-NEW/attr/")).json() == {"MOCK-NEW": True}
+    assert (await api.get("/rses/MOCK-NEW/attr/")).json() == {"MOCK-NEW": True, "city": "Bern"}  # mirrored
     lines = (await api.get("/rses/?expression=MOCK-NEW")).lines()
     assert lines == [{"rse": "MOCK-NEW"}]
 
@@ -109,9 +109,9 @@ async def test_delete_rse_soft_and_reuse(api, db):
     assert (await api.get("/rses/MOCK")).status == 404
     assert (await api.delete("/rses/MOCK")).exception_class == "RSENotFound"
     assert (await api.get("/rses/")).lines() == []
-    await add_rse(api, "MOCK")
-    assert (await api.get("/rses/MOCK")).json()["id"] != first_id
-    assert (await api.get("/rses/MOCK/attr/")).json() == {"MOCK": True}
+    # issue 11 item 10: a deleted RSE's name stays taken, as in the real server
+    again = await api.post("/rses/MOCK")
+    assert (again.status, again.exception_class) == (409, "Duplicate")
 
 
 async def test_list_rses_with_expression(api, db):
@@ -163,7 +163,7 @@ async def test_attributes(api, db):
     assert (await api.post("/rses/MOCK/attr/tier", {"value": "1"})).status == 201  # upsert
     assert (await api.post("/rses/MOCK/attr/istape", {"value": "FALSE"})).status == 201
     assert (await api.post("/rses/MOCK/attr/fast", {"value": True})).status == 201
-    assert (await api.put("/rses/MOCK/attr/number", {"value": 7})).status == 201
+    assert (await api.put("/rses/MOCK/attr/number", {"value": 7})).status == 200  # an update
     response = await api.get("/rses/MOCK/attr/")
     assert response.headers["Content-Type"] == "application/json"
     assert response.json() == {"MOCK": True, "tier": "1", "istape": False, "fast": True,
@@ -200,16 +200,19 @@ async def test_protocols(api, db):
     assert file_protocol["domains"]["wan"]["third_party_copy_read"] == 1
     assert file_protocol["extended_attributes"] == {"x": 1} and file_protocol["prefix"] == "/rucio"
     root = listing["protocols"][1]
-    assert root["domains"]["lan"] == {"read": 0, "write": 0, "delete": 0}
+    assert root["domains"]["lan"] == {"read": None, "write": None, "delete": None}  # left out
     assert root["port"] == 1094 and root["domains"]["wan"]["read"] == 2
     assert (await api.get("/rses/MOCK")).json()["protocols"] == listing["protocols"]
-    only_root = (await api.get("/rses/MOCK/protocols/root")).json()["protocols"]
+    # the real server answers /protocols/{scheme} with all the RSE's protocols (issue 11)
+    by_scheme = (await api.get("/rses/MOCK/protocols/root")).json()["protocols"]
+    assert [p["hostname"] for p in by_scheme] == ["localhost", "xrd.example.org"]
+    only_root = (await api.get("/rses/MOCK/protocols/root/xrd.example.org")).json()["protocols"]
     assert [p["hostname"] for p in only_root] == ["xrd.example.org"]
     readers = (await api.get("/rses/MOCK/protocols?protocol_domain=wan&operation=read"
                              "&default=true")).json()["protocols"]
     assert [p["scheme"] for p in readers] == ["file"]
     writers = (await api.get("/rses/MOCK/protocols?protocol_domain=wan&operation=write"))
-    assert [p["scheme"] for p in writers.json()["protocols"]] == ["file"]
+    assert [p["scheme"] for p in writers.json()["protocols"]] == ["root", "file"]  # 0 is supported, ranks first
     assert (await api.put("/rses/MOCK/protocols/root/xrd.example.org/1094",
                           {"prefix": "/new", "domains": {"lan": {"read": 3}}})).status == 200
     updated = (await api.get("/rses/MOCK/protocols/root/xrd.example.org/1094")).json()
@@ -250,7 +253,7 @@ async def test_distances(api, db):
     assert (await api.post("/rses/MOCK/distances/MOCK2", {"distance": "far"})).status == 400
     assert (await api.post("/rses/MOCK/distances/NOPE", {"distance": 1})).status == 404
     assert (await api.delete("/rses/MOCK/distances/MOCK2")).status == 200
-    assert (await api.delete("/rses/MOCK/distances/MOCK2")).status == 404
+    assert (await api.delete("/rses/MOCK/distances/MOCK2")).status == 200  # no error (real server)
     assert (await api.post("/rses/MOCK/distances/MOCK2",
                            {"distance": 2, "bidirectional": True})).status == 201
     assert (await api.get("/rses/MOCK2/distances/MOCK")).json()[0]["distance"] == 2
@@ -314,7 +317,7 @@ async def test_local_account_limits(api, db):
     await add_rse(api, "MOCK2")
     assert (await api.get("/accounts/jdoe/limits")).json() == {}
     assert (await api.post("/accounts/jdoe/limits/local/MOCK", {"bytes": 1000})).status == 201
-    assert (await api.put("/accounts/jdoe/limits", {"rse": "MOCK2", "bytes": -1})).status == 201
+    assert (await api.put("/accounts/jdoe/limits", {"rse": "MOCK2", "bytes": -1})).status == 200
     assert (await api.get("/accounts/jdoe/limits/local")).json() == {"MOCK": 1000,
                                                                      "MOCK2": math.inf}
     assert (await api.get("/accounts/jdoe/limits")).text.count("Infinity") == 1
@@ -418,4 +421,5 @@ def test_live_rse_names_are_unique_in_the_database(db):
             RSE.create(rse="RACE")
         first.deleted = True
         first.save()
-        RSE.create(rse="RACE")          # a deleted RSE's name can be reused
+        with pytest.raises(peewee.IntegrityError), db.peewee.atomic():
+            RSE.create(rse="RACE")      # a deleted RSE's name stays taken (issue 11 item 10)

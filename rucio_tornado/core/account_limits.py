@@ -12,7 +12,8 @@ from rucio_tornado.core.common import integer, iso
 from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.core.rses import expression as rse_expression
 from rucio_tornado.db import atomic
-from rucio_tornado.models import RSE, AccountGlobalLimit, AccountLimit, AccountUsage, AccountUsageHistory, utcnow
+from rucio_tornado.models import (RSE, Account, AccountGlobalLimit, AccountLimit, AccountUsage,
+                                  AccountUsageHistory, utcnow)
 
 #: The stored byte limit meaning "no limit" (rule placement reads it too).
 UNLIMITED = -1
@@ -161,6 +162,24 @@ def get_local_usage(issuer: Issuer, account: str, rse: str | None = None) -> lis
         limit = limits.get(rse_id)
         lines.append({"rse_id": rse_id, "rse": rses[rse_id], "bytes": used, "files": files,
                       **_limit_and_remaining(limit, used)})
+    return lines
+
+
+def get_rse_account_usage(issuer: Issuer, rse: str) -> list[dict]:
+    """``GET /rses/{rse}/accounts/usage``: one line per account, as the real server: its usage
+    on the RSE (0 without counters) and its local limit there (None without one)."""
+    row = lookup.rse(rse)
+    limits = dict(AccountLimit.select(AccountLimit.account, AccountLimit.bytes)
+                  .where(AccountLimit.rse_id == row.id).tuples())
+    usage = {account: (used, files) for account, used, files in
+             AccountUsage.select(AccountUsage.account, AccountUsage.bytes, AccountUsage.files)
+             .where(AccountUsage.rse_id == row.id).tuples()}
+    lines = []
+    for (account,) in Account.select(Account.account).order_by(Account.account).tuples():
+        used, files = usage.get(account, (0, 0))
+        lines.append({"rse_id": row.id, "rse": row.rse, "account": account,
+                      "used_files": files, "used_bytes": used,
+                      "quota_bytes": render(limits.get(account))})
     return lines
 
 

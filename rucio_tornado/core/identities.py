@@ -2,19 +2,23 @@
 from rucio_tornado import exceptions
 from rucio_tornado.core import lookup, permissions
 from rucio_tornado.core.auth.passwords import hash_password
-from rucio_tornado.core.auth.resolve import canonical_identity
+from rucio_tornado.core.auth.resolve import TYPE_ALIASES, canonical_identity
 from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.db import atomic
 from rucio_tornado.models import Account, Identity, IdentityAccount
 
-IDENTITY_TYPES = ("USERPASS", "X509", "GSS", "SSH", "OIDC", "SAML")
+IDENTITY_TYPES = ("X509", "GSS", "USERPASS", "SSH", "SAML", "OIDC")   # the real enum order
+
+
+def is_identity_type(value) -> bool:
+    return isinstance(value, str) and TYPE_ALIASES.get(value.upper(), value.upper()) in IDENTITY_TYPES
 
 
 def identity_type(value) -> str:
-    """The upper-cased identity type; InvalidObject."""
-    if not isinstance(value, str) or value.upper() not in IDENTITY_TYPES:
+    """The upper-cased identity type (aliases resolved); InvalidObject."""
+    if not is_identity_type(value):
         raise exceptions.InvalidObject(f"Invalid identity type {value!r}")
-    return value.upper()
+    return TYPE_ALIASES.get(value.upper(), value.upper())
 
 
 # -- identity keys as stored (core/auth: the `proxy` alias, X.509 DN form, SSH key check) -----

@@ -19,7 +19,7 @@ class LocalLimitsHandler(_LimitBody):
         body = self.json_body()
         await self.call(account_limits.set_local_limit, account, require(body, "rse", str),
                         require(body, "bytes"))
-        self.created()
+        self.ok()       # an update: 200, as the real server answers its updates
 
 
 class LocalLimitHandler(_LimitBody):

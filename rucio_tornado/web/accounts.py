@@ -14,8 +14,12 @@ class AccountListHandler(BaseHandler):
 
 
 class WhoAmIHandler(BaseHandler):
+    """303 to the issuer's own account, relative as the real server's (the client follows)."""
+
     async def get(self):
-        self.send_json(await self.call(accounts.get_account, self.issuer.account))
+        account = self.issuer.account
+        self.redirect(f"../{account}" if self.request.path.endswith("/") else account,
+                      status=303)
 
 
 class AccountHandler(BaseHandler):
@@ -94,7 +98,7 @@ class IdentityAccountsHandler(BaseHandler):
     """``/identities/{type}/{id}/accounts/`` (seed) or ``/identities/{id}/{type}/accounts``."""
 
     async def get(self, first, second):
-        type_, identity = (first, second) if first.upper() in identities.IDENTITY_TYPES \
+        type_, identity = (first, second) if identities.is_identity_type(first) \
             else (second, first)
         self.send_json(await self.call(identities.accounts_of_identity, identity, type_))
 
@@ -104,9 +108,29 @@ class IdentityAccountsQueryHandler(BaseHandler):
 
     async def get(self):
         identity, type_ = self.arg("identity_key"), self.arg("type")
-        if not identity or not type_:
-            raise exceptions.MissingKey("identity_key and type are required")
+        if not identity:
+            raise exceptions.InvalidValue("identity_key parameter is required.")
+        if not type_:
+            raise exceptions.InvalidValue("type parameter is required.")
+        if not identities.is_identity_type(type_):
+            raise exceptions.InvalidValue(
+                f"Invalid identity type. Valid types are: {list(identities.IDENTITY_TYPES)}")
         self.send_json(await self.call(identities.accounts_of_identity, identity, type_))
+
+
+class UserpassIdentityHandler(BaseHandler):
+    """``PUT /identities/{account}/userpass``: the client's ``add_identity`` for passwords,
+    with ``X-Rucio-Username`` / ``-Password`` / ``-Email`` headers, as the real server."""
+
+    async def put(self, account):
+        headers = self.request.headers
+        username, password, email = (headers.get(f"X-Rucio-{name}")
+                                     for name in ("Username", "Password", "Email"))
+        if not username or not password or not email:
+            raise exceptions.InvalidValue("Username, Email and Password must be set.")
+        await self.call(identities.add_identity, account, username, "USERPASS", email=email,
+                        password=password)
+        self.created()
 
 
 class ScopeListHandler(BaseHandler):

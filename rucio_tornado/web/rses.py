@@ -1,4 +1,5 @@
 """RSEs, RSE attributes, protocols, distances, RSE usage and RSE limits."""
+from rucio_tornado.core import account_limits
 from rucio_tornado.core.common import optional, require
 from rucio_tornado.core.rses import catalog as rses
 from rucio_tornado.core.rses import protocols as rse_protocols
@@ -39,32 +40,47 @@ class RSEAttributeHandler(BaseHandler):
     async def get(self, rse, key):
         self.send_json(await self.call(rses.get_attribute, rse, key))
 
-    async def post(self, rse, key):
+    async def set(self, rse, key):
         await self.call(rses.set_attribute, rse, key, require(self.json_body(), "value"))
+
+    async def post(self, rse, key):
+        await self.set(rse, key)
         self.created()
 
-    put = post
+    async def put(self, rse, key):
+        """The seed's form: an update, 200 as the real server answers its updates."""
+        await self.set(rse, key)
+        self.ok()
 
     async def delete(self, rse, key):
         await self.call(rses.delete_attribute, rse, key)
         self.ok()
 
 
-class ProtocolListHandler(BaseHandler):
-    async def get(self, rse):
+class _ProtocolQuery(BaseHandler):
+    async def send_protocols(self, rse, *match):
+        """Query ``operation``, ``default`` and ``protocol_domain`` (or ``domain``)."""
         self.send_json(await self.call(
-            rse_protocols.get_protocols, rse, domain=self.arg("protocol_domain"),
+            rse_protocols.get_protocols, rse, *match,
+            domain=self.arg("protocol_domain") or self.arg("domain"),
             operation=self.arg("operation"), default=self.flag("default")))
 
 
-class ProtocolHandler(BaseHandler):
+class ProtocolListHandler(_ProtocolQuery):
+    async def get(self, rse):
+        await self.send_protocols(rse)
+
+
+class ProtocolHandler(_ProtocolQuery):
     """``/rses/{rse}/protocols/{scheme}[/{hostname}[/{port}]]``."""
 
     async def get(self, rse, scheme, hostname=None, port=None):
-        self.send_json(await self.call(
-            rse_protocols.get_protocols, rse, scheme, hostname, port,
-            domain=self.arg("protocol_domain"), operation=self.arg("operation"),
-            default=self.flag("default")))
+        if hostname is None:
+            # The client's form: the real server answers the RSE document with all its
+            # protocols whatever the scheme (the client's swap_protocols relies on it).
+            self.send_json(await self.call(rses.get_rse, rse))
+            return
+        await self.send_protocols(rse, scheme, hostname, port)
 
     async def post(self, rse, scheme, hostname=None, port=None):
         params = self.json_body()
@@ -141,3 +157,10 @@ class RSELimitsHandler(BaseHandler):
     async def delete(self, rse):
         await self.call(rse_usage.delete_rse_limit, rse, require(self.json_body(), "name"))
         self.ok()
+
+
+class RSEAccountUsageHandler(BaseHandler):
+    """``/rses/{rse}/accounts/usage``: every account's usage and local limit on the RSE."""
+
+    async def get(self, rse):
+        await self.stream(account_limits.get_rse_account_usage, rse)

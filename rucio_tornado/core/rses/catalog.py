@@ -1,7 +1,8 @@
 """Storage elements (RSEs) and their attributes.
 
-An RSE is soft-deleted (``deleted``), so its name can be reused by a new RSE with a new id.
-Every RSE carries the attribute ``<its name>: true``. Attribute values are JSON text:
+An RSE is soft-deleted (``deleted``); its name stays taken, as in the real server.
+Every RSE carries the attribute ``<its name>: true``, and its location properties
+(LOCATION_SETTINGS) are mirrored into attributes of the same names. Attribute values are JSON text:
 ``true``/``false`` (any case) become booleans, other values are kept as strings.
 """
 import re
@@ -25,6 +26,10 @@ TEXT_PROPERTIES = {"city": 255, "region_code": 2, "country_name": 255, "continen
 ADD_KEYS = set(TEXT_PROPERTIES) | set(BOOLEAN_COLUMNS) | set(NUMBER_COLUMNS) | {
     "rse_type", "availability"}
 UPDATE_KEYS = (ADD_KEYS - {"ISP", "ASN"}) | {"name"}
+#: The properties the real server also keeps as RSE attributes (its ``RSE_SETTINGS``).
+LOCATION_SETTINGS = ("continent", "city", "region_code", "country_name", "time_zone", "ISP", "ASN")
+#: Properties whose column cannot be null: a null in a body means "the default / unchanged".
+NOT_NULL_KEYS = set(BOOLEAN_COLUMNS) | {"rse_type", "name"}
 ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 
 
@@ -48,8 +53,8 @@ def _checked_properties(properties, allowed, error):
         values.update(availability_read=bool(bits & 4), availability_write=bool(bits & 2),
                       availability_delete=bool(bits & 1))
     for key, value in properties.items():
-        if key == "availability":
-            continue
+        if key == "availability" or (value is None and key in NOT_NULL_KEYS):
+            continue        # null: the column's default (add) or unchanged (update)
         if key in BOOLEAN_COLUMNS:
             values[key] = to_bool(value, key)
         elif key == "rse_type":
@@ -75,8 +80,21 @@ def _checked_properties(properties, allowed, error):
 
 
 def _refuse_duplicate(name):
-    if RSE.select().where((RSE.rse == name) & (RSE.deleted == False)).exists():  # noqa: E712
-        raise exceptions.Duplicate(f"RSE '{name}' already exists.")
+    """Deleted RSEs included: their names stay taken."""
+    if RSE.select().where(RSE.rse == name).exists():
+        raise exceptions.Duplicate(f"RSE '{name}' already exists!")
+
+
+def _mirror_settings(rse_id, values):
+    """Keep the location properties among ``values`` as attributes too (null removes one)."""
+    for key in LOCATION_SETTINGS:
+        if key not in values:
+            continue
+        if values[key] in (None, ""):
+            RSEAttribute.delete().where(RSEAttribute.rse_id == rse_id,
+                                        RSEAttribute.key == key).execute()
+        else:
+            _set_attribute(rse_id, key, values[key])
 
 
 # -- RSEs --------------------------------------------------------------------------------------
@@ -93,6 +111,7 @@ def add_rse(issuer: Issuer, rse: str, properties: dict | None = None) -> str:
     _refuse_duplicate(rse)
     row = RSE.create(rse=rse, vo=issuer.vo, **values)
     RSEAttribute.create(rse_id=row.id, key=rse, value="true")
+    _mirror_settings(row.id, values)
     return row.id
 
 
@@ -153,6 +172,7 @@ def update_rse(issuer: Issuer, rse: str, parameters: dict) -> None:
         RSEAttribute.delete().where(RSEAttribute.rse_id == row.id,
                                     RSEAttribute.key == row.rse).execute()
         _set_attribute(row.id, new_name, True)
+    _mirror_settings(row.id, values)
     values["updated_at"] = utcnow()
     RSE.update(**values).where(RSE.id == row.id).execute()
 

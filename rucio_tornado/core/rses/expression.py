@@ -5,9 +5,11 @@ Grammar (no precedence: binary operators apply strictly left to right)::
     expression := term (("|" | "&" | "\\") term)*
     term       := "(" expression ")" | "*" | KEY ("=" | "<" | ">") VALUE | NAME
 
-``NAME`` selects RSEs whose attribute ``NAME`` is ``true`` (every RSE has ``<its name>: true``);
-``key=value`` compares an RSE column when ``key`` is one, else an attribute; ``key<n`` /
-``key>n`` compare numerically and ignore non-numeric values. :func:`resolve` evaluates over one
+``NAME`` selects RSEs whose attribute ``NAME`` is ``true`` (every RSE has ``<its name>: true``),
+or whose boolean column ``NAME`` is true; ``key=value`` compares an RSE column when ``key`` is
+one (``rse_type`` takes a member name, ``DISK``/``TAPE``; a boolean column ``true``/``false``/
+``1``/``0``; anything else is InvalidObject), else an attribute; ``key<n`` / ``key>n`` compare
+attributes only, numerically, and ignore non-numeric values. :func:`resolve` evaluates over one
 snapshot of the non-deleted RSEs and their attributes, read with two queries per call (no cache).
 """
 import re
@@ -32,6 +34,7 @@ BOOLEAN_COLUMNS = ("deterministic", "volatile", "staging_area", "availability_re
 TEXT_COLUMNS = ("id", "rse", "vo", "city", "region_code", "country_name", "continent",
                 "time_zone", "ISP", "ASN", "qos_class")
 NUMBER_COLUMNS = ("longitude", "latitude")
+RSE_TYPES = ("DISK", "TAPE")
 
 
 # -- syntax tree -------------------------------------------------------------------------------
@@ -49,6 +52,8 @@ class Name:
     name: str
 
     def evaluate(self, snapshot):
+        if self.name in BOOLEAN_COLUMNS:
+            return {rid for rid, rse in snapshot.items() if rse[self.name]}
         return {rid for rid, rse in snapshot.items()
                 if rse["attributes"].get(self.name) is True}
 
@@ -62,6 +67,11 @@ class Compare:
 
     def evaluate(self, snapshot):
         if self.op == "=":
+            if self.key in BOOLEAN_COLUMNS:
+                wanted = column_boolean(self.value)
+                return {rid for rid, rse in snapshot.items() if rse[self.key] == wanted}
+            if self.key == "rse_type" and self.value not in RSE_TYPES:
+                raise exceptions.InvalidObject(f"Invalid rse_type: {self.value}")
             match = self._equals
         else:
             try:
@@ -70,20 +80,13 @@ class Compare:
                 return set()
             match = (lambda v: v < limit) if self.op == "<" else (lambda v: v > limit)
             return {rid for rid, rse in snapshot.items()
-                    if _matches_number(self._value_of(rse), match)}
+                    if _matches_number(rse["attributes"].get(self.key), match)}
         return {rid for rid, rse in snapshot.items() if match(rse)}
-
-    def _value_of(self, rse):
-        if self.key in NUMBER_COLUMNS:
-            return rse[self.key]
-        return rse["attributes"].get(self.key)
 
     def _equals(self, rse):
         key, value = self.key, self.value
-        if key in BOOLEAN_COLUMNS:
-            return value.lower() in ("true", "false") and rse[key] == (value.lower() == "true")
         if key == "rse_type":
-            return rse[key] == value.upper()
+            return rse[key] == value
         if key in TEXT_COLUMNS:
             return rse[key] is not None and str(rse[key]) == value
         if key in NUMBER_COLUMNS:
@@ -109,6 +112,15 @@ class Operation:
         if self.op == "&":
             return left & right
         return left - right
+
+
+def column_boolean(text: str) -> bool:
+    """A boolean column's value in an expression: ``true``/``false`` (any case), ``1``/``0``."""
+    if text == "1" or text.lower() == "true":
+        return True
+    if text == "0" or text.lower() == "false":
+        return False
+    raise exceptions.InvalidObject(f"Invalid boolean value: {text}")
 
 
 def _is_number(text):

@@ -1,7 +1,8 @@
 """RSE protocols (how a replica's PFN is built and accessed) and distances between RSEs.
 
-A protocol row holds one priority per domain and operation: 0 = not supported, else the
-priority (1 = first choice). Protocols are listed inside the RSE document (``rse_info``).
+A protocol row holds one priority per domain and operation, as the real server stores it:
+NULL = the operation is not supported, else the priority (0 or more; the smallest is tried
+first). Protocols are listed inside the RSE document (``rse_info``).
 """
 import ujson
 
@@ -20,33 +21,38 @@ DOMAIN_COLUMNS = {
             "third_party_copy_read": "third_party_copy_read",
             "third_party_copy_write": "third_party_copy_write"},
 }
+#: The operations a domain may name (the real server's list; ``third_party_copy_*`` are wan
+#: columns whichever domain names them).
+OPERATIONS = ("read", "write", "delete", "third_party_copy_read", "third_party_copy_write")
 PROTOCOL_KEYS = ("scheme", "hostname", "port", "prefix", "impl", "domains", "extended_attributes")
+#: Keys the real CLIs put into a protocol body that the real server ignores.
+IGNORED_KEYS = ("domain_json", "extended_attributes_json", "ext_attr_json")
 UPDATABLE_KEYS = ("prefix", "impl", "domains", "extended_attributes")
 
 
 def _domain_values(domains):
-    """``{"lan": {"read": 1, ...}, "wan": {...}}`` -> RSEProtocol column values."""
+    """``{"lan": {"read": 1, ...}, "wan": {...}}`` -> RSEProtocol column values.
+
+    A priority is a non-negative integer or ``None`` (not supported); domains are checked
+    before their operations, operations before their priorities, as the real server does."""
     check_type(domains, dict, "domains")
     values = {}
     for domain, operations in domains.items():
         if domain not in DOMAIN_COLUMNS:
             raise exceptions.RSEProtocolDomainNotSupported(
-                f"The protocol domain '{domain}' is not supported")
+                f"The protocol domain '{domain}' is not defined in the schema.")
         check_type(operations, dict, f"domains.{domain}")
         for operation, priority in operations.items():
-            if operation == "third_party_copy" and domain == "wan":
-                targets = ["third_party_copy_read", "third_party_copy_write"]
-            elif operation in DOMAIN_COLUMNS[domain]:
-                targets = [operation]
-            else:
+            if operation not in OPERATIONS:
                 raise exceptions.UnknownOperation(
-                    f"Operation '{operation}' is not supported in domain '{domain}'")
-            try:
-                integer(priority, f"The priority of {domain}/{operation}", minimum=0)
-            except exceptions.InvalidObject as error:
-                raise exceptions.RSEProtocolPriorityError(error.message) from None
-            for target in targets:
-                values[DOMAIN_COLUMNS[domain].get(target, target)] = priority
+                    f"Operation '{operation}' not defined in schema.")
+            if priority is not None and (type(priority) is not int or priority < 0):
+                raise exceptions.RSEProtocolPriorityError(
+                    f"The provided priority ({priority}) for operation '{operation}' in domain "
+                    f"'{domain}' is not supported.")
+            column = operation if operation.startswith("third_party_copy") \
+                else DOMAIN_COLUMNS[domain][operation]
+            values[column] = priority
     return values
 
 
@@ -74,25 +80,31 @@ def _port(value):
 @atomic
 def add_protocol(issuer: Issuer, rse: str, scheme: str, params: dict) -> None:
     """Add a protocol; ``params`` holds the PROTOCOL_KEYS (``scheme`` there wins over the
-    path's), ``impl`` is mandatory and scheme/hostname/port must be new on the RSE."""
+    path's), ``impl`` is mandatory and scheme/hostname/port must be new on the RSE.
+    Operations ``domains`` leaves out are stored as not supported (NULL)."""
     permissions.check(issuer, "add_protocol", rse=rse)
     check_type(params, dict, "body")
+    params = {key: value for key, value in params.items() if key not in IGNORED_KEYS}
     reject_unknown(params, PROTOCOL_KEYS, "protocol")
     scheme = params.get("scheme") or scheme
     if not isinstance(scheme, str) or not scheme or "/" in scheme:
         raise exceptions.InvalidObject(f"Invalid protocol scheme {scheme!r}")
+    row = lookup.rse(rse)
+    values = _common_values(params)
     if not params.get("impl"):
         raise exceptions.InvalidObject("Missing values! 'impl' is mandatory for a protocol")
+    if scheme == "srm" and "web_service_path" not in (params.get("extended_attributes") or {}):
+        raise exceptions.InvalidObject(
+            "Missing values! For SRM, extended_attributes and web_service_path must be specified")
     hostname = check_type(params.get("hostname") or "localhost", str, "hostname")
     port = _port(params.get("port") or 0)
-    row = lookup.rse(rse)
     if RSEProtocol.select().where(RSEProtocol.rse_id == row.id, RSEProtocol.scheme == scheme,
                                   RSEProtocol.hostname == hostname,
                                   RSEProtocol.port == port).exists():
         raise exceptions.Duplicate(
-            f"Protocol '{scheme}' on {hostname}:{port} already exists for RSE '{rse}'")
-    RSEProtocol.create(rse_id=row.id, scheme=scheme, hostname=hostname, port=port,
-                       **_common_values(params))
+            f"Protocol '{scheme}' on port {port} already registered for  '{rse}' with "
+            f"hostname '{hostname}'.")
+    RSEProtocol.create(rse_id=row.id, scheme=scheme, hostname=hostname, port=port, **values)
 
 
 def _matching(rse_id, scheme=None, hostname=None, port=None):
@@ -114,27 +126,37 @@ def _not_supported(rse, scheme=None, hostname=None, port=None):
         f"on port '{port}'")
 
 
+def _ranked(protocols, domain, operation):
+    """The protocols supporting ``operation`` in ``domain`` (both if ``ALL``/None), best first,
+    as the real rsemanager ranks them: any priority but NULL counts, the smallest wins."""
+    if operation not in OPERATIONS:
+        raise exceptions.RSEOperationNotSupported(f"Operation {operation} is not supported")
+    domain = (domain or "ALL").lower()
+    if domain not in ("all", *DOMAIN_COLUMNS):
+        raise exceptions.RSEProtocolDomainNotSupported(f"Domain {domain} not supported")
+    domains = list(DOMAIN_COLUMNS) if domain == "all" else [domain]
+    columns = [DOMAIN_COLUMNS[d][operation] for d in domains if operation in DOMAIN_COLUMNS[d]]
+    ranked = []
+    for protocol in protocols:
+        priorities = [getattr(protocol, c) for c in columns if getattr(protocol, c) is not None]
+        if priorities:
+            ranked.append((min(priorities), protocol))
+    return [protocol for _, protocol in sorted(ranked, key=lambda item: item[0])]
+
+
 def get_protocols(issuer: Issuer, rse: str, scheme: str | None = None,
                   hostname: str | None = None, port=None, domain: str | None = None,
                   operation: str | None = None, default: bool = False) -> dict:
     """The RSE document with its matching protocols; none -> RSEProtocolNotSupported.
 
     ``domain`` (``lan``/``wan``/``ALL``) and ``operation`` keep the protocols supporting that
-    operation, best priority first; ``default`` keeps only the best one.
+    operation, best priority first; ``default`` keeps only the best one. An unknown operation
+    is RSEOperationNotSupported, an unknown domain RSEProtocolDomainNotSupported.
     """
     row = lookup.rse(rse)
     protocols = list(_matching(row.id, scheme, hostname, port))
     if operation is not None:
-        domains = ["lan", "wan"] if domain in (None, "ALL", "all") else [domain]
-        if any(d not in DOMAIN_COLUMNS for d in domains):
-            raise exceptions.RSEProtocolDomainNotSupported(f"Unknown domain '{domain}'")
-        columns = [DOMAIN_COLUMNS[d][operation] for d in domains
-                   if operation in DOMAIN_COLUMNS[d]]
-        if not columns:
-            raise exceptions.UnknownOperation(f"Unknown operation '{operation}'")
-        ranked = [(min(getattr(p, c) for c in columns if getattr(p, c) > 0), p)
-                  for p in protocols if any(getattr(p, c) > 0 for c in columns)]
-        protocols = [p for _, p in sorted(ranked, key=lambda item: item[0])]
+        protocols = _ranked(protocols, domain, operation)
         if default:
             protocols = protocols[:1]
     if not protocols:
@@ -142,18 +164,25 @@ def get_protocols(issuer: Issuer, rse: str, scheme: str | None = None,
     return rse_info(row, protocols)
 
 
-@atomic
-def update_protocols(issuer: Issuer, rse: str, scheme: str, data: dict,
-                     hostname: str | None = None, port=None) -> None:
-    """Change the UPDATABLE_KEYS of every matching protocol; none -> RSEProtocolNotSupported."""
-    permissions.check(issuer, "update_protocol", rse=rse)
-    check_type(data, dict, "body")
-    reject_unknown(data, UPDATABLE_KEYS, "protocol update")
-    values = _common_values(data)
+def _matching_ids(rse, scheme, hostname, port):
+    """The ids of the protocols a path names; none -> RSEProtocolNotSupported."""
     row = lookup.rse(rse)
     ids = [p.id for p in _matching(row.id, scheme, hostname, port)]
     if not ids:
         raise _not_supported(rse, scheme, hostname, port)
+    return ids
+
+
+@atomic
+def update_protocols(issuer: Issuer, rse: str, scheme: str, data: dict,
+                     hostname: str | None = None, port=None) -> None:
+    """Change the UPDATABLE_KEYS of every matching protocol. The protocol is looked up first
+    (none -> RSEProtocolNotSupported), then the payload is checked."""
+    permissions.check(issuer, "update_protocol", rse=rse)
+    ids = _matching_ids(rse, scheme, hostname, port)
+    check_type(data, dict, "body")
+    reject_unknown(data, UPDATABLE_KEYS, "protocol update")
+    values = _common_values(data)
     values["updated_at"] = utcnow()
     RSEProtocol.update(**values).where(RSEProtocol.id.in_(ids)).execute()
 
@@ -163,10 +192,7 @@ def delete_protocols(issuer: Issuer, rse: str, scheme: str, hostname: str | None
                      port=None) -> None:
     """Delete every matching protocol; none -> RSEProtocolNotSupported."""
     permissions.check(issuer, "delete_protocol", rse=rse)
-    row = lookup.rse(rse)
-    ids = [p.id for p in _matching(row.id, scheme, hostname, port)]
-    if not ids:
-        raise _not_supported(rse, scheme, hostname, port)
+    ids = _matching_ids(rse, scheme, hostname, port)
     RSEProtocol.delete().where(RSEProtocol.id.in_(ids)).execute()
 
 
@@ -190,7 +216,8 @@ def add_distance(issuer: Issuer, source: str, destination: str, distance: int,
     pairs = _pairs(source, destination, bidirectional)
     for pair in pairs:
         if _existing(pair) is not None:
-            raise exceptions.Duplicate(f"Distance from {source} to {destination} already exists")
+            # The real server raises Duplicate() without a message: its wire message is "None".
+            raise exceptions.Duplicate("None")
         RSEDistance.create(src_rse_id=pair[0], dest_rse_id=pair[1], distance=distance)
 
 
@@ -226,10 +253,10 @@ def update_distance(issuer: Issuer, source: str, destination: str, distance: int
 @atomic
 def delete_distance(issuer: Issuer, source: str, destination: str,
                     bidirectional: bool = False) -> None:
-    """Delete the distance (both ways if ``bidirectional``); missing -> NoDistance."""
+    """Delete the distance (both ways if ``bidirectional``); a missing one is no error, as in
+    the real server."""
     permissions.check(issuer, "delete_distance")
     pairs = _pairs(source, destination, bidirectional)
-    _require_existing(pairs, source, destination)
     for src, dst in pairs:
         RSEDistance.delete().where(RSEDistance.src_rse_id == src,
                                    RSEDistance.dest_rse_id == dst).execute()
