@@ -91,7 +91,7 @@ async def test_lfns2pfns(api, site):
     response = await api.get("/rses/XS-DISK/lfns2pfns?lfn=a:b&scheme=https")
     assert (response.status, response.exception_class) == (404, "RSEProtocolNotSupported")
     response = await api.get("/rses/XS-DISK/lfns2pfns?lfn=a:b&operation=fly")
-    assert response.status == 400
+    assert (response.status, response.exception_class) == (404, "RSEOperationNotSupported")
     response = await api.get("/rses/NOPE/lfns2pfns?lfn=a:b")
     assert (response.status, response.exception_class) == (404, "RSENotFound")
     response = await api.get("/rses/XS-DISK/lfns2pfns")

@@ -131,3 +131,20 @@ async def test_seed_meta_key_routes(api, db):
     assert (await api.delete("/meta/color")).status == 200
     assert (await api.delete("/meta/color")).status == 404
     assert count_rows(db, MetaKey) == 1
+
+
+async def test_seed_default_value_routes(api):
+    """``POST /meta/{key}/{default}`` sets a default (new key or existing), and
+    ``DELETE /meta/{key}/{default}`` clears it."""
+    assert (await api.post("/meta/colour/red")).status == 201          # a new key with a default
+    assert (await api.post("/meta/size")).status == 201
+    assert (await api.post("/meta/size/large")).status == 201          # an existing key
+    keys = {k["key"]: k["default"] for k in (await api.get("/meta/")).json()}
+    assert keys["colour"] == "red" and keys["size"] == "large"
+    assert (await api.delete("/meta/colour/red")).status == 200
+    keys = {k["key"]: k["default"] for k in (await api.get("/meta/")).json()}
+    assert keys["colour"] is None and keys["size"] == "large"
+    denied = await api.as_("jdoe").post("/meta/size/small")
+    assert denied.status == 401 or denied.exception_class == "AccountNotFound"
+    keys = {k["key"]: k["default"] for k in (await api.get("/meta/")).json()}
+    assert keys["size"] == "large"

@@ -33,7 +33,12 @@ class KeyWithDefaultHandler(BaseHandler):
 
 
 class KeyDefaultHandler(BaseHandler):
-    """``DELETE /meta/{key}/{default}``: the key's default value becomes NULL."""
+    """``POST /meta/{key}/{default}``: set the key's default value (creating the key if new);
+    ``DELETE /meta/{key}/{default}``: the key's default value becomes NULL."""
+
+    async def post(self, key, default):
+        await self.call(meta.set_default, key, default)
+        self.created()
 
     async def delete(self, key, default):
         await self.call(meta.delete_default, key, default)

@@ -353,10 +353,26 @@ def add_key(issuer: Issuer, key: str, key_type: str | None = None, value_type: s
     MetaKey.create(key=key, key_type=key_type, value_type=value_type, value_regexp=value_regexp,
                    default_value=None)
     if default is not None:
-        text = _text(default)
-        if value_regexp and not re.fullmatch(value_regexp, text):
-            raise exceptions.InvalidValueForKey(f"Default {default!r} does not match {value_regexp!r}")
-        MetaKey.update(default_value=text).where(MetaKey.key == key).execute()
+        _store_default(key, value_regexp, default)
+
+
+@atomic
+def set_default(issuer: Issuer, key: str, default: str) -> None:
+    """``POST /meta/{key}/{default}`` (seed): the key's default value; a new key is created
+    with it, as ``POST /meta/{key}`` with a value does."""
+    permissions.check(issuer, "add_meta_key")
+    row = MetaKey.get_or_none(MetaKey.key == key)
+    if row is None:
+        add_key(issuer, key, default=default)
+    else:
+        _store_default(key, row.value_regexp, default)
+
+
+def _store_default(key, value_regexp, default):
+    text = _text(default)
+    if value_regexp and not re.fullmatch(value_regexp, text):
+        raise exceptions.InvalidValueForKey(f"Default {default!r} does not match {value_regexp!r}")
+    MetaKey.update(default_value=text, updated_at=utcnow()).where(MetaKey.key == key).execute()
 
 
 def _text(value):
