@@ -180,7 +180,7 @@ def _group_condition(group, did_type):
             continue                                    # a bare wildcard filters nothing
         if key == "did_type":
             conds.append(DID.did_type.in_(filtered_types(raw_value)))
-        elif key in DID._meta.fields and key in meta.METADATA_COLUMNS:
+        elif meta.is_column(key):
             # typed by the column: a name "123" stays text, a bound "5.5" is a number
             conds.append(_column_condition(key, op, raw_value))
         else:
