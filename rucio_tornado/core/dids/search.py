@@ -130,6 +130,8 @@ def _column_condition(key, op, value):
         condition = like(field, value, negate=op == "ne")
         bounds = _prefix_range(field, value) if op == "eq" and key == "name" else None
         condition = condition if bounds is None else (bounds & condition)
+    elif isinstance(value, float):      # a float bound compares numerically, not truncated
+        condition = OPERATORS[op](field, pw.Value(value, converter=False))
     else:
         condition = OPERATORS[op](field, value)
     # As in Rucio, "not equal" also matches the DIDs that have no value at all.
