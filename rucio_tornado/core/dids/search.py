@@ -213,7 +213,6 @@ def search(issuer: Issuer, scope: str | None, filters: list | None = None,
 
 def build_query(scope: str | None, filters: list | None, did_type: str = "collection") -> pw.Query:
     """The one SELECT of a search (ordered and paged by ``iter_query``)."""
-    filtered_types(did_type)
     where = None
     for group in filters or [{}]:
         cond = _group_condition(group, did_type)
