@@ -315,6 +315,23 @@ class ContentHistory(Attachment):
         indexes = ((("scope", "name"), False),)
 
 
+class ArchiveContent(BaseModel):
+    """A constituent file ``(child_scope, child_name)`` inside the archive file ``(scope, name)``."""
+    scope = pw.CharField(max_length=25)
+    name = pw.CharField(max_length=250)
+    child_scope = pw.CharField(max_length=25)
+    child_name = pw.CharField(max_length=250)
+    bytes = pw.BigIntegerField(null=True)
+    adler32 = pw.CharField(max_length=8, null=True)
+    md5 = pw.CharField(max_length=32, null=True)
+    guid = pw.CharField(max_length=36, null=True)
+    length = pw.BigIntegerField(null=True)
+
+    class Meta:
+        primary_key = pw.CompositeKey("scope", "name", "child_scope", "child_name")
+        indexes = ((("child_scope", "child_name"), False),)
+
+
 class MetaKey(BaseModel):
     """Metadata conventions (``/meta/`` and ``/meta_conventions/`` share this table)."""
     key = pw.CharField(max_length=255, primary_key=True)
@@ -594,7 +611,7 @@ ALL_MODELS = [
     Account, AccountAttribute, Identity, IdentityAccount, Scope,
     RSE, RSEAttribute, RSEProtocol, RSEDistance, RSEUsage, RSEUsageHistory, RSELimit,
     AccountLimit, AccountGlobalLimit, AccountUsage, AccountUsageHistory,
-    DID, DIDMeta, Content, ContentHistory, MetaKey, MetaValue,
+    DID, DIDMeta, Content, ContentHistory, ArchiveContent, MetaKey, MetaValue,
     Replica, BadReplica, BadPFN, CollectionReplica,
     Rule, RuleHistory, ReplicaLock, DatasetLock, TransferRequest, Subscription,
     LifetimeException, TransferLimit,

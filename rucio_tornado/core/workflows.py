@@ -6,7 +6,9 @@ DID catalog knows nothing of replicas or rules); the compositions live here, eac
 ``@atomic``, so one bad part rolls the whole request back.
 """
 from rucio_tornado import exceptions
+from rucio_tornado.core import lookup
 from rucio_tornado.core.dids import catalog
+from rucio_tornado.core.dids import meta as did_meta
 from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.core.replicas.registration import add_replicas
 from rucio_tornado.core.rules.lifecycle import add_rules
@@ -25,21 +27,32 @@ def add_did(issuer: Issuer, scope: str, name: str, did_type: str, statuses: dict
             lifetime: int | float | str | None = None, dids: list | None = None,
             rse: str | None = None) -> None:
     """``POST /dids/{scope}/{name}``: one collection, then its content, then its rules."""
-    add_dids(issuer, [{"scope": scope, "name": name, "type": did_type, "statuses": statuses,
-                       "meta": meta, "rules": rules, "lifetime": lifetime, "dids": dids,
-                       "rse": rse}])
+    _add_dids(issuer, [{"scope": scope, "name": name, "type": did_type, "statuses": statuses,
+                        "meta": meta, "rules": rules, "lifetime": lifetime, "dids": dids,
+                        "rse": rse}], _check_new_dataset)
 
 
 def _check_follow_ups(item, label):
-    if not (item.get("dids") or item.get("rules")) and item.get("rse") is not None:
-        raise exceptions.InvalidObject(f"{label}: 'rse' needs 'dids'")
+    """The RSE named for a new collection's replicas must exist, content or not."""
+    if item.get("rse") is not None:
+        lookup.rse(item["rse"])
+
+
+def _check_new_dataset(item, label):
+    """``add_did`` of one collection: Rucio's metadata convention check, then the RSE."""
+    did_meta.validate_dataset_meta(item["type"], item.get("meta"))
+    _check_follow_ups(item, label)
 
 
 @atomic
 def add_dids(issuer: Issuer, items: list) -> None:
     """``POST /dids``: create the collections, then attach each one's content (registering
     the replicas on its ``rse``), then add its rules; all or nothing."""
-    catalog.add_dids(issuer, items, extra_keys=FOLLOW_UP_KEYS, check_extra=_check_follow_ups)
+    _add_dids(issuer, items, _check_follow_ups)
+
+
+def _add_dids(issuer, items, check):
+    catalog.add_dids(issuer, items, extra_keys=FOLLOW_UP_KEYS, check_extra=check)
     for item in items:
         scope, name = item["scope"], item["name"]
         if item.get("dids"):
@@ -83,4 +96,4 @@ def attach_dids_to_dids(issuer: Issuer, attachments: list, ignore_duplicate: boo
             files = [{k: v for k, v in child.items() if k in REPLICA_FILE_KEYS}
                      for child in attachment["dids"]]
             add_replicas(issuer, rse, files, ignore_availability=True)
-        catalog.attach_children(attachment, parent_type, keys, ignore_duplicate)
+        catalog.attach_children(attachment, parent_type, keys, ignore_duplicate, issuer.account)

@@ -160,6 +160,21 @@ class ParentsHandler(BaseHandler):
         await self.stream(dids.list_parent_dids, scope, name)
 
 
+class GUIDHandler(DIDHandler):
+    """``GET /dids/{guid}/guid``: the datasets holding the file with that GUID; the other
+    methods are those of a DID named ``guid``."""
+
+    async def get(self, guid, _suffix):
+        await self.stream(dids.get_dataset_by_guid, guid)
+
+
+class ArchiveFilesHandler(BaseHandler):
+    """``GET /archives/{scope}/{name}/files``: the constituents of an archive file."""
+
+    async def get(self, scope, name):
+        await self.stream(dids.list_archive_content, scope, name)
+
+
 class DIDMetaHandler(BaseHandler):
     """``/dids/{s}/{n}/meta``: get (``?plugin=``), bulk set, delete (``?key=``)."""
 

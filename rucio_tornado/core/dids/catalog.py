@@ -6,6 +6,7 @@ chunked ``IN`` queries, inserts are bulk inserts; one request is one transaction
 rejects it whole. Listings are generators of batches read with :meth:`Database.iter_query`.
 """
 import datetime
+import re
 from collections.abc import Callable, Iterator
 
 import peewee as pw
@@ -15,15 +16,16 @@ from rucio_tornado import exceptions
 from rucio_tornado.core import events as catalog_events
 from rucio_tornado.core import lookup
 from rucio_tornado.core.bulk import by_scope, insert_rows, select_by_keys
-from rucio_tornado.core.common import (check_type, did_key, did_label, map_batches, rfc1123,
-                                       row_mapper, to_bool, validate)
+from rucio_tornado.core.common import (check_type, did_key, did_label, integer, map_batches,
+                                       rfc1123, row_mapper, to_bool, validate)
 from rucio_tornado.core.dids import meta as did_meta
 from rucio_tornado.core.dids.graph import (COLLECTIONS, ancestors_of, check_scope_permission,
                                           children_of, datasets_under, fetch_dids, insert_dicts,
                                           listed_keys, names_in)
 from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.db import atomic
-from rucio_tornado.models import DID, Content, ContentHistory, DIDMeta, Replica, utcnow
+from rucio_tornado.models import (DID, ArchiveContent, Content, ContentHistory, DIDMeta, Replica,
+                                  utcnow)
 
 #: The keys of one new DID in ``POST /dids`` (a workflow may allow more: ``extra_keys``).
 NEW_DID_KEYS = ("scope", "name", "type", "did_type", "statuses", "meta", "lifetime", "account")
@@ -76,7 +78,7 @@ def add_dids(issuer: Issuer, items: list, extra_keys: tuple = (),
         raise exceptions.InvalidJSONType("body must be a json list")
     allowed = set(NEW_DID_KEYS) | set(extra_keys)
     now = utcnow()
-    rows, meta_rows, seen = [], [], set()
+    rows, meta_rows, seen, checked_scopes = [], [], set(), set()
     for item in items:
         if not isinstance(item, dict):
             raise exceptions.InvalidJSONType("every DID must be a json dictionary")
@@ -97,6 +99,9 @@ def add_dids(issuer: Issuer, items: list, extra_keys: tuple = (),
         statuses = item.get("statuses") or {}
         if not isinstance(statuses, dict) or set(statuses) - set(NEW_DID_STATUSES):
             raise exceptions.InvalidObject(f"{label}: invalid statuses {statuses!r}")
+        if scope not in checked_scopes:     # an unknown scope before any metadata check
+            check_scope_permission(issuer, "add_did", [scope])
+            checked_scopes.add(scope)
         owner = item.get("account") or issuer.account
         if owner != issuer.account and not issuer.is_admin:
             raise exceptions.AccessDenied(f"{label}: only root/admin may create DIDs for {owner}")
@@ -110,7 +115,6 @@ def add_dids(issuer: Issuer, items: list, extra_keys: tuple = (),
         meta_rows.extend(did_meta.meta_rows(scope, name, free))
         if check_extra is not None:
             check_extra(item, label)
-    check_scope_permission(issuer, "add_did", [r["scope"] for r in rows])
     existing = fetch_dids([(r["scope"], r["name"]) for r in rows])
     if existing:
         scope, name = sorted(existing)[0]
@@ -234,7 +238,7 @@ def attach_dids_to_dids(issuer: Issuer, attachments: list, ignore_duplicate: boo
     """Several attachments of existing DIDs in one transaction."""
     for attachment, parent_type, keys in checked_attachments(issuer, attachments,
                                                              ignore_duplicate):
-        attach_children(attachment, parent_type, keys, ignore_duplicate)
+        attach_children(attachment, parent_type, keys, ignore_duplicate, issuer.account)
 
 
 def checked_attachments(issuer: Issuer, attachments: list,
@@ -270,10 +274,10 @@ def _checked_children(attachment, parent_rows, ignore_duplicate):
     if (scope, name) not in parent_rows:
         raise exceptions.DataIdentifierNotFound(f"Data identifier '{label}' not found")
     parent_type, is_open = parent_rows[(scope, name)]
-    if parent_type == "FILE":
+    if parent_type == "FILE" and not is_archive_name(name):
         raise exceptions.UnsupportedOperation(
             f"Data identifier '{label}' is a file: nothing can be attached to it")
-    if not is_open:
+    if parent_type != "FILE" and not is_open:
         raise exceptions.UnsupportedOperation(f"Data identifier '{label}' is closed")
     keys, seen = [], set()
     for child in attachment["dids"]:
@@ -297,10 +301,15 @@ CONTENT_COLUMNS = ("scope", "name", "child_scope", "child_name", "did_type", "ch
 
 
 def attach_children(attachment: dict, parent_type: str, keys: list,
-                    ignore_duplicate: bool = False) -> None:
-    """Attach the existing DIDs ``keys`` (from :func:`checked_attachments`) into the parent."""
+                    ignore_duplicate: bool = False, account: str | None = None) -> None:
+    """Attach the existing DIDs ``keys`` (from :func:`checked_attachments`) into the parent;
+    into an archive file, the files are its constituents (created, owned by ``account``, when
+    they do not exist yet)."""
     scope, name, dids = attachment["scope"], attachment["name"], attachment["dids"]
     label = did_label(scope, name)
+    if parent_type == "FILE":
+        _add_constituents(attachment, keys, ignore_duplicate, account)
+        return
     found = fetch_dids(keys, DID.did_type, DID.bytes, DID.adler32, DID.md5, DID.guid, DID.events)
     for key in keys:
         if key not in found:
@@ -344,6 +353,84 @@ def attach_children(attachment: dict, parent_type: str, keys: list,
     elif rows:
         catalog_events.emit(catalog_events.COLLECTIONS_ATTACHED, scope=scope, name=name,
                             children=[(r[2], r[3], r[5]) for r in rows])
+
+
+# -- archives --------------------------------------------------------------------------------------
+#: File names Rucio treats as archives (files may be attached to them as constituents).
+ARCHIVE_NAME = re.compile(r"^.*\.(zip|zipx|tar\.gz|tgz|tar\.Z|tar\.bz2|tbz2)(\.\d+)*$", re.I)
+#: The columns of one ``ArchiveContent`` row as :func:`_add_constituents` inserts them.
+ARCHIVE_COLUMNS = ("scope", "name", "child_scope", "child_name", "bytes", "adler32", "md5",
+                   "guid", "length", "created_at", "updated_at")
+
+
+def is_archive_name(name: str) -> bool:
+    return bool(ARCHIVE_NAME.match(name))
+
+
+def _add_constituents(attachment, keys, ignore_duplicate, account):
+    """Files into an archive file: existing files become constituents, new ones are created
+    (as constituents) from the given ``bytes``/checksums; the archive and the datasets holding
+    it are marked ``is_archive``."""
+    scope, name = attachment["scope"], attachment["name"]
+    label = did_label(scope, name)
+    given = {did_key(child): child for child in attachment["dids"]}
+    found = fetch_dids(keys, DID.did_type, DID.bytes, DID.adler32, DID.md5, DID.guid,
+                       DID.events)
+    existing = set(select_by_keys(
+        ArchiveContent, (ArchiveContent.child_scope, ArchiveContent.child_name), keys,
+        ArchiveContent.child_scope, ArchiveContent.child_name,
+        where=((ArchiveContent.scope, scope), (ArchiveContent.name, name))))
+    if existing and not ignore_duplicate:
+        raise exceptions.FileAlreadyExists(
+            f"The file {did_label(*sorted(existing)[0])} is already in the archive {label}")
+    now = utcnow()
+    stamp = dbmod.current().stored_datetime(now)
+    new_files, rows = [], []
+    for key in keys:
+        if key in existing:
+            continue
+        if key in found:
+            kind, size, adler32, md5, guid, events = found[key]
+            if kind != "FILE":
+                raise exceptions.UnsupportedOperation(
+                    f"Data identifier {did_label(*key)} of type {kind} cannot be added to an "
+                    "archive")
+        else:
+            child = given[key]
+            lookup.scope(key[0])
+            size = integer(child.get("bytes"), f"bytes of {did_label(*key)}", minimum=0)
+            adler32, md5, guid, events = (child.get(k) for k in ("adler32", "md5", "guid",
+                                                                 "events"))
+            new_files.append({"scope": key[0], "name": key[1], "did_type": "FILE",
+                              "account": account, "bytes": size, "adler32": adler32,
+                              "md5": md5, "guid": guid, "events": events,
+                              "constituent": True, "created_at": now, "updated_at": now})
+        rows.append((scope, name, key[0], key[1], size, adler32, md5, guid, events, stamp,
+                     stamp))
+    insert_dicts(DID, new_files)
+    insert_rows(ArchiveContent, ARCHIVE_COLUMNS, rows)
+    for file_scope, names in by_scope([(r[2], r[3]) for r in rows]):
+        DID.update(constituent=True).where(DID.scope == file_scope,
+                                           names_in(DID.name, names)).execute()
+    holders = [(s, n) for s, n, _ in _parents_of(scope, name).tuples()] + [(scope, name)]
+    for holder_scope, names in by_scope(holders):
+        DID.update(is_archive=True).where(DID.scope == holder_scope,
+                                          names_in(DID.name, names)).execute()
+
+
+def _parents_of(scope, name):
+    return Content.select(Content.scope, Content.name, Content.did_type).where(
+        Content.child_scope == scope, Content.child_name == name)
+
+
+def list_archive_content(issuer: Issuer, scope: str, name: str) -> Iterator[list[dict]]:
+    """``GET /archives/{scope}/{name}/files``: the constituents of an archive file."""
+    query = ArchiveContent.select(ArchiveContent.child_scope, ArchiveContent.child_name,
+                                  ArchiveContent.bytes, ArchiveContent.adler32,
+                                  ArchiveContent.md5).where(ArchiveContent.scope == scope,
+                                                            ArchiveContent.name == name)
+    return _stream(query, (ArchiveContent.child_scope, ArchiveContent.child_name),
+                   ("scope", "name", "bytes", "adler32", "md5"))
 
 
 def _check_legal(label, parent_type, kinds):
@@ -501,9 +588,22 @@ def _bulk_files(keys):
 def list_parent_dids(issuer: Issuer, scope: str, name: str) -> Iterator[list[dict]]:
     """Direct parents: ``{"scope","name","type"}``."""
     lookup.did(scope, name)
-    query = Content.select(Content.scope, Content.name, Content.did_type).where(
-        Content.child_scope == scope, Content.child_name == name)
-    return _stream(query, (Content.scope, Content.name), ("scope", "name", "type"))
+    return _stream(_parents_of(scope, name), (Content.scope, Content.name),
+                   ("scope", "name", "type"))
+
+
+def get_dataset_by_guid(issuer: Issuer, guid: str) -> list[dict]:
+    """``GET /dids/{guid}/guid``: the collections holding the file with this GUID."""
+    text = str(guid)
+    plain = text.replace("-", "").lower()
+    forms = {text, text.lower(), plain}
+    if len(plain) == 32:
+        forms.add(f"{plain[:8]}-{plain[8:12]}-{plain[12:16]}-{plain[16:20]}-{plain[20:]}")
+    found = DID.select(DID.scope, DID.name).where(
+        DID.guid.in_(sorted(forms)), DID.did_type == "FILE").tuples().first()
+    if found is None:
+        raise exceptions.DataIdentifierNotFound(f"No file associated to GUID : {guid}")
+    return [{"scope": s, "name": n} for s, n, _ in _parents_of(*found).tuples()]
 
 
 def scope_list(issuer: Issuer, scope: str, name: str | None = None,
@@ -512,7 +612,10 @@ def scope_list(issuer: Issuer, scope: str, name: str | None = None,
     lookup.scope(scope)
     if name is not None:
         row = lookup.did(scope, name)
-        return _scope_tree([(row.scope, row.name, row.did_type, row.bytes)], recursive)
+        if recursive:       # as Rucio: what is below the named DID, not the DID itself
+            return _descendant_lines(row.scope, row.name, 1) if row.did_type != "FILE" \
+                else iter(())
+        return _scope_tree([(row.scope, row.name, row.did_type, row.bytes)], False)
     attached = Content.select(pw.SQL("1")).where(Content.child_scope == DID.scope,
                                                  Content.child_name == DID.name)
     query = DID.select(DID.scope, DID.name, DID.did_type, DID.bytes).where(

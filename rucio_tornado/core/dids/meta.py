@@ -1,8 +1,13 @@
 """DID metadata (DID columns and free-form keys) and the metadata key conventions.
 
 Keys that name a DID column update the column (type-checked); ``lifetime`` sets ``expired_at``;
-every other key is free-form, one ``DIDMeta`` row (JSON ``value``, float ``number``). Keys in
-``MetaKey`` (``/meta/`` and ``/meta_conventions/``) constrain the values that may be set.
+every other key is free-form, one ``DIDMeta`` row (JSON ``value``, float ``number``).
+
+Conventions (keys in ``MetaKey``, from ``/meta/`` and ``/meta_conventions/``) apply as Rucio
+applies them to DID columns: only a new dataset's ``datatype`` must be a registered value
+(:func:`validate_dataset_meta`); other column values (``project``, ``run_number``, ...) are
+accepted whatever values are registered. Free-form keys are this server's own: their
+conventions (DID type, regexp, allowed values) are enforced whenever they are set.
 """
 import datetime
 import re
@@ -40,7 +45,12 @@ READ_ONLY = {"scope", "name", "account", "did_type", "is_open", "created_at", "u
 KEY_TYPES = ("ALL", "COLLECTION", "CONTAINER", "DATASET", "FILE", "DERIVED")
 #: The value types a metadata key may declare, with the Python type a value must have.
 VALUE_TYPES = {"str": str, "string": str, "int": int, "integer": int, "float": float,
-               "bool": bool, "boolean": bool, "datetime": str, "date": str}
+               "bool": bool, "boolean": bool, "datetime": str, "date": str,
+               # what the real client sends for add_key(value_type=str|int|float)
+               "<class 'str'>": str, "<class 'int'>": int, "<class 'float'>": float}
+#: The convention Rucio checks when a dataset is created: its ``datatype`` must be a
+#: registered value of that key.
+DATASET_CHECKED_KEY = "datatype"
 
 #: DIDs per batch of bulk metadata reads
 META_CHUNK = 500
@@ -124,11 +134,29 @@ def _conventions(keys):
     return found
 
 
+def is_column(key: str) -> bool:
+    """Whether a metadata key names a DID column (the DID_COLUMN plugin's keys)."""
+    return key in DID._meta.fields and key in METADATA_COLUMNS
+
+
+def validate_dataset_meta(did_type: str, meta: dict | None) -> None:
+    """Rucio's convention check of a new dataset (``add_did``): a ``datatype`` must be one of
+    the registered values of the ``datatype`` key, else InvalidObject."""
+    if str(did_type).upper() != "DATASET" or not isinstance(meta, dict) or \
+            DATASET_CHECKED_KEY not in meta:
+        return
+    value = meta[DATASET_CHECKED_KEY]
+    if not isinstance(value, str) or MetaValue.get_or_none(
+            MetaValue.key == DATASET_CHECKED_KEY, MetaValue.value == value) is None:
+        raise exceptions.InvalidObject(
+            f"The value {value}' for the key {DATASET_CHECKED_KEY} is not valid")
+
+
 def prepare_meta(did_type: str, meta: dict, label: str) -> tuple[dict, dict]:
     """Split and check ``meta``: -> (column updates, free-form {key: value})."""
     if not isinstance(meta, dict):
         raise exceptions.InvalidObject(f"{label}: metadata must be a dictionary")
-    conventions = _conventions(meta)
+    conventions = _conventions(k for k in meta if not is_column(k))
     columns, free = {}, {}
     for key, value in meta.items():
         check_key(key)
@@ -136,7 +164,7 @@ def prepare_meta(did_type: str, meta: dict, label: str) -> tuple[dict, dict]:
         if key == "lifetime":
             columns["expired_at"] = None if value is None else utcnow() + datetime.timedelta(
                 seconds=_number(value, label, key))
-        elif key in DID._meta.fields and key in METADATA_COLUMNS:
+        elif is_column(key):
             if key in READ_ONLY:
                 raise exceptions.InvalidMetadata(f"{label}: {key} cannot be set as metadata")
             columns[key] = _column_value(key, value, label)

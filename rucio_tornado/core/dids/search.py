@@ -10,6 +10,7 @@ collation). Everybody may search (read-only), over one scope or all of them.
 import ast
 import datetime
 import operator
+import re
 from collections.abc import Iterator
 
 import peewee as pw
@@ -17,7 +18,6 @@ import ujson
 
 from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
-from rucio_tornado.core import lookup
 from rucio_tornado.core.common import like, parse_date, to_bool
 from rucio_tornado.core.dids import meta
 from rucio_tornado.core.dids.graph import descendants_of, fetch_dids
@@ -59,29 +59,52 @@ def filtered_types(value) -> tuple[str, ...]:
     return kinds
 
 
+#: Values that match anything: a filter on them filters nothing (as in Rucio's engine).
+MATCH_ALL = ("*", "%")
+#: Date formats a filter value is read as (the real filter engine's, in its order).
+DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%fZ",
+                "%Y-%m-%dT%H:%M:%S.%fZ", "%a, %d %b %Y %H:%M:%S UTC")
+
+
 def _split(key):
+    """``(column or key, operator)`` of a filter key; a key with two suffixes is a syntax error."""
     if key in DATE_ALIASES:
         return DATE_ALIASES[key]
-    if "." in key:
-        base, op = key.rsplit(".", 1)
-        if op not in OPERATORS:
+    parts = key.split(".")
+    if len(parts) > 2:
+        raise exceptions.DIDFilterSyntaxError(f"Filter key {key!r} has more than one operator")
+    if len(parts) == 2:
+        if parts[1] not in OPERATORS:
             raise exceptions.DIDFilterSyntaxError(f"Unknown operator in filter key {key!r}")
-        return base, op
+        return parts[0], parts[1]
     return key, "eq"
 
 
 def _coerce(value):
-    """Filter values arrive as strings from the CLI: numbers and booleans become typed."""
+    """Filter values arrive as strings from the CLI; read them as Rucio's engine does:
+    booleans, dates (:data:`DATE_FORMATS`), then numbers (not when the text holds an
+    arithmetic sign, so ``-5`` and ``2020-01-01`` stay text)."""
     if not isinstance(value, str):
         return value
     if value.lower() in ("true", "false"):
         return value.lower() == "true"
-    for kind in (int, float):
+    for fmt in DATE_FORMATS:
         try:
-            return kind(value)
+            return datetime.datetime.strptime(value, fmt)
         except ValueError:
             pass
+    if not any(sign in value for sign in "+-*/"):
+        try:
+            number = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return value
+        if isinstance(number, (int, float)):
+            return number
     return value
+
+
+def _is_pattern(value):
+    return isinstance(value, str) and any(c in value for c in MATCH_ALL)
 
 
 def _column_condition(key, op, value):
@@ -91,29 +114,38 @@ def _column_condition(key, op, value):
         return field.is_null(op != "ne")
     try:
         if kind == "int":
-            value = int(value) if not isinstance(value, float) else value
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                value = float(value)
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
         elif kind == "bool":
             value = to_bool(value, key)
         elif kind == "date":
             value = value if isinstance(value, datetime.datetime) else parse_date(value, key)
         else:
-            value = str(value)
+            value = value if isinstance(value, str) else str(value)
     except (ValueError, TypeError, exceptions.InvalidObject):
         raise exceptions.DIDFilterSyntaxError(f"Invalid value {value!r} for {key}") from None
-    if kind == "str" and op in ("eq", "ne") and "*" in value:
-        pattern = like(field, value, negate=op == "ne")
+    if kind == "str" and _is_pattern(value):
+        condition = like(field, value, negate=op == "ne")
         bounds = _prefix_range(field, value) if op == "eq" and key == "name" else None
-        return pattern if bounds is None else (bounds & pattern)
-    return OPERATORS[op](field, value)
+        condition = condition if bounds is None else (bounds & condition)
+    elif isinstance(value, float):      # a float bound compares numerically, not truncated
+        condition = OPERATORS[op](field, pw.Value(value, converter=False))
+    else:
+        condition = OPERATORS[op](field, value)
+    # As in Rucio, "not equal" also matches the DIDs that have no value at all.
+    return (condition | field.is_null()) if op == "ne" else condition
 
 
 def _meta_condition(key, op, value):
-    value = _coerce(value)
     base = DIDMeta.select(pw.SQL("1")).where(DIDMeta.scope == DID.scope,
                                              DIDMeta.name == DID.name, DIDMeta.key == key)
+    if isinstance(value, datetime.datetime):
+        value = value.isoformat()
     number = meta.as_number(value)
     if op in ("eq", "ne"):
-        if isinstance(value, str) and "*" in value:
+        if _is_pattern(value):
             match = like(DIDMeta.value, '"' + value + '"')
         else:
             texts = {ujson.dumps(value), ujson.dumps(str(value))}
@@ -127,25 +159,35 @@ def _meta_condition(key, op, value):
     return pw.fn.EXISTS(base.where(OPERATORS[op](DIDMeta.value, ujson.dumps(str(value)))))
 
 
-def _group_condition(group, kinds):
-    conds = []
-    for raw_key, value in group.items():
+def _check_criterion(key, op, value):
+    """The real filter engine's sanity checks of one criterion."""
+    if _is_pattern(value) and op not in ("eq", "ne"):
+        raise exceptions.DIDFilterSyntaxError(
+            "Wildcards can only be used with equality operators")
+    if key == "name" and (op not in ("eq", "ne") or not isinstance(value, str)):
+        raise exceptions.DIDFilterSyntaxError("name takes a string and an equality operator")
+    if key in ("type", "did_type") and op != "eq":
+        raise exceptions.DIDFilterSyntaxError("type only supports equality")
+
+
+def _group_condition(group, did_type):
+    """One AND-group; its own ``type`` (if any) replaces the request's ``did_type``."""
+    conds = [DID.did_type.in_(filtered_types(group.get("type", did_type)))]
+    for raw_key, raw_value in group.items():
+        if raw_key == "type":
+            continue
         key, op = _split(raw_key)
-        if key not in DID._meta.fields:
-            meta.check_key(key)
-        if key in ("type", "did_type"):
-            if op != "eq":
-                raise exceptions.DIDFilterSyntaxError("type only supports equality")
-            conds.append(DID.did_type.in_(filtered_types(value)))
-        elif key == "name":
-            if not isinstance(value, str):
-                raise exceptions.DIDFilterSyntaxError("name must be a string")
-            conds.append(_column_condition("name", op, value))
-        elif key in DID._meta.fields and key in meta.METADATA_COLUMNS:
-            conds.append(_column_condition(key, op, value))
+        _check_criterion(key, op, raw_value)
+        if isinstance(raw_value, str) and raw_value in MATCH_ALL:
+            continue                                    # a bare wildcard filters nothing
+        if key == "did_type":
+            conds.append(DID.did_type.in_(filtered_types(raw_value)))
+        elif meta.is_column(key):
+            # typed by the column: a name "123" stays text, a bound "5.5" is a number
+            conds.append(_column_condition(key, op, raw_value))
         else:
-            conds.append(_meta_condition(key, op, value))
-    conds.append(DID.did_type.in_(kinds))
+            meta.check_key(key)
+            conds.append(_meta_condition(key, op, _coerce(raw_value)))
     out = conds[0]
     for c in conds[1:]:
         out = out & c
@@ -156,8 +198,6 @@ def search(issuer: Issuer, scope: str | None, filters: list | None = None,
            did_type: str = "collection", long: bool = False, recursive: bool = False,
            limit: int | str | None = None) -> Iterator[list]:
     """Matching DIDs of ``scope`` (all scopes when None): names, or dicts when ``long``."""
-    if scope is not None:
-        lookup.scope(scope)
     if limit is not None:
         try:
             limit = int(limit)
@@ -173,10 +213,9 @@ def search(issuer: Issuer, scope: str | None, filters: list | None = None,
 
 def build_query(scope: str | None, filters: list | None, did_type: str = "collection") -> pw.Query:
     """The one SELECT of a search (ordered and paged by ``iter_query``)."""
-    kinds = filtered_types(did_type)
     where = None
     for group in filters or [{}]:
-        cond = _group_condition(group, kinds)
+        cond = _group_condition(group, did_type)
         where = cond if where is None else (where | cond)
     query = DID.select(DID.scope, DID.name, DID.did_type, DID.bytes, DID.length).where(
         DID.hidden == False, where)  # noqa: E712
@@ -187,7 +226,7 @@ def build_query(scope: str | None, filters: list | None, did_type: str = "collec
 
 def _prefix_range(field, pattern):
     """``prefix <= field < prefix + DEL`` for a pattern with a literal prefix (names are ASCII)."""
-    prefix = pattern.split("*", 1)[0]
+    prefix = re.split(r"[*%]", pattern, maxsplit=1)[0]
     if not prefix or not dbmod.current().sorts_bytewise():
         return None
     return (field >= prefix) & (field < prefix + "\x7f")
