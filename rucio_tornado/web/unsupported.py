@@ -18,12 +18,9 @@ NOT_SERVED = [
     ("GET", "/auth/oidc"), ("GET", "/auth/oidc_code"), ("GET", "/auth/oidc_redirect"),
     ("GET", "/auth/oidc_refresh"),
     # DIDs
-    ("GET", "/archives/<path:scope_name>/files"), ("GET", "/dids/<guid>/guid"),
     ("POST", "/dids/<input_scope>/<input_name>/<output_scope>/<output_name>/<nbfiles>/sample"),
     ("GET POST DELETE", "/dids/<path:scope_name>/follow"), ("GET", "/dids/new"),
     ("POST", "/dids/resurrect"), ("POST", "/dids/sample"),
-    # accounts and RSEs
-    ("PUT", "/identities/<account>/userpass"), ("GET", "/rses/<rse>/accounts/usage"),
     # DIRAC, quarantined replicas, opendata: not built yet
     ("POST", "/dirac/addfiles/"), ("POST", "/replicas/quarantine/"),
     ("GET", "/opendata/dids"), ("GET POST PUT DELETE", "/opendata/dids/<scope>/<name>"),
