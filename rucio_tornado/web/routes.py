@@ -86,7 +86,7 @@ ROUTES = [
     (rf"/dids/bulkdidsmeta{S}", dids.BulkDIDsMetaHandler),
     (rf"/dids/{P}/dids/search{S}", dids.SearchHandler),
     (rf"/dids/{P}/", dids.ScopeListHandler),
-    (rf"/dids/{P}/(guid){S}", dids.GUIDHandler),
+    (rf"/dids/{P}/guid{S}", dids.GUIDHandler),
     (rf"/dids/{P}/{P}/status{S}", dids.StatusHandler),
     (rf"/dids/{P}/{P}/meta{S}", dids.DIDMetaHandler),
     (rf"/dids/{P}/{P}/meta/{P}{S}", dids.DIDMetaKeyHandler),
