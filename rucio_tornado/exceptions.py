@@ -355,3 +355,21 @@ class UnsupportedExceptionState(UnsupportedOperation, status=400, same_wire_name
 
 class NoRedirection(ReplicaNotFound, same_wire_name=True):
     """``/redirect``: no replica, or none the arguments allow (404)."""
+
+
+# -- limits and throttling (issue 12): wire names the real client knows ----------------------
+class RequestTooLarge(InputValidationError, status=413, same_wire_name=True):
+    """A body above ``max_body_size`` or a bulk call above ``max_bulk_items``."""
+
+
+class URITooLong(InputValidationError, status=414, same_wire_name=True):
+    """A request target above ``max_url_size``."""
+
+
+class HeadersTooLarge(InputValidationError, status=431, same_wire_name=True):
+    """Header lines above ``max_header_size``."""
+
+
+class LoginThrottled(CannotAuthenticate, status=429, same_wire_name=True):
+    """Too many failed logins for an identity or from an address: the client shows
+    ``CannotAuthenticate`` and does not retry (it retries only 502/503/504)."""
