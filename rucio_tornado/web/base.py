@@ -286,6 +286,8 @@ class BaseHandler(web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, exceptions.RucioException):
             status, name, message = exc.status, exc.name, exc.message
+            for header, value in getattr(exc, "headers", {}).items():     # e.g. Retry-After
+                self.set_header(header, value)
         elif isinstance(exc, web.HTTPError):
             status = exc.status_code
             name = {404: "NotFound", 405: "MethodNotAllowed"}.get(status, "RucioException")
