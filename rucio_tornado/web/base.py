@@ -98,20 +98,19 @@ class BaseHandler(web.RequestHandler):
 
     async def admit(self):
         """Everything checked before the body is read: request checks, ``Accept``, the token,
-        the declared body size."""
+        then the declared body size."""
         for hook in self.application.settings.get("request_checks", ()):
             hook(self)
         self._check_accept()
+        if self.request.method != "OPTIONS" and self.auth_required:
+            token = self.request.headers.get("X-Rucio-Auth-Token", "").strip()
+            if not token:
+                bearer = self.request.headers.get("Authorization", "")
+                token = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
+            if not token:
+                raise exceptions.InvalidValue("Token must be set.")
+            self.issuer, self.credentials = await self.authenticate_token(token)
         self._check_declared_size()
-        if self.request.method == "OPTIONS" or not self.auth_required:
-            return
-        token = self.request.headers.get("X-Rucio-Auth-Token", "").strip()
-        if not token:
-            bearer = self.request.headers.get("Authorization", "")
-            token = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
-        if not token:
-            raise exceptions.InvalidValue("Token must be set.")
-        self.issuer, self.credentials = await self.authenticate_token(token)
 
     # -- the request body, read after prepare -------------------------------------------------
     @property
