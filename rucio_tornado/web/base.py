@@ -73,6 +73,14 @@ class BaseHandler(web.RequestHandler):
         if activity is not None:        # until log_function: shutdown waits for us
             activity.started(self)
 
+    def on_connection_close(self):
+        """The client went away (or a body timed out) before we finished: nothing more can be
+        sent, so shutdown need not wait for this request."""
+        super().on_connection_close()
+        activity = self.application.settings.get("activity")
+        if activity is not None:
+            activity.finished(self)
+
     # -- shortcuts to the application's services ---------------------------------------------
     @property
     def db(self):
