@@ -82,7 +82,8 @@ def prepare_database(settings, reset=False, root=True):
             return False
         with database.peewee.connection_context(), database.schema_lock():
             return bootstrap(settings.root_account, settings.root_username,
-                             settings.root_password, settings.root_email or None)
+                             settings.root_password, settings.root_email or None,
+                             apply_password=settings.is_production)
     finally:
         database.close()
 

@@ -12,7 +12,6 @@ import signal
 import ssl
 import sys
 
-import tornado.httpserver
 import tornado.netutil
 from tornado.ioloop import PeriodicCallback
 
@@ -21,6 +20,7 @@ from rucio_tornado.app import make_app
 from rucio_tornado.config import safe_url
 from rucio_tornado.daemon import start_periodic
 from rucio_tornado.db import open_database
+from rucio_tornado.httpserver import HTTPServer, server_options
 
 log = logging.getLogger("rucio_tornado")
 
@@ -72,7 +72,7 @@ async def serve(settings, sockets=None, announce=True):
     """Serve until SIGTERM/SIGINT, then shut down gracefully. ``sockets``: already bound."""
     database = open_database(settings)
     app = make_app(settings, database)
-    server = tornado.httpserver.HTTPServer(app, xheaders=False, ssl_options=ssl_context(settings))
+    server = HTTPServer(app, ssl_options=ssl_context(settings), **server_options(settings))
     if sockets:
         server.add_sockets(sockets)
     else:

@@ -69,7 +69,7 @@ def test_each_production_refusal_has_a_clear_message(changes, message):
 def test_the_production_example_is_valid_once_its_secrets_are_set():
     example = Path(__file__).resolve().parent.parent / "conf" / "production.cfg.example"
     settings = Settings.load(str(example), environ={
-        "RUCIO_TORNADO_JWT_SECRET": "s" * 40, "RUCIO_TORNADO_ROOT_PASSWORD": "pw"})
+        "RUCIO_TORNADO_JWT_SECRET": "s" * 40, "RUCIO_TORNADO_ROOT_PASSWORD": "p" * 12})
     assert settings.is_production and validate(settings) == []
     assert not settings.runs_periodic_tasks
     assert validate(Settings.load(str(example), environ={}))      # without them: refused
