@@ -5,10 +5,9 @@ import os
 import sys
 from pathlib import Path
 
-from rucio_tornado import __version__
+from rucio_tornado import __version__, migrations
 from rucio_tornado.config import Settings, safe_url, validate
 from rucio_tornado.db import open_database
-from rucio_tornado.models import create_tables
 
 log = logging.getLogger("rucio_tornado")
 
@@ -44,7 +43,9 @@ def build_parser():
 
     dbcmd = command("db", "schema management")
     dbsub = dbcmd.add_subparsers(dest="db_command", required=True)
-    command("init", "create the tables (idempotent)", dbsub)
+    command("init", "create the schema in an empty database (idempotent)", dbsub)
+    command("upgrade", "apply the schema migrations this release brings (idempotent)", dbsub)
+    command("current", "print the database's schema version (exit 1 if out of date)", dbsub)
     reset = command("reset", "drop and recreate every table", dbsub)
     reset.add_argument("--yes", action="store_true", help="confirm: all data is lost")
 
@@ -72,12 +73,16 @@ def load_settings(args):
 
 
 def prepare_database(settings, reset=False, root=True):
-    """Create the schema (dropping it first if ``reset``) and, if ``root``, bootstrap the root
-    account; safe when several processes or machines do it at once. True if root was created."""
+    """Create the schema in an empty database (dropping every table first if ``reset``),
+    refuse one whose schema is not this release's (SchemaOutOfDate), and, if ``root``,
+    bootstrap the root account; safe when several processes or machines do it at once.
+    True if root was created."""
     from rucio_tornado.core.bootstrap import bootstrap
     database = open_database(settings)
     try:
-        create_tables(database, reset=reset)
+        if reset or migrations.version(database) is None:
+            migrations.create(database, reset=reset)
+        migrations.check(database)
         if not root:
             return False
         with database.peewee.connection_context(), database.schema_lock():
@@ -89,13 +94,34 @@ def prepare_database(settings, reset=False, root=True):
 
 
 def cmd_db(settings, args):
+    if args.db_command in ("upgrade", "current"):
+        database = open_database(settings)
+        try:
+            return (_db_upgrade if args.db_command == "upgrade" else _db_current)(database)
+        finally:
+            database.close()
     reset = args.db_command == "reset"
     if reset and not args.yes:
         print("db reset drops every table: add --yes to confirm", file=sys.stderr)
         return 2
     prepare_database(settings, reset=reset, root=False)
-    print(f"schema ready in {safe_url(settings.db_url)}")
+    print(f"schema ready (version {migrations.LATEST}) in {safe_url(settings.db_url)}")
     return 0
+
+
+def _db_upgrade(database):
+    applied = migrations.upgrade(database)
+    for step in applied:
+        print(f"applied {step.version}: {step.description}")
+    print(f"schema at version {migrations.LATEST}" + ("" if applied else " (nothing to do)"))
+    return 0
+
+
+def _db_current(database):
+    current = migrations.version(database)
+    print(f"schema version {current if current is not None else 'none (empty database)'}; "
+          f"this server needs {migrations.LATEST}")
+    return 0 if current == migrations.LATEST else 1
 
 
 def cmd_bootstrap(settings, args):
@@ -151,6 +177,7 @@ def cmd_daemon(settings, args):
         return 2
     database = open_database(settings)
     try:
+        migrations.check(database)
         return run_daemon(database, names, args.interval or settings.periodic_interval,
                           once=args.once)
     finally:
@@ -164,7 +191,11 @@ def main(argv=None):
     settings = load_settings(args)
     handlers = {"serve": cmd_serve, "db": cmd_db, "bootstrap": cmd_bootstrap,
                 "token": cmd_token, "daemon": cmd_daemon}
-    return handlers[args.command](settings, args)
+    try:
+        return handlers[args.command](settings, args)
+    except migrations.SchemaOutOfDate as exc:
+        print(f"rucio-tornado: {exc.message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

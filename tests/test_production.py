@@ -20,7 +20,8 @@ from rucio_tornado.config import Settings, validate
 from rucio_tornado.core import events
 from rucio_tornado.core.auth.tokens import TokenService
 from rucio_tornado.db import Database
-from rucio_tornado.models import Account, create_tables
+from rucio_tornado import migrations
+from rucio_tornado.models import Account
 from tests.conftest import TEST_SECRET, Api, create_pg_database, drop_pg_database
 from tests.prodtools import ROOT_PASSWORD, Server, children_of, make_certificates
 from tests.prodtools import TEST_SECRET as SERVER_SECRET
@@ -298,7 +299,7 @@ def _fill_accounts(url, count):
     """``count`` accounts in a fresh SQLite database, fast (plain sqlite3 executemany)."""
     import sqlite3
     database = Database(url)
-    create_tables(database)
+    migrations.create(database)
     database.close()
     table = Account._meta.table_name
     with sqlite3.connect(url[len("sqlite:///"):]) as conn:
