@@ -46,6 +46,7 @@ class Settings:
     periodic_tasks: bool = True          # run rule expiry and subscriptions in-process (development)
     periodic_interval: float = 10.0      # seconds between periodic task runs
     access_log: bool = True
+    external_url: str = ""               # the https address clients use (a TLS proxy's), for the banner
     config_file: str = ""
 
     @classmethod
@@ -77,7 +78,12 @@ class Settings:
                 continue
             if key not in known:
                 raise SystemExit(f"unknown setting: {key}")
-            setattr(self, key, _coerce(value, type(getattr(self, key))))
+            kind = type(getattr(self, key))
+            try:
+                setattr(self, key, _coerce(value, kind))
+            except ValueError:
+                raise SystemExit(f"setting {key}: {value!r} is not a valid {kind.__name__}") \
+                    from None
         return self
 
     @property
@@ -97,6 +103,16 @@ class Settings:
     def public_url(self):
         scheme = "https" if self.terminates_tls else "http"
         return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def client_url(self):
+        """The address a client should use: ``external_url``, else https behind a proxy in
+        production (a guess: the proxy is on this host name), else where we listen."""
+        if self.external_url:
+            return self.external_url.rstrip("/")
+        if self.is_production and not self.terminates_tls:
+            return f"https://{self.host}"
+        return self.public_url
 
     @property
     def runs_periodic_tasks(self):

@@ -1,7 +1,7 @@
 """Ping and authentication."""
 from datetime import UTC
 
-from rucio_tornado import RUCIO_API_VERSION
+from rucio_tornado import RUCIO_API_VERSION, __version__
 from rucio_tornado.core import auth
 from rucio_tornado.core.common import RFC1123
 from rucio_tornado.core.permissions import Issuer
@@ -15,7 +15,7 @@ class PingHandler(BaseHandler):
     auth_required = False
 
     def get(self):
-        self.send_json({"version": RUCIO_API_VERSION})
+        self.send_json({"version": RUCIO_API_VERSION, "server": f"rucio-tornado {__version__}"})
 
 
 class LoginHandler(BaseHandler):
