@@ -83,6 +83,10 @@ def build_parser():
 
 
 def load_settings(args):
+    path = args.config and Path(args.config)
+    if path and path.exists() and (path.is_dir() or not os.access(path, os.R_OK)):
+        reason = "it is a folder" if path.is_dir() else "permission denied"
+        raise SystemExit(f"cannot read configuration file {path}: {reason}")
     try:
         settings = Settings.load(args.config)
     except (configparser.Error, UnicodeDecodeError) as exc:

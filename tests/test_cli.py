@@ -188,6 +188,8 @@ def test_unreadable_configuration_is_one_line(tmp_path):
     with pytest.raises(SystemExit, match="cannot read configuration file .*bad.cfg: File "
                                          "contains no section headers"):
         cli.main(["--config", str(bad), "serve"])
+    with pytest.raises(SystemExit, match="cannot read configuration file .*: it is a folder"):
+        cli.main(["serve", "--config", str(tmp_path)])
     bad.write_text("[server]\nport = eighty\n")
     with pytest.raises(SystemExit, match="setting port: 'eighty' is not a valid int"):
         cli.main(["serve", "--config", str(bad)])
