@@ -214,7 +214,6 @@ def cmd_daemon(settings, args):
         return 2
     database = open_database(settings)
     try:
-        check_schema(database)
         return run_daemon(database, names, args.interval or settings.periodic_interval,
                           once=args.once)
     finally:

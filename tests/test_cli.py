@@ -169,6 +169,8 @@ def _fails_in_one_line(capsys, argv, *fragments):
 def test_everyday_failures_are_one_line_and_an_exit_code(tmp_path, monkeypatch, capsys):
     import socket
     monkeypatch.setenv("RUCIO_TORNADO_DATA_DIR", str(tmp_path / "var"))
+    # serve --processes 2 sets it in this process: undone after the test (metrics tests)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "prometheus"))
     _fails_in_one_line(capsys, ["serve", "--db", "mysql://x/y"], "unsupported database URL",
                        "postgresql://")
     with socket.socket() as busy:
@@ -216,5 +218,6 @@ def test_schema_out_of_date_is_a_clear_error(url, capsys):
             "ALTER TABLE account DROP COLUMN email"))
     finally:
         database.close()
-    _fails_in_one_line(capsys, ["daemon", "all", "--once", "--db", url],
-                       "schema is out of date", "column account.email", "docs/UPGRADING.md")
+    for argv in (["serve", "--db", url, "--port", "1"], ["bootstrap", "--db", url]):
+        _fails_in_one_line(capsys, argv, "schema is out of date", "column account.email",
+                           "docs/UPGRADING.md")
