@@ -67,6 +67,7 @@ class Settings:
     login_max_failures: int = 10         # failed logins per identity (and per address x3) ...
     login_failure_window: float = 300.0  # ... within this many seconds, then 429 until it ends
     password_hash_threads: int = 2       # scrypt runs here, never in the database executor
+    external_url: str = ""               # the https address clients use (a TLS proxy's), for the banner
     config_file: str = ""
 
     @classmethod
@@ -98,7 +99,12 @@ class Settings:
                 continue
             if key not in known:
                 raise SystemExit(f"unknown setting: {key}")
-            setattr(self, key, _coerce(value, type(getattr(self, key))))
+            kind = type(getattr(self, key))
+            try:
+                setattr(self, key, _coerce(value, kind))
+            except ValueError:
+                raise SystemExit(f"setting {key}: {value!r} is not a valid {kind.__name__}") \
+                    from None
         return self
 
     @property
@@ -118,6 +124,16 @@ class Settings:
     def public_url(self):
         scheme = "https" if self.terminates_tls else "http"
         return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def client_url(self):
+        """The address a client should use: ``external_url``, else https behind a proxy in
+        production (a guess: the proxy is on this host name), else where we listen."""
+        if self.external_url:
+            return self.external_url.rstrip("/")
+        if self.is_production and not self.terminates_tls:
+            return f"https://{self.host}"
+        return self.public_url
 
     @property
     def runs_periodic_tasks(self):

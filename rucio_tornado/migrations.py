@@ -156,16 +156,36 @@ def upgrade(database) -> list[Step]:
 
 
 def check(database):
-    """SchemaOutOfDate unless ``database`` is at :data:`LATEST` (a fresh one counts as ready
-    to be created)."""
+    """SchemaOutOfDate unless ``database`` is at :data:`LATEST` with every table and column of
+    the models (a fresh one counts as ready to be created)."""
     current = version(database)
-    if current is None or current == LATEST:
+    if current is None:
         return
-    if current < LATEST:
-        raise SchemaOutOfDate(f"the database schema is at version {current}, this server needs "
-                              f"{LATEST}: run `rucio-tornado db upgrade` (back up first: "
-                              "docs/UPGRADING.md)")
-    raise SchemaOutOfDate(_newer(current))
+    if current > LATEST:
+        raise SchemaOutOfDate(_newer(current))
+    missing = _missing(database)
+    if current < LATEST or missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        what = f" ({', '.join(missing[:3])}{more} missing)" if missing else ""
+        raise SchemaOutOfDate(f"the database schema is out of date: version {current}{what}, "
+                              f"this server needs version {LATEST}: back it up (rucio-tornado "
+                              "db dump FILE), then run rucio-tornado db upgrade (docs/UPGRADING.md)")
+
+
+def _missing(database):
+    """``["table t", "column t.c", ...]`` the models have and the database lacks."""
+    missing = []
+    with database.peewee.connection_context():
+        tables = _tables(database)
+        for model in ALL_MODELS:
+            table = model._meta.table_name
+            if table not in tables:
+                missing.append(f"table {table}")
+                continue
+            present = {c.name for c in database.peewee.get_columns(table)}
+            missing += [f"column {table}.{f.column_name}" for f in model._meta.sorted_fields
+                        if f.column_name not in present]
+    return missing
 
 
 def _newer(current):

@@ -79,9 +79,9 @@ def test_an_old_database_is_refused_then_upgraded(old_database, tmp_path, capsys
     assert migrations.version(Database(url)) == 1
     assert cli.main(["db", "current", "--db", url, *data_dir]) == 1
     assert "schema version 1" in capsys.readouterr().out
-    assert cli.main(["serve", "--db", url, "--port", "0", *data_dir]) == 2
+    assert cli.main(["serve", "--db", url, "--port", "0", *data_dir]) == 1
     err = capsys.readouterr().err
-    assert "rucio-tornado db upgrade" in err and "Traceback" not in err
+    assert "rucio-tornado db upgrade" in err and "Traceback" not in err and len(err.splitlines()) == 1
 
     assert cli.main(["db", "upgrade", "--db", url, *data_dir]) == 0
     out = capsys.readouterr().out
@@ -124,6 +124,6 @@ def test_a_newer_database_is_refused(tmp_path, capsys):
     assert cli.main(["db", "init", "--db", url]) == 0
     _read(url, lambda: SchemaVersion.create(version=migrations.LATEST + 1, description="future",
                                             applied_at=STAMP))
-    assert cli.main(["serve", "--db", url, "--port", "0"]) == 2
+    assert cli.main(["serve", "--db", url, "--port", "0"]) == 1
     assert "newer than this server" in capsys.readouterr().err
-    assert cli.main(["db", "upgrade", "--db", url]) == 2
+    assert cli.main(["db", "upgrade", "--db", url]) == 1

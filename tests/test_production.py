@@ -183,12 +183,29 @@ async def test_access_log_is_structured_and_never_contains_the_token(api, caplog
     await api.get("/auth/validate", headers=HTTPS)
     lines = [ujson.loads(r.getMessage()) for r in caplog.records
              if r.name == "rucio_tornado.access"]
-    assert lines[0] == {"method": "GET", "route": "/accounts/{}", "status": 200,
+    assert lines[0] == {"method": "GET", "route": "/accounts/{}", "path": "/accounts/root",
+                        "status": 200,
                         "bytes": lines[0]["bytes"], "duration_ms": lines[0]["duration_ms"],
                         "account": "root", "rows": 0, "remote_ip": "192.0.2.7"}
     assert lines[0]["bytes"] > 0
     assert [line["status"] for line in lines] == [200, 403, 200]
     assert token not in caplog.text
+
+
+@pytest.mark.gen_test
+async def test_access_log_path_redacts_sensitive_query_values(api, caplog):
+    caplog.set_level(logging.DEBUG)
+    await api.get("/accounts/root?token=tok-VALUE-1&X-Rucio-Password=pw-VALUE-2&name=visible"
+                  "&api_key=k-VALUE-3", headers=HTTPS)
+    await api.as_(None).get("/auth/userpass", headers=dict(
+        HTTPS, **{"X-Rucio-Username": "ddmlab", "X-Rucio-Password": "secret"}))
+    lines = [ujson.loads(r.getMessage()) for r in caplog.records
+             if r.name == "rucio_tornado.access"]
+    assert lines[0]["path"] == ("/accounts/root?token=***&X-Rucio-Password=***&name=visible"
+                                "&api_key=***")
+    assert lines[1]["path"] == "/auth/userpass" and lines[1]["status"] == 200
+    for secret in ("VALUE", "secret", api.token):
+        assert secret not in caplog.text
 
 
 @pytest.mark.gen_test

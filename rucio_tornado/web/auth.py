@@ -2,7 +2,7 @@
 import asyncio
 from datetime import UTC, datetime
 
-from rucio_tornado import RUCIO_API_VERSION, exceptions
+from rucio_tornado import RUCIO_API_VERSION, __version__, exceptions
 from rucio_tornado.core.auth import passwords, resolve, ssh, x509
 from rucio_tornado.core.common import RFC1123
 from rucio_tornado.core.permissions import Issuer
@@ -17,7 +17,7 @@ class PingHandler(BaseHandler):
     auth_required = False
 
     def get(self):
-        self.send_json({"version": RUCIO_API_VERSION})
+        self.send_json({"version": RUCIO_API_VERSION, "server": f"rucio-tornado {__version__}"})
 
 
 class LoginHandler(BaseHandler):
