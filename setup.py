@@ -18,6 +18,7 @@ setup(
         "ujson>=5.9",
         "psycopg2-binary>=2.9",
         "prometheus-client>=0.20",
+        "botocore>=1.34",             # signed URLs: AWS Signature V4 presigning (s3 RSEs)
     ],
     extras_require={
         "test": [

@@ -55,6 +55,7 @@ class Settings:
     periodic_interval: float = 10.0      # seconds between periodic task runs
     access_log: bool = True
     trace_retention: int = 100000        # traces kept (newest rows); 0 keeps all
+    rse_accounts: str = ""               # JSON file of RSE object-store credentials (signed URLs)
     config_file: str = ""
 
     @classmethod
@@ -125,7 +126,7 @@ def validate(settings):
         problems.append("trace_retention must be 0 (keep all traces) or a number of rows")
     if bool(settings.ssl_certfile) != bool(settings.ssl_keyfile):
         problems.append("ssl_certfile and ssl_keyfile must be set together")
-    for name in ("ssl_certfile", "ssl_keyfile", "ssl_client_ca"):
+    for name in ("ssl_certfile", "ssl_keyfile", "ssl_client_ca", "rse_accounts"):
         path = getattr(settings, name)
         if path and not Path(path).is_file():
             problems.append(f"{name}: file not found: {path}")

@@ -360,3 +360,40 @@ class NoRedirection(ReplicaNotFound, same_wire_name=True):
 # -- routes of the real API this server does not serve (docs/API.md) ---------------------------
 class NotServed(UnsupportedOperation, status=501, same_wire_name=True):
     """A (method, route) of the real server's API that this server does not implement: 501."""
+
+
+# -- DIRAC, opendata, signed URLs --------------------------------------------------------------
+class DiracUnsupportedOperation(UnsupportedOperation, status=405, same_wire_name=True):
+    """``POST /dirac/addfiles`` answers UnsupportedOperation with 405, as the real server."""
+
+
+class OpenDataError(RucioException, status=400):
+    pass
+
+
+class OpenDataDataIdentifierNotFound(OpenDataError, status=404):
+    pass
+
+
+class OpenDataDataIdentifierAlreadyExists(OpenDataError, status=409):
+    pass
+
+
+class OpenDataInvalidState(OpenDataError, status=400):
+    pass
+
+
+class OpenDataInvalidStateUpdate(OpenDataError, status=400):
+    pass
+
+
+class OpenDataDuplicateDOI(OpenDataError, status=400):
+    pass
+
+
+class OpenDataDuplicateRecordID(OpenDataError, status=400):
+    pass
+
+
+class ErrorLoadingCredentials(RucioException, status=500):
+    """The server's RSE credentials file (``rse_accounts``) cannot be read."""

@@ -24,10 +24,6 @@ NOT_SERVED = [
     ("POST", "/dids/resurrect"), ("POST", "/dids/sample"),
     # accounts and RSEs
     ("PUT", "/identities/<account>/userpass"), ("GET", "/rses/<rse>/accounts/usage"),
-    # DIRAC, quarantined replicas, opendata: not built yet
-    ("POST", "/dirac/addfiles/"), ("POST", "/replicas/quarantine/"),
-    ("GET", "/opendata/dids"), ("GET POST PUT DELETE", "/opendata/dids/<scope>/<name>"),
-    ("GET", "/opendata/public/dids"), ("GET", "/opendata/public/dids/<scope>/<name>"),
 ]
 
 _PART = "([^/]+)"
