@@ -285,3 +285,18 @@ async def test_signurl_refusals(api, site, db):
     assert (response.status, response.exception_class) == (400, "ValueError")
     response = await api.get(SIGN + "&lifetime=-5")
     assert (response.status, response.exception_class) == (400, "ValueError")
+
+
+async def test_addfiles_lifetimes_from_the_config_table(api, site, db):
+    from rucio_tornado.models import ConfigOption
+    in_db(db, lambda: ConfigOption.insert_many([
+        {"section": "dirac", "opt": "lifetime", "value": '{"mo.*": 3600}'},
+        {"section": "dirac", "opt": "file_lifetime", "value": "7200"}]).execute())
+    assert (await api.post("/dirac/addfiles", {"lfns": [lfn()]})).status == 201
+    expiry = in_db(db, lambda: {r.name: r.expires_at - r.created_at for r in Rule.select()})
+    assert round(expiry["/belle/mock/cont1/ds1"].total_seconds()) == 3600
+    assert round(expiry["/belle/mock/cont1/ds1/file1"].total_seconds()) == 7200
+    in_db(db, lambda: ConfigOption.update(value="{bad").where(
+        ConfigOption.opt == "lifetime").execute())
+    response = await api.post("/dirac/addfiles", {"lfns": [lfn("file2")]})
+    assert (response.status, response.exception_class) == (400, "InvalidType")
