@@ -121,6 +121,12 @@ async def test_addfiles_permissions(api, site, db):
     response = await api.as_("jdoe").post("/dirac/addfiles", {"lfns": [lfn()]})
     assert (response.status, response.exception_class) == (401, "AccessDenied")
     assert counts(db) == (0, 0, 0, 0)
+    # jdoe may register replicas on a SCRATCHDISK, but not files in root's scope belle
+    in_db(db, lambda: make_rse("X-SCRATCHDISK"))
+    belle = dict(lfn(), lfn="belle:/belle/mock/cont1/ds1/file1", rse="X-SCRATCHDISK")
+    response = await api.as_("jdoe").post("/dirac/addfiles", {"lfns": [belle]})
+    assert (response.status, response.exception_class) == (401, "AccessDenied")
+    assert counts(db) == (0, 0, 0, 0)
     response = await api.as_(None).post("/dirac/addfiles", {"lfns": [lfn()]})
     assert (response.status, response.exception_class) == (400, "ValueError")   # no token
 

@@ -21,6 +21,7 @@ import re
 from rucio_tornado import exceptions
 from rucio_tornado.core import config_table, lookup, permissions, workflows
 from rucio_tornado.core.common import check_type, to_bool
+from rucio_tornado.core.dids.graph import check_scope_permission
 from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.core.replicas.registration import add_replicas
 from rucio_tornado.core.rules.lifecycle import add_rules, update_rule
@@ -123,6 +124,7 @@ def add_files(issuer: Issuer, lfns: list, ignore_availability: bool = False,
         permissions.check(issuer, "add_replicas", rse=rse)
     if not permissions.has_permission(issuer, "skip_availability_check"):
         ignore_availability = False
+    check_scope_permission(issuer, "add_did", [scope for scope, _, _, _ in items])
     lifetimes, file_lifetime = _lifetimes()
     attachments, extended = [], set()
     for scope, name, item, meta in items:
