@@ -21,6 +21,7 @@ setup(
         "prometheus-client>=0.20",
         "requests>=2.28",   # rucio-tornado load (the bulk loader is an HTTP client)
         "tqdm>=4.66",       # rucio-tornado load's progress bar
+        "botocore>=1.34",             # signed URLs: AWS Signature V4 presigning (s3 RSEs)
     ],
     extras_require={
         "test": [

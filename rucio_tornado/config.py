@@ -68,6 +68,7 @@ class Settings:
     login_failure_window: float = 300.0  # ... within this many seconds, then 429 until it ends
     password_hash_threads: int = 2       # scrypt runs here, never in the database executor
     external_url: str = ""               # the https address clients use (a TLS proxy's), for the banner
+    rse_accounts: str = ""               # JSON file of RSE object-store credentials (signed URLs)
     config_file: str = ""
 
     @classmethod
@@ -158,7 +159,7 @@ def validate(settings):
             problems.append(f"{name} must be positive")
     if bool(settings.ssl_certfile) != bool(settings.ssl_keyfile):
         problems.append("ssl_certfile and ssl_keyfile must be set together")
-    for name in ("ssl_certfile", "ssl_keyfile", "ssl_client_ca"):
+    for name in ("ssl_certfile", "ssl_keyfile", "ssl_client_ca", "rse_accounts"):
         path = getattr(settings, name)
         if path and not Path(path).is_file():
             problems.append(f"{name}: file not found: {path}")

@@ -378,3 +378,40 @@ class HeadersTooLarge(InputValidationError, status=431, same_wire_name=True):
 class LoginThrottled(CannotAuthenticate, status=429, same_wire_name=True):
     """Too many failed logins for an identity or from an address: the client shows
     ``CannotAuthenticate`` and does not retry (it retries only 502/503/504)."""
+
+
+# -- DIRAC, opendata, signed URLs --------------------------------------------------------------
+class DiracUnsupportedOperation(UnsupportedOperation, status=405, same_wire_name=True):
+    """``POST /dirac/addfiles`` answers UnsupportedOperation with 405, as the real server."""
+
+
+class OpenDataError(RucioException, status=400):
+    pass
+
+
+class OpenDataDataIdentifierNotFound(OpenDataError, status=404):
+    pass
+
+
+class OpenDataDataIdentifierAlreadyExists(OpenDataError, status=409):
+    pass
+
+
+class OpenDataInvalidState(OpenDataError, status=400):
+    pass
+
+
+class OpenDataInvalidStateUpdate(OpenDataError, status=400):
+    pass
+
+
+class OpenDataDuplicateDOI(OpenDataError, status=400):
+    pass
+
+
+class OpenDataDuplicateRecordID(OpenDataError, status=400):
+    pass
+
+
+class ErrorLoadingCredentials(RucioException, status=500):
+    """The server's RSE credentials file (``rse_accounts``) cannot be read."""

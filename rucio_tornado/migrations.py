@@ -117,13 +117,14 @@ def _synchronise(database):
 
 
 def create(database, reset=False):
-    """A fresh schema at :data:`LATEST` (``reset``: drop every table first)."""
+    """A fresh schema at :data:`LATEST` in an empty database (``reset``: drop every table
+    first); a database that has tables is left as it is."""
     with database.peewee.connection_context(), database.schema_lock():
         if reset:
             database.peewee.drop_tables(ALL_MODELS + [SchemaVersion], safe=True,
                                         cascade=database.is_postgresql)
         elif _tables(database):
-            raise SchemaOutOfDate("the database is not empty")
+            return                      # another process created it first; check() decides
         with database.peewee.atomic():
             database.peewee.create_tables(ALL_MODELS + [SchemaVersion], safe=True)
             for step in STEPS:

@@ -638,3 +638,59 @@ class SchemaVersion(BaseModel):
     version = pw.IntegerField(primary_key=True)
     description = pw.CharField(max_length=255)
     applied_at = pw.DateTimeField()
+
+
+# -- quarantined replicas and the opendata catalog (core/quarantine.py, core/opendata.py) ------
+class QuarantinedReplica(BaseModel):
+    """A file found on an RSE that has no replica in the catalog (``/replicas/quarantine``)."""
+    rse_id = pw.CharField(max_length=32)
+    path = pw.CharField(max_length=1024)
+    bytes = pw.BigIntegerField(null=True)
+    md5 = pw.CharField(max_length=32, null=True)
+    adler32 = pw.CharField(max_length=8, null=True)
+    scope = pw.CharField(max_length=25, null=True)
+    name = pw.CharField(max_length=250, null=True)
+
+    class Meta:
+        primary_key = pw.CompositeKey("rse_id", "path")
+
+
+class OpenDataDID(BaseModel):
+    """A DID in the opendata catalog; state D (draft), P (public) or S (suspended)."""
+    scope = pw.CharField(max_length=25)
+    name = pw.CharField(max_length=250)
+    state = pw.CharField(max_length=1, default="D")
+
+    class Meta:
+        primary_key = pw.CompositeKey("scope", "name")
+        indexes = ((("state", "updated_at"), False),)
+
+
+class OpenDataDOI(BaseModel):
+    scope = pw.CharField(max_length=25)
+    name = pw.CharField(max_length=250)
+    doi = pw.CharField(max_length=255, unique=True)
+
+    class Meta:
+        primary_key = pw.CompositeKey("scope", "name")
+
+
+class OpenDataRecord(BaseModel):
+    scope = pw.CharField(max_length=25)
+    name = pw.CharField(max_length=250)
+    record_id = pw.BigIntegerField(unique=True)
+
+    class Meta:
+        primary_key = pw.CompositeKey("scope", "name")
+
+
+class OpenDataMeta(BaseModel):
+    scope = pw.CharField(max_length=25)
+    name = pw.CharField(max_length=250)
+    meta = pw.TextField()                                    # JSON object
+
+    class Meta:
+        primary_key = pw.CompositeKey("scope", "name")
+
+
+ALL_MODELS.extend([QuarantinedReplica, OpenDataDID, OpenDataDOI, OpenDataRecord, OpenDataMeta])

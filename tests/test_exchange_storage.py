@@ -121,13 +121,14 @@ async def test_datasets_vp_without_a_placement_service(api):
     assert (await api.get("/replicas/mock/ds1/datasets_vp")).lines() == ["other"]
 
 
-async def test_signurl_checks_then_says_unsupported(api):
+async def test_signurl_checks_then_says_unsupported(api, site):
+    """s3 signing: tests/test_catalogs.py; gcs and swift stay unsupported."""
     response = await api.get("/credentials/signurl?url=s3://b/k")
     assert (response.status, response.exception_class) == (400, "ValueError")
     response = await api.get("/credentials/signurl?rse=XS-DISK&url=s3://b/k&svc=ftp")
     assert (response.status, response.exception_class) == (400, "ValueError")
     for path in ("/credentials/signurl", "/credentials/signur"):
-        response = await api.get(path + "?rse=XS-DISK&url=s3://b/k&svc=s3")
+        response = await api.get(path + "?rse=XS-DISK&url=s3://b/k&svc=gcs")
         assert (response.status, response.exception_class) == (501, "UnsupportedOperation")
         assert "not supported by this server" in response.json()["ExceptionMessage"]
 

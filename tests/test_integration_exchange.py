@@ -99,10 +99,10 @@ def test_client_storage_routes(live):
     assert "FAST" in listed.stdout and "SLOW" in listed.stdout
     live.cli("rse", "delete-qos-policy", "EXS-DISK", "FAST", program="rucio-admin")
     assert client.list_qos_policies("EXS-DISK") == ["SLOW"]
-    with pytest.raises(RucioException) as error:
-        client.get_signed_url("EXS-DISK", "s3", "read", "s3://bucket/key")
+    with pytest.raises(RucioException) as error:     # s3: tests/test_integration_catalogs.py
+        client.get_signed_url("EXS-DISK", "gcs", "read", "https://storage.example/b/key")
     assert "not supported by this server" in str(error.value)
     assert list(client.list_dataset_replicas_vp("mock", "nothing")) == ["other"]
     with pytest.raises(RucioException) as error:     # a route not built yet: the honest 501
-        client.add_opendata_did(scope="mock", name="ds1")
+        client.resurrect([{"scope": "mock", "name": "ds1"}])
     assert "not supported by this server" in str(error.value)

@@ -137,8 +137,6 @@ def test_delayed_rule_gets_its_locks_after_the_delay(live):
     assert len(list(client.list_replica_locks(rule_id))) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="the rules write the CollectionReplica rows; the "
-                   "dataset-replica listing (core/replicas/datasets.py) does not read them yet")
 def test_rule_on_an_empty_dataset_has_its_dataset_replicas(live):
     client = live.client()
     a, b, _, _ = catalog(client, "EM")

@@ -65,6 +65,11 @@ def anyone(issuer, **_):
     return True
 
 
+def url_signer(issuer, sign_url=False, **_):
+    """Signed URLs: root, or an account with the attribute ``sign-url`` (the caller reads it)."""
+    return issuer.account == "root" or bool(sign_url)
+
+
 RULES = {
     # -- accounts, identities, scopes --
     "add_account": admin_only,
@@ -148,11 +153,18 @@ RULES = {
     "send_heartbeats": admin_only,
 
     # -- import/export, dirac, quarantine, QoS policies, opendata, signed URLs (as the real
-    #    server: export is root's alone, the rest root/admin; signing a URL is every account's) --
+    #    server: export is root's alone; signing a URL root's or a ``sign-url`` account's; the
+    #    rest root/admin) --
     "export": root_only,
     "import": admin_only,
     "add_qos_policy": admin_only,
     "delete_qos_policy": admin_only,
+    "skip_availability_check": admin_only,
+    "quarantine_file_replicas": admin_only,
+    "add_opendata_did": admin_only,
+    "update_opendata_did": admin_only,
+    "delete_opendata_did": admin_only,
+    "get_signed_url": url_signer,
 }
 
 

@@ -14,7 +14,7 @@ from rucio_tornado.web import replicas
 from rucio_tornado.web import rules, subscriptions
 from rucio_tornado.web import lifetime_exceptions, locks, redirect, requests
 from rucio_tornado.web import config, heartbeats, traces, vos
-from rucio_tornado.web import exchange, storage, unsupported
+from rucio_tornado.web import catalogs, exchange, storage, unsupported
 from rucio_tornado.web import browser
 
 P = r"([^/]+)"        # one path part (URL-decoded when passed to the handler)
@@ -180,7 +180,13 @@ ROUTES = [
     # -- import/export, dirac, opendata, signed URLs ------------------------------------------
     (rf"/export{S}", exchange.ExportHandler),
     (rf"/import{S}", exchange.ImportHandler),
-    (rf"/credentials/signurl?{S}", storage.SignURLHandler),
+    (rf"/credentials/signurl?{S}", catalogs.SignURLHandler),
+    (rf"/dirac/addfiles{S}", catalogs.DiracAddFilesHandler),
+    (rf"/replicas/quarantine{S}", catalogs.QuarantineHandler),
+    (rf"/opendata/dids{S}", catalogs.OpenDataListHandler),
+    (rf"/opendata/dids/{P}/{P}{S}", catalogs.OpenDataDIDHandler),
+    (rf"/opendata/public/dids{S}", catalogs.PublicOpenDataListHandler),
+    (rf"/opendata/public/dids/{P}/{P}{S}", catalogs.PublicOpenDataDIDHandler),
     (rf"/rses/{P}/lfns2pfns{S}", storage.LFNs2PFNsHandler),
     (rf"/rses/{P}/qos_policy{S}", storage.QoSPoliciesHandler),
     (rf"/rses/{P}/qos_policy/{P}{S}", storage.QoSPolicyHandler),

@@ -1,12 +1,8 @@
-"""Storage-side routes of the real API: lfns2pfns, QoS policies, virtual placement, signed URLs,
-and X509/GSS identities taken from the connection."""
+"""Storage-side routes of the real API: lfns2pfns, QoS policies, virtual placement, and X509/GSS
+identities taken from the connection (signed URLs: web/catalogs.py)."""
 from rucio_tornado import exceptions
 from rucio_tornado.core import identities, lfns2pfns, qos_policies
 from rucio_tornado.web.base import BaseHandler
-
-SIGN_SERVICES = ("gcs", "s3", "swift")
-SIGN_OPERATIONS = ("read", "write", "delete")
-
 
 class LFNs2PFNsHandler(BaseHandler):
     async def get(self, rse):
@@ -37,24 +33,6 @@ class DatasetReplicasVPHandler(BaseHandler):
 
     async def get(self, scope, name):
         await self.stream(lambda issuer: ["other"])
-
-
-class SignURLHandler(BaseHandler):
-    """``GET /credentials/signurl``: the arguments are checked as on the real server; signing
-    needs object-store credentials, which this server does not hold (501)."""
-
-    def get(self):
-        for name in ("rse", "url"):
-            if self.arg(name) is None:
-                raise exceptions.InvalidValue(f'Parameter "{name}" not found')
-        if self.arg("svc", "gcs") not in SIGN_SERVICES:
-            raise exceptions.InvalidValue('Parameter "svc" must be either empty (which '
-                                          'defaults to "gcs"), "gcs", "s3" or "swift"')
-        if self.arg("op", "read") not in SIGN_OPERATIONS:
-            raise exceptions.InvalidValue('Parameter "op" must be either empty (which defaults'
-                                          ' to "read"), "read", "write", or "delete".')
-        raise exceptions.NotServed("Signed URLs are not supported by this server: it holds no "
-                                   "object-store (gcs, s3, swift) credentials")
 
 
 class CredentialIdentityHandler(BaseHandler):

@@ -21,10 +21,6 @@ NOT_SERVED = [
     ("POST", "/dids/<input_scope>/<input_name>/<output_scope>/<output_name>/<nbfiles>/sample"),
     ("GET POST DELETE", "/dids/<path:scope_name>/follow"), ("GET", "/dids/new"),
     ("POST", "/dids/resurrect"), ("POST", "/dids/sample"),
-    # DIRAC, quarantined replicas, opendata: not built yet
-    ("POST", "/dirac/addfiles/"), ("POST", "/replicas/quarantine/"),
-    ("GET", "/opendata/dids"), ("GET POST PUT DELETE", "/opendata/dids/<scope>/<name>"),
-    ("GET", "/opendata/public/dids"), ("GET", "/opendata/public/dids/<scope>/<name>"),
 ]
 
 _PART = "([^/]+)"

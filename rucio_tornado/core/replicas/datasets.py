@@ -1,7 +1,8 @@
 """Dataset replicas, computed on the fly from file replicas (API.md §5 allows it).
 
-A dataset "is on" every RSE holding at least one of its files; ``length``/``bytes`` are the
-dataset's, ``available_*`` count its AVAILABLE file replicas there.
+A dataset "is on" every RSE holding at least one of its files, and on every RSE where a rule
+placed it (a stored ``CollectionReplica``: an empty dataset has one there); ``length``/``bytes``
+are the dataset's, ``available_*`` count its AVAILABLE file replicas there.
 """
 import peewee
 from peewee import fn
@@ -13,7 +14,7 @@ from rucio_tornado.core.common import did_keys, rfc1123
 from rucio_tornado.core.replicas.listing import datasets_of, did_type_map
 from rucio_tornado.core.replicas.pfns import rse_names
 from rucio_tornado.db import current
-from rucio_tornado.models import DID, Content, Replica
+from rucio_tornado.models import DID, CollectionReplica, Content, Replica
 
 _AVAILABLE = Replica.state == "AVAILABLE"
 #: Per-RSE aggregate columns over a dataset's file replicas.
@@ -55,8 +56,20 @@ def _dataset_lines(datasets, rses):
                 .group_by(Replica.rse_id).order_by(Replica.rse_id).tuples())
         lines = [_line(scope, name, rse_id, rses[rse_id], totals, *rest)
                  for rse_id, *rest in rows if rse_id in rses]
+        lines += _placed_lines(scope, name, rses, totals, {line["rse_id"] for line in lines})
         if lines:
-            yield lines
+            yield sorted(lines, key=lambda line: line["rse_id"])
+
+
+def _placed_lines(scope, name, rses, totals, listed):
+    """Dataset replicas a rule placed where no file replica is yet (an empty dataset, or
+    files still to come): the stored ``CollectionReplica`` rows, as the real server lists them."""
+    rows = (CollectionReplica.select(CollectionReplica.rse_id, CollectionReplica.state,
+                                     CollectionReplica.created_at, CollectionReplica.updated_at,
+                                     CollectionReplica.accessed_at)
+            .where(CollectionReplica.scope == scope, CollectionReplica.name == name).tuples())
+    return [dict(_line(scope, name, rse_id, rses[rse_id], totals, 0, 0, *dates), state=state)
+            for rse_id, state, *dates in rows if rse_id in rses and rse_id not in listed]
 
 
 def list_dataset_replicas(issuer, scope: str, name: str, deep: bool = False):
