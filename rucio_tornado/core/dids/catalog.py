@@ -21,7 +21,7 @@ from rucio_tornado.core.common import (check_type, did_key, did_label, integer, 
 from rucio_tornado.core.dids import meta as did_meta
 from rucio_tornado.core.dids.graph import (COLLECTIONS, ancestors_of, check_scope_permission,
                                           children_of, datasets_under, fetch_dids, insert_dicts,
-                                          listed_keys, names_in)
+                                          listed_keys, lock_dids, lock_graph, names_in)
 from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.db import atomic
 from rucio_tornado.models import (DID, ArchiveContent, Content, ContentHistory, DIDMeta, Replica,
@@ -187,7 +187,9 @@ def set_status(issuer: Issuer, scope: str, name: str, open: bool | None = None) 
     if open is None:
         return
     want_open = to_bool(open, "open")
-    if row.did_type == "FILE" or bool(row.is_open) == want_open:
+    # locked until commit: an attachment in flight finishes first and is counted below
+    (is_open,) = lock_dids([(scope, name)], DID.is_open)[(scope, name)]
+    if row.did_type == "FILE" or bool(is_open) == want_open:
         raise exceptions.UnsupportedOperation(
             f"The status of the data identifier '{scope}:{name}' cannot be changed")
     now = utcnow()
@@ -262,9 +264,25 @@ def checked_attachments(issuer: Issuer, attachments: list,
         check_type(attachment["dids"], list, "'dids'")
         parents.append(did_key(attachment, "attachment"))
     check_scope_permission(issuer, "attach_dids", [s for s, _ in parents])
-    parent_rows = fetch_dids(parents, DID.did_type, DID.is_open)
+    if _may_nest_containers(attachments, parents):
+        lock_graph()
+    # the parents stay locked until commit: a concurrent close waits for this attachment (and
+    # freezes what it added), an attachment after a close sees the parent closed
+    parent_rows = lock_dids(parents, DID.did_type, DID.is_open)
     for attachment in attachments:
         yield (attachment, *_checked_children(attachment, parent_rows, ignore_duplicate))
+
+
+def _may_nest_containers(attachments, parents):
+    """Whether some attachment puts a container into a container (read without locks: a
+    DID's type never changes). Malformed children are left to :func:`_checked_children`."""
+    containers = {key for key, (kind,) in fetch_dids(parents, DID.did_type).items()
+                  if kind == "CONTAINER"}
+    children = [(child["scope"], child["name"])
+                for attachment, key in zip(attachments, parents) if key in containers
+                for child in attachment["dids"] if isinstance(child, dict)
+                and isinstance(child.get("scope"), str) and isinstance(child.get("name"), str)]
+    return any(kind == "CONTAINER" for kind, in fetch_dids(children, DID.did_type).values())
 
 
 def _checked_children(attachment, parent_rows, ignore_duplicate):
@@ -318,6 +336,7 @@ def attach_children(attachment: dict, parent_type: str, keys: list,
     kinds = {found[k][0] for k in keys}
     _check_legal(label, parent_type, kinds)
     if parent_type == "CONTAINER" and "CONTAINER" in kinds:
+        lock_graph()    # already held unless a child became a container since the check
         loop = ancestors_of([(scope, name)]) | {(scope, name)}
         if any(k in loop for k in keys):
             raise exceptions.UnsupportedOperation("Circular attachment detected")
@@ -475,6 +494,7 @@ def detach_dids(issuer: Issuer, scope: str, name: str, dids: list) -> None:
     """Remove children from a collection; the links go to ``ContentHistory``."""
     row = lookup.did(scope, name)
     check_scope_permission(issuer, "detach_dids", [scope])
+    lock_dids([(scope, name)])      # as an attachment: never in the middle of a close
     if row.monotonic:
         raise exceptions.UnsupportedOperation(f"Data identifier '{scope}:{name}' is monotonic")
     keys = listed_keys(dids)
@@ -641,14 +661,26 @@ def _scope_tree(rows, recursive):
 
 
 def _descendant_lines(scope, name, level):
-    """Depth-first content lines below one collection, read in keyset batches."""
-    query = Content.select(Content.child_scope, Content.child_name, Content.child_type).where(
-        Content.scope == scope, Content.name == name)
-    collections = []
-    parent = {"scope": scope, "name": name}
-    for batch in dbmod.current().iter_query(query, (Content.child_scope, Content.child_name)):
-        yield [{"scope": s, "name": n, "type": t, "parent": parent, "level": level}
-               for s, n, t in batch]
-        collections.extend((s, n) for s, n, t in batch if t != "FILE")
-    for s, n in collections:
-        yield from _descendant_lines(s, n, level + 1)
+    """Depth-first content lines below one collection (each collection's children read in
+    keyset batches), as Rucio lists them. Iterative, so a deep chain is no deep recursion; a
+    collection already being expanded above is listed but not expanded again, so a cycle in
+    the graph ends the branch instead of the stream."""
+    stack, path = [(None, iter([(scope, name, level)]))], set()
+    while stack:
+        step = next(stack[-1][1], None)
+        if step is None:
+            path.discard(stack.pop()[0])
+            continue
+        scope, name, level = step
+        query = Content.select(Content.child_scope, Content.child_name,
+                               Content.child_type).where(Content.scope == scope,
+                                                         Content.name == name)
+        collections = []
+        parent = {"scope": scope, "name": name}
+        for batch in dbmod.current().iter_query(query, (Content.child_scope, Content.child_name)):
+            yield [{"scope": s, "name": n, "type": t, "parent": parent, "level": level}
+                   for s, n, t in batch]
+            collections.extend((s, n) for s, n, t in batch if t != "FILE")
+        path.add((scope, name))
+        stack.append(((scope, name), iter([(s, n, level + 1) for s, n in collections
+                                           if (s, n) not in path])))
