@@ -212,3 +212,67 @@ def test_the_same_attachment_at_once_is_stored_once(client):
         assert {a.headers.get("ExceptionClass") for a in answers
                 if a.status_code == 409} == {"FileAlreadyExists"}
         assert len(client.lines(f"/dids/{client.scope}/{ds}/dids")) == 1
+
+
+# -- a graph that a race made before these fixes: cycles, and very deep chains ------------------
+DEPTH = 1000
+
+
+def _graph(db, scope):
+    """A DEPTH-deep chain of containers ending in a dataset with one file (``c0`` on top), a
+    cycle ``x ∈ y ∧ y ∈ x`` below the top container ``t``, with a dataset under ``y``: stored
+    directly, as the API no longer makes them."""
+    from rucio_tornado.core import scopes
+    from rucio_tornado.core.bulk import insert_rows
+    from rucio_tornado.core.permissions import Issuer
+    from rucio_tornado.models import DID, Content
+    db.run_sync(scopes.add_scope, Issuer("root", is_admin=True), "root", scope)
+    kinds = {f"c{i}": "CONTAINER" for i in range(DEPTH)}
+    kinds.update(t="CONTAINER", x="CONTAINER", y="CONTAINER", d="DATASET", e="DATASET",
+                 f="FILE")
+    db.run_sync(insert_rows, DID, ["scope", "name", "did_type", "account", "bytes", "is_open"],
+                [(scope, n, k, "root", 5 if k == "FILE" else None, True)
+                 for n, k in kinds.items()])
+    links = [(f"c{i}", f"c{i + 1}") for i in range(DEPTH - 1)] + [
+        (f"c{DEPTH - 1}", "d"), ("d", "f"), ("t", "x"), ("x", "y"), ("y", "x"), ("y", "e"),
+        ("e", "f")]
+    db.run_sync(insert_rows, Content, ["scope", "name", "child_scope", "child_name", "did_type",
+                                       "child_type", "bytes"],
+                [(scope, p, scope, c, kinds[p], kinds[c], 5 if kinds[c] == "FILE" else None)
+                 for p, c in links])
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_listings_survive_a_cycle_and_a_deep_chain(api, db):
+    import time
+    scope = "graph"
+    _graph(db, scope)
+    started = time.monotonic()
+    tree = (await api.get(f"/dids/{scope}/?recursive=true")).lines()
+    names = [line["name"] for line in tree]
+    assert names.count("f") == 2 and len(names) == 2 + DEPTH + 2 + 4
+    assert [line["level"] for line in tree if line["name"] == "x"] == [1, 3]   # not expanded
+    below = (await api.get(f"/dids/{scope}/?name=c0&recursive=true")).lines()
+    assert below[-1] == {"scope": scope, "name": "f", "type": "FILE", "level": DEPTH + 1,
+                         "parent": {"scope": scope, "name": "d"}}
+    for top in ("c0", "x"):
+        files = (await api.get(f"/dids/{scope}/{top}/files")).lines()
+        assert [line["name"] for line in files] == ["f"]
+        did = (await api.get(f"/dids/{scope}/{top}?dynamic_depth=FILE")).json()
+        assert (did["length"], did["bytes"]) == (1, 5)
+        found = (await api.get(f"/dids/{scope}/dids/search?type=all&recursive=true"
+                               f"&name={top}")).lines()
+        assert "f" in [line if isinstance(line, str) else line["name"] for line in found]
+    meta = (await api.get(f"/dids/{scope}/f/meta?plugin=ALL")).json()
+    assert meta["name"] == "f"
+    # attaching into the chain and the cycle walks their ancestors: still answered, and a
+    # container that would close a cycle is refused
+    response = await api.post(f"/dids/{scope}/c{DEPTH - 1}/dids",
+                              {"dids": [{"scope": scope, "name": "c0"}]})
+    assert (response.status, response.exception_class) == (409, "UnsupportedOperation")
+    response = await api.post(f"/dids/{scope}/x/dids", {"dids": [{"scope": scope, "name": "t"}]})
+    assert (response.status, response.exception_class) == (409, "UnsupportedOperation")
+    assert (await api.post(f"/dids/{scope}/new", {"type": "CONTAINER"})).status == 201
+    assert (await api.post(f"/dids/{scope}/y/dids",
+                           {"dids": [{"scope": scope, "name": "new"}]})).status == 201
+    assert time.monotonic() - started < 30
