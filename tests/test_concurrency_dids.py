@@ -71,18 +71,19 @@ class Client:
         return [json.loads(line) for line in self.ok("GET", path).text.splitlines() if line]
 
 
-def race(*calls):
-    """Run the calls at once (one thread each, released together); their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
+def race(client, *requests_):
+    """Send the ``(method, path, body)`` requests at once (one thread each, released together
+    by a barrier); their responses in order."""
+    barrier = threading.Barrier(len(requests_))
+    results = [None] * len(requests_)
 
-    def run(index, call):
+    def run(index, method, path, body):
         barrier.wait()
         try:
-            results[index] = call()
-        except Exception as exc:  # reported as the call's result, checked by the caller
+            results[index] = client.request(method, path, body)
+        except Exception as exc:  # reported as the request's result, checked by the caller
             results[index] = exc
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    threads = [threading.Thread(target=run, args=(i, *r)) for i, r in enumerate(requests_)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -121,9 +122,8 @@ def test_containers_attached_into_each_other_never_make_a_cycle(client):
         x, y = f"x{i}", f"y{i}"
         add_collection(client, x, "CONTAINER")
         add_collection(client, y, "CONTAINER")
-        answers = race(*[lambda p=p, c=c: client.request(
-            "POST", f"/dids/{client.scope}/{p}/dids", {"dids": dids(client, [c])})
-            for p, c in ((x, y), (y, x))])
+        answers = race(client, *[("POST", f"/dids/{client.scope}/{p}/dids",
+                                  {"dids": dids(client, [c])}) for p, c in ((x, y), (y, x))])
         statuses = sorted(a.status_code for a in answers)
         in_y = [d["name"] for d in client.lines(f"/dids/{client.scope}/{y}/dids")]
         in_x = [d["name"] for d in client.lines(f"/dids/{client.scope}/{x}/dids")]
@@ -139,9 +139,8 @@ def test_containers_attached_into_each_other_never_make_a_cycle(client):
         ring = [f"r{i}a", f"r{i}b", f"r{i}c"]
         for name in ring:
             add_collection(client, name, "CONTAINER")
-        answers = race(*[lambda p=p, c=c: client.request(
-            "POST", "/dids/attachments", {"attachments": [
-                {"scope": client.scope, "name": p, "dids": dids(client, [c])}]})
+        answers = race(client, *[("POST", "/dids/attachments", {"attachments": [
+            {"scope": client.scope, "name": p, "dids": dids(client, [c])}]})
             for p, c in zip(ring, ring[1:] + ring[:1])])
         assert sorted(a.status_code for a in answers) == [201, 201, 409]
     listing = client.lines(f"/dids/{client.scope}/?recursive=true")
@@ -159,12 +158,11 @@ def test_close_and_attach_at_once_freeze_what_the_dataset_holds(client):
         add_collection(client, ds, "DATASET")
         client.ok("POST", f"/dids/{client.scope}/{ds}/dids",
                   {"dids": dids(client, [f"f{i}_0_0"])})
-        attach = [lambda a=a: client.request("POST", f"/dids/{client.scope}/{ds}/dids", {
+        attach = [("POST", f"/dids/{client.scope}/{ds}/dids", {
             "dids": dids(client, [f"f{i}_{a}_{k}" for k in range(per_attacher)
                                   if (a, k) != (0, 0)])}) for a in range(attachers)]
-        close = lambda: client.request("PUT", f"/dids/{client.scope}/{ds}/status",  # noqa: E731
-                                       {"open": False})
-        answers = race(close, *attach)
+        close = ("PUT", f"/dids/{client.scope}/{ds}/status", {"open": False})
+        answers = race(client, close, *attach)
         assert answers[0].status_code == 200, answers[0].text
         for answer in answers[1:]:
             assert answer.status_code == 201 or (
@@ -191,7 +189,7 @@ def test_attachments_with_ignore_duplicate_at_once_all_succeed(client):
             {"scope": client.scope, "name": ds,
              "dids": dids(client, [f"g{i}_{k}" for k in range(children)])},
             {"scope": client.scope, "name": cont, "dids": dids(client, [ds])}]}
-        answers = race(*[lambda: client.request("POST", "/dids/attachments", body)] * writers)
+        answers = race(client, *[("POST", "/dids/attachments", body)] * writers)
         bad = [a.text for a in answers if a.status_code != 201]
         files = client.lines(f"/dids/{client.scope}/{ds}/dids")
         held = client.lines(f"/dids/{client.scope}/{cont}/dids")
@@ -206,13 +204,22 @@ def test_the_same_attachment_at_once_is_stored_once(client):
     for i in range(ROUNDS):
         ds = f"once{i}"
         add_collection(client, ds, "DATASET")
-        answers = race(*[lambda: client.request(
-            "POST", f"/dids/{client.scope}/{ds}/dids", {"dids": dids(client, [f"h{i}"])})] * 8)
+        answers = race(client, *[("POST", f"/dids/{client.scope}/{ds}/dids",
+                                  {"dids": dids(client, [f"h{i}"])})] * 8)
         assert sorted(a.status_code for a in answers) == [201] + [409] * 7
         assert {a.headers.get("ExceptionClass") for a in answers
                 if a.status_code == 409} == {"FileAlreadyExists"}
         assert len(client.lines(f"/dids/{client.scope}/{ds}/dids")) == 1
 
+
+
+def test_the_same_collection_created_at_once_exists_once(client):
+    for i in range(ROUNDS):
+        answers = race(client, *[("POST", f"/dids/{client.scope}/new{i}",
+                                  {"type": "DATASET"})] * 8)
+        assert sorted(a.status_code for a in answers) == [201] + [409] * 7
+        assert {a.headers.get("ExceptionClass") for a in answers
+                if a.status_code == 409} == {"DataIdentifierAlreadyExists"}
 
 # -- a graph that a race made before these fixes: cycles, and very deep chains ------------------
 DEPTH = 1000

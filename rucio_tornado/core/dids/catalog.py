@@ -115,13 +115,25 @@ def add_dids(issuer: Issuer, items: list, extra_keys: tuple = (),
         meta_rows.extend(did_meta.meta_rows(scope, name, free))
         if check_extra is not None:
             check_extra(item, label)
-    existing = fetch_dids([(r["scope"], r["name"]) for r in rows])
+    keys = [(r["scope"], r["name"]) for r in rows]
+    _refuse_existing(keys)
+    try:
+        with dbmod.database.atomic():       # a savepoint: a lost race leaves a usable transaction
+            insert_dicts(DID, _uniform(rows))
+    except pw.IntegrityError:
+        # the primary key decided: a concurrent request created one of them first (committed:
+        # a conflicting insert waits for the other transaction's end)
+        _refuse_existing(keys)
+        raise
+    insert_dicts(DIDMeta, meta_rows)
+
+
+def _refuse_existing(keys):
+    existing = fetch_dids(keys)
     if existing:
         scope, name = sorted(existing)[0]
         raise exceptions.DataIdentifierAlreadyExists(
             f"Data identifier '{scope}:{name}' already exists")
-    insert_dicts(DID, _uniform(rows))
-    insert_dicts(DIDMeta, meta_rows)
 
 
 def _uniform(rows):
