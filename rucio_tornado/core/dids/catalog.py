@@ -4,6 +4,14 @@ Only DIDs: registering replicas while attaching and adding rules at creation are
 :mod:`rucio_tornado.core.workflows`. Bulk operations are set-based: existence checks are
 chunked ``IN`` queries, inserts are bulk inserts; one request is one transaction and a bad item
 rejects it whole. Listings are generators of batches read with :meth:`Database.iter_query`.
+
+Concurrent writers (several server processes on PostgreSQL) are ordered by the database:
+attach, detach and close lock the parent DID rows (``SELECT ... FOR UPDATE``, in key order)
+before they read what they check, so a close freezes exactly the content it counts and
+attachments to one parent never race on its duplicates; attaching a container into a container
+first takes the graph's advisory lock (:func:`graph.lock_graph`), so two attachments can never
+close a cycle between them; creating a DID that a concurrent request created first is decided
+by the primary key. Listings walk the graph iteratively and stop at a cycle.
 """
 import datetime
 import re
@@ -200,7 +208,10 @@ def set_status(issuer: Issuer, scope: str, name: str, open: bool | None = None) 
         return
     want_open = to_bool(open, "open")
     # locked until commit: an attachment in flight finishes first and is counted below
-    (is_open,) = lock_dids([(scope, name)], DID.is_open)[(scope, name)]
+    locked = lock_dids([(scope, name)], DID.is_open)
+    if (scope, name) not in locked:
+        raise exceptions.DataIdentifierNotFound(f"Data identifier '{scope}:{name}' not found")
+    (is_open,) = locked[(scope, name)]
     if row.did_type == "FILE" or bool(is_open) == want_open:
         raise exceptions.UnsupportedOperation(
             f"The status of the data identifier '{scope}:{name}' cannot be changed")
