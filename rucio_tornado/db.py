@@ -294,6 +294,17 @@ class Database:
         finally:
             self.peewee.execute_sql("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
+    def for_update(self, query):
+        """``query`` locking the rows it reads until the transaction ends (PostgreSQL
+        ``SELECT ... FOR UPDATE``; SQLite serialises writers, so the query is unchanged)."""
+        return query.for_update() if self.is_postgresql else query
+
+    def advisory_xact_lock(self, key):
+        """Wait for the transaction-scoped PostgreSQL advisory lock ``key`` (a 64-bit integer),
+        held until the transaction ends; SQLite serialises writers, so nothing to do."""
+        if self.is_postgresql:
+            self.peewee.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
+
     # -- lifecycle ------------------------------------------------------------------------
     def close(self):
         self.executor.shutdown(wait=True, cancel_futures=True)

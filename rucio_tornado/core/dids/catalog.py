@@ -4,6 +4,14 @@ Only DIDs: registering replicas while attaching and adding rules at creation are
 :mod:`rucio_tornado.core.workflows`. Bulk operations are set-based: existence checks are
 chunked ``IN`` queries, inserts are bulk inserts; one request is one transaction and a bad item
 rejects it whole. Listings are generators of batches read with :meth:`Database.iter_query`.
+
+Concurrent writers (several server processes on PostgreSQL) are ordered by the database:
+attach, detach and close lock the parent DID rows (``SELECT ... FOR UPDATE``, in key order)
+before they read what they check, so a close freezes exactly the content it counts and
+attachments to one parent never race on its duplicates; attaching a container into a container
+first takes the graph's advisory lock (:func:`graph.lock_graph`), so two attachments can never
+close a cycle between them; creating a DID that a concurrent request created first is decided
+by the primary key. Listings walk the graph iteratively and stop at a cycle.
 """
 import datetime
 import re
@@ -21,7 +29,7 @@ from rucio_tornado.core.common import (check_type, did_key, did_label, integer, 
 from rucio_tornado.core.dids import meta as did_meta
 from rucio_tornado.core.dids.graph import (COLLECTIONS, ancestors_of, check_scope_permission,
                                           children_of, datasets_under, fetch_dids, insert_dicts,
-                                          listed_keys, names_in)
+                                          listed_keys, lock_dids, lock_graph, names_in)
 from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.db import atomic
 from rucio_tornado.models import (DID, ArchiveContent, Content, ContentHistory, DIDMeta, Replica,
@@ -115,13 +123,25 @@ def add_dids(issuer: Issuer, items: list, extra_keys: tuple = (),
         meta_rows.extend(did_meta.meta_rows(scope, name, free))
         if check_extra is not None:
             check_extra(item, label)
-    existing = fetch_dids([(r["scope"], r["name"]) for r in rows])
+    keys = [(r["scope"], r["name"]) for r in rows]
+    _refuse_existing(keys)
+    try:
+        with dbmod.database.atomic():       # a savepoint: a lost race leaves a usable transaction
+            insert_dicts(DID, _uniform(rows))
+    except pw.IntegrityError:
+        # the primary key decided: a concurrent request created one of them first (committed:
+        # a conflicting insert waits for the other transaction's end)
+        _refuse_existing(keys)
+        raise
+    insert_dicts(DIDMeta, meta_rows)
+
+
+def _refuse_existing(keys):
+    existing = fetch_dids(keys)
     if existing:
         scope, name = sorted(existing)[0]
         raise exceptions.DataIdentifierAlreadyExists(
             f"Data identifier '{scope}:{name}' already exists")
-    insert_dicts(DID, _uniform(rows))
-    insert_dicts(DIDMeta, meta_rows)
 
 
 def _uniform(rows):
@@ -187,7 +207,12 @@ def set_status(issuer: Issuer, scope: str, name: str, open: bool | None = None) 
     if open is None:
         return
     want_open = to_bool(open, "open")
-    if row.did_type == "FILE" or bool(row.is_open) == want_open:
+    # locked until commit: an attachment in flight finishes first and is counted below
+    locked = lock_dids([(scope, name)], DID.is_open)
+    if (scope, name) not in locked:
+        raise exceptions.DataIdentifierNotFound(f"Data identifier '{scope}:{name}' not found")
+    (is_open,) = locked[(scope, name)]
+    if row.did_type == "FILE" or bool(is_open) == want_open:
         raise exceptions.UnsupportedOperation(
             f"The status of the data identifier '{scope}:{name}' cannot be changed")
     now = utcnow()
@@ -262,9 +287,25 @@ def checked_attachments(issuer: Issuer, attachments: list,
         check_type(attachment["dids"], list, "'dids'")
         parents.append(did_key(attachment, "attachment"))
     check_scope_permission(issuer, "attach_dids", [s for s, _ in parents])
-    parent_rows = fetch_dids(parents, DID.did_type, DID.is_open)
+    if _may_nest_containers(attachments, parents):
+        lock_graph()
+    # the parents stay locked until commit: a concurrent close waits for this attachment (and
+    # freezes what it added), an attachment after a close sees the parent closed
+    parent_rows = lock_dids(parents, DID.did_type, DID.is_open)
     for attachment in attachments:
         yield (attachment, *_checked_children(attachment, parent_rows, ignore_duplicate))
+
+
+def _may_nest_containers(attachments, parents):
+    """Whether some attachment puts a container into a container (read without locks: a
+    DID's type never changes). Malformed children are left to :func:`_checked_children`."""
+    containers = {key for key, (kind,) in fetch_dids(parents, DID.did_type).items()
+                  if kind == "CONTAINER"}
+    children = [(child["scope"], child["name"])
+                for attachment, key in zip(attachments, parents) if key in containers
+                for child in attachment["dids"] if isinstance(child, dict)
+                and isinstance(child.get("scope"), str) and isinstance(child.get("name"), str)]
+    return any(kind == "CONTAINER" for kind, in fetch_dids(children, DID.did_type).values())
 
 
 def _checked_children(attachment, parent_rows, ignore_duplicate):
@@ -318,6 +359,7 @@ def attach_children(attachment: dict, parent_type: str, keys: list,
     kinds = {found[k][0] for k in keys}
     _check_legal(label, parent_type, kinds)
     if parent_type == "CONTAINER" and "CONTAINER" in kinds:
+        lock_graph()    # already held unless a child became a container since the check
         loop = ancestors_of([(scope, name)]) | {(scope, name)}
         if any(k in loop for k in keys):
             raise exceptions.UnsupportedOperation("Circular attachment detected")
@@ -475,6 +517,7 @@ def detach_dids(issuer: Issuer, scope: str, name: str, dids: list) -> None:
     """Remove children from a collection; the links go to ``ContentHistory``."""
     row = lookup.did(scope, name)
     check_scope_permission(issuer, "detach_dids", [scope])
+    lock_dids([(scope, name)])      # as an attachment: never in the middle of a close
     if row.monotonic:
         raise exceptions.UnsupportedOperation(f"Data identifier '{scope}:{name}' is monotonic")
     keys = listed_keys(dids)
@@ -641,14 +684,26 @@ def _scope_tree(rows, recursive):
 
 
 def _descendant_lines(scope, name, level):
-    """Depth-first content lines below one collection, read in keyset batches."""
-    query = Content.select(Content.child_scope, Content.child_name, Content.child_type).where(
-        Content.scope == scope, Content.name == name)
-    collections = []
-    parent = {"scope": scope, "name": name}
-    for batch in dbmod.current().iter_query(query, (Content.child_scope, Content.child_name)):
-        yield [{"scope": s, "name": n, "type": t, "parent": parent, "level": level}
-               for s, n, t in batch]
-        collections.extend((s, n) for s, n, t in batch if t != "FILE")
-    for s, n in collections:
-        yield from _descendant_lines(s, n, level + 1)
+    """Depth-first content lines below one collection (each collection's children read in
+    keyset batches), as Rucio lists them. Iterative, so a deep chain is no deep recursion; a
+    collection already being expanded above is listed but not expanded again, so a cycle in
+    the graph ends the branch instead of the stream."""
+    stack, path = [(None, iter([(scope, name, level)]))], set()
+    while stack:
+        step = next(stack[-1][1], None)
+        if step is None:
+            path.discard(stack.pop()[0])
+            continue
+        scope, name, level = step
+        query = Content.select(Content.child_scope, Content.child_name,
+                               Content.child_type).where(Content.scope == scope,
+                                                         Content.name == name)
+        collections = []
+        parent = {"scope": scope, "name": name}
+        for batch in dbmod.current().iter_query(query, (Content.child_scope, Content.child_name)):
+            yield [{"scope": s, "name": n, "type": t, "parent": parent, "level": level}
+                   for s, n, t in batch]
+            collections.extend((s, n) for s, n, t in batch if t != "FILE")
+        path.add((scope, name))
+        stack.append(((scope, name), iter([(s, n, level + 1) for s, n in collections
+                                           if (s, n) not in path])))

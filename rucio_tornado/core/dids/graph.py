@@ -12,6 +12,10 @@ from rucio_tornado.core.common import check_type, did_key
 from rucio_tornado.models import DID, Content
 
 COLLECTIONS = ("DATASET", "CONTAINER")
+#: The PostgreSQL advisory lock held (until commit) by every transaction that attaches a
+#: container into a container: the cycle check and the attachment are then one step for all
+#: server processes. Only containers hold collections, so nothing else can close a cycle.
+GRAPH_LOCK = 72_74_2012
 
 
 # -- small set-based helpers ---------------------------------------------------------------------
@@ -31,6 +35,25 @@ def listed_keys(items: list) -> list[tuple[str, str]]:
 def fetch_dids(keys, *fields: pw.Field) -> dict[tuple[str, str], tuple]:
     """``{(scope, name): (field values...)}`` of the DIDs among ``keys`` that exist."""
     return {(r[0], r[1]): r[2:] for r in select_by_keys(DID, (DID.scope, DID.name) + fields, keys)}
+
+
+def lock_dids(keys, *fields: pw.Field) -> dict[tuple[str, str], tuple]:
+    """:func:`fetch_dids` taking a row lock on each DID found (``SELECT ... FOR UPDATE``, held
+    until the transaction ends), in (scope, name) order so that two transactions locking
+    overlapping sets never wait on each other crosswise. A locked row is read as last
+    committed: what a writer checks after this is what it changes."""
+    out = {}
+    for scope, names in by_scope(sorted(set(keys))):
+        query = DID.select(DID.scope, DID.name, *fields).where(
+            DID.scope == scope, names_in(DID.name, names)).order_by(DID.scope, DID.name)
+        out.update({(r[0], r[1]): r[2:] for r in dbmod.current().for_update(query).tuples()})
+    return out
+
+
+def lock_graph() -> None:
+    """Serialise changes that could close a cycle (:data:`GRAPH_LOCK`); taken before any DID
+    row lock, re-entrant within a transaction."""
+    dbmod.current().advisory_xact_lock(GRAPH_LOCK)
 
 
 def insert_dicts(model: type[pw.Model], rows: list[dict]) -> None:
