@@ -29,10 +29,10 @@ def consume(scope, name, schemes=None):
     batches = list_did_replicas(Issuer("root", is_admin=True), scope, name, schemes=schemes)
     rows = 0
     while True:
-        chunk = _encode_next(batches, encode_text)
-        if chunk is None:
+        item = _encode_next(batches, encode_text)
+        if item is None:
             return rows, time.thread_time() - cpu
-        rows += chunk.count(b"\n")
+        rows += item[1]
 
 
 def main():

@@ -234,6 +234,15 @@ class LineBuilder:
         key = f"{scope}:"
         out = []
         append = out.append
+        state = states[0]
+        if states.count(state) == count:      # one state (the usual): part of the tail
+            tail = f'{before_state}{state}"}}}}\n'
+            for name, size, md5sum, adler32 in zip(names, sizes, md5s, adlers):
+                digest = md5((key + name).encode()).hexdigest()
+                pfn = f"{base}{digest[0:2]}/{digest[2:4]}/{name}"
+                append(f'{head}{name}{after_name}{size}{after_size}{md5sum}{after_md5}'
+                       f'{adler32}{after_adler}{pfn}{between}{pfn}{tail}')
+            return out
         for name, size, md5sum, adler32, state in zip(names, sizes, md5s, adlers, states):
             digest = md5((key + name).encode()).hexdigest()
             pfn = f"{base}{digest[0:2]}/{digest[2:4]}/{name}"
