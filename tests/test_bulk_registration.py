@@ -41,3 +41,26 @@ async def test_big_registration_releases_memory_and_changes_nothing(api, world, 
 def test_release_memory_outside_a_request(db):
     db.run_sync(bulk.release_memory)
     db.run_sync(bulk.release_memory)
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_big_calls_with_existing_files_meta_or_a_bad_item(api, world, db):  # noqa: F811
+    """Calls of 1000 files or more first try the path without existence look-ups; whatever
+    makes it not apply leaves nothing of it behind."""
+    names = [f"big.{i:05d}" for i in range(1500)]
+    await add(api, "MOCK", files(*names[:10]))
+    await add(api, "MOCK", files(*names))                     # ten exist already
+    assert count_rows(db, Replica) == 1500
+    await add(api, "MOCK2", files(*names))                    # all files exist: replicas only
+    assert count_rows(db, Replica) == 3000
+    bad = files(*[f"bad.{i:05d}" for i in range(1500)])
+    bad[1200]["bytes"] = -1
+    response = await add(api, "MOCK", bad, status=400)
+    assert "file 1200 (user.jdoe:bad.01200)" in response.headers["ExceptionMessage"]
+    assert count_rows(db, Replica) == 3000
+    with_meta = files(*[f"meta.{i:05d}" for i in range(1500)])
+    with_meta[700]["meta"] = {"guid": "abc"}
+    await add(api, "MOCK", with_meta)
+    assert count_rows(db, Replica) == 4500
+    lines = await listing(api, [did("meta.00700"), did("big.00003"), did("big.01499")])
+    assert [sorted(line["states"]) for line in lines] == [["MOCK", "MOCK2"]] * 2 + [["MOCK"]]
