@@ -11,6 +11,10 @@ import peewee
 
 #: Bound variables per statement: SQLite >= 3.32 allows 32766 (older: 999); PostgreSQL 65535.
 MAX_VARIABLES = 32000 if sqlite3.sqlite_version_info >= (3, 32) else 999
+#: Bound variables per multi-row INSERT. Python's sqlite3 keeps every prepared statement in its
+#: per-connection cache: one of 32000 variables holds ≈ 5 MB there for the life of the
+#: connection; one of 4000 ≈ 0.6 MB, and inserts are as fast.
+INSERT_VARIABLES = min(MAX_VARIABLES, 4000)
 
 
 def insert_values(database, table, names, rows, tail):
@@ -22,7 +26,7 @@ def insert_values(database, table, names, rows, tail):
     row_sql = "(" + ",".join([database.param] * params_per_row) + \
         ("," + literals if literals else "") + ")"
     head = 'INSERT INTO "{}" ({}) VALUES '.format(table, ",".join(f'"{n}"' for n in names))
-    per_chunk = max(1, MAX_VARIABLES // params_per_row)
+    per_chunk = max(1, INSERT_VARIABLES // params_per_row)
     for start in range(0, len(rows), per_chunk):
         part = rows[start:start + per_chunk]
         database.execute_sql(head + ",".join([row_sql] * len(part)),

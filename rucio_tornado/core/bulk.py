@@ -1,8 +1,18 @@
-"""Set-based helpers for bulk writes and lookups, within the SQLite bound-variable limit."""
+"""Set-based helpers for bulk writes and lookups, within the SQLite bound-variable limit;
+giving back the memory of a bulk call."""
+import ctypes
+import ctypes.util
+import gc
+import logging
 from collections import defaultdict
 
 from rucio_tornado.db import current, database
 from rucio_tornado.sqlwriters import MAX_VARIABLES
+
+log = logging.getLogger(__name__)
+#: Request bodies from this size on (a bulk registration or attachment) are followed by
+#: :func:`release_memory`.
+RELEASE_BODY_BYTES = 1 << 20
 
 #: Names per ``IN (...)`` lookup (and per chunk of any set-based loop over keys).
 IN_CHUNK = 5000 if MAX_VARIABLES > 999 else 900
@@ -104,3 +114,34 @@ def lookup(query_for, keys):
     for scope, names in group_by_scope(keys).items():
         for part in chunks(names, IN_CHUNK):
             yield from query_for(scope, part).tuples()
+
+
+def _load_malloc_trim():
+    """glibc's ``malloc_trim`` (None elsewhere, e.g. musl)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def release_memory():
+    """After a bulk call (run it in the database executor once the request is done): its
+    objects are freed by then, but not their memory. Collect the cycles, let SQLite drop the
+    page cache the inserts filled (``shrink_memory``; the pages stay in the OS cache), and
+    hand the free pages of every malloc arena back to the system (``malloc_trim``: the body
+    was parsed and checked in executor threads, whose arenas glibc never trims by itself)."""
+    try:
+        gc.collect()
+        db = current()
+        if db is not None and not db.is_postgresql:
+            database.execute_sql("PRAGMA shrink_memory")
+        if _malloc_trim is not None:
+            _malloc_trim(0)
+    except Exception:   # only memory is at stake: never an error for anyone
+        log.warning("releasing memory after a bulk call failed", exc_info=True)

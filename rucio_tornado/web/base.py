@@ -11,8 +11,10 @@ import re
 
 import ujson
 from tornado import escape, web
+from tornado.ioloop import IOLoop
 
 from rucio_tornado import exceptions
+from rucio_tornado.core import bulk
 from rucio_tornado.core.auth import resolve
 from rucio_tornado.web.streaming import write_stream
 
@@ -80,6 +82,13 @@ class BaseHandler(web.RequestHandler):
         activity = self.application.settings.get("activity")
         if activity is not None:
             activity.finished(self)
+
+    def on_finish(self):
+        # a bulk body (100,000 files): its memory goes back to the system once the request
+        # is done (the request and its parsed body are dropped within the next loop turns)
+        if len(self.request.body or b"") >= bulk.RELEASE_BODY_BYTES:
+            self.request.body = b""
+            IOLoop.current().call_later(0.05, self.db.run, bulk.release_memory)
 
     # -- shortcuts to the application's services ---------------------------------------------
     @property

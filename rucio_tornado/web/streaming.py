@@ -6,8 +6,14 @@ needed, so server memory stays at about two chunks whatever the listing's size, 
 slows the producer down. The first batch is read before any header is sent: an error found there
 is an ordinary Rucio error response. The next batch is fetched while the current one is written.
 When the client goes away, the source is closed at once (its cursor and connection released).
+
+A client that sends ``Accept-Encoding: gzip`` (rucio-clients does, through requests) gets the
+stream gzip-compressed: one ``zlib.compressobj`` per stream, each chunk compressed in the executor
+right after it is encoded and sync-flushed, so every chunk on the wire decodes to whole lines as
+soon as it arrives; chunking, back-pressure and memory are unchanged.
 """
 import logging
+import zlib
 
 import ujson
 from tornado.iostream import StreamClosedError
@@ -17,6 +23,26 @@ from rucio_tornado import metrics
 log = logging.getLogger(__name__)
 
 STREAM_TYPE = "application/x-json-stream"
+#: zlib level of compressed streams: level 1 shrinks replica lines ≈ 9× at ≈ 1.6 µs per line;
+#: level 6 gains another 15 % for 2.5× the CPU.
+GZIP_LEVEL = 1
+
+
+def accepts_gzip(accept_encoding):
+    """True when an ``Accept-Encoding`` header value accepts gzip (``gzip`` or ``x-gzip``
+    without ``q=0``)."""
+    for part in (accept_encoding or "").split(","):
+        coding, _, params = part.partition(";")
+        if coding.strip().lower() not in ("gzip", "x-gzip"):
+            continue
+        quality = params.strip().lower()
+        if quality.startswith("q="):
+            try:
+                return float(quality[2:]) > 0
+            except ValueError:
+                return False
+        return True
+    return False
 
 
 def encode_json_lines(batch):
@@ -30,11 +56,17 @@ def encode_text(batch):
     return "".join(batch).encode()
 
 
-def _encode_next(batches, encode=encode_json_lines):
-    """Runs in the executor: the next batch as one ``bytes`` chunk, or None at the end."""
+def _encode_next(batches, encode=encode_json_lines, compressor=None):
+    """Runs in the executor: ``(chunk, items)`` of the next batch (the chunk compressed and
+    sync-flushed when there is a ``compressor``), or None at the end. ``items``: the lines of
+    an x-json-stream (one per item of a batch; pieces of text for :func:`encode_text`)."""
     for batch in batches:
         if batch:
-            return encode(batch)
+            chunk = encode(batch)
+            lines = len(batch)     # x-json-stream: one line per item (never a scan of the chunk)
+            if compressor is not None:
+                chunk = compressor.compress(chunk) + compressor.flush(zlib.Z_SYNC_FLUSH)
+            return chunk, lines
     return None
 
 
@@ -54,13 +86,21 @@ async def write_stream(handler, source, encode=encode_json_lines, content_type=S
     batches = iter(source)
     rows = 0
     started = False
+    compressor = None
+    if accepts_gzip(handler.request.headers.get("Accept-Encoding")):
+        compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     metrics.OPEN_STREAMS.inc()
     try:
-        chunk = await db.run(_encode_next, batches, encode)
+        item = await db.run(_encode_next, batches, encode, compressor)
         handler.set_header("Content-Type", content_type)
-        while chunk is not None:
-            upcoming = db.run(_encode_next, batches, encode)   # fetch the next batch while we write
-            rows += chunk.count(b"\n")
+        handler.set_header("Vary", "Accept-Encoding")
+        if compressor is not None:
+            handler.set_header("Content-Encoding", "gzip")
+        while item is not None:
+            # fetch the next batch while we write
+            upcoming = db.run(_encode_next, batches, encode, compressor)
+            chunk, lines = item
+            rows += lines
             started = True
             handler.write(chunk)
             try:
@@ -69,7 +109,9 @@ async def write_stream(handler, source, encode=encode_json_lines, content_type=S
                 await _discard(upcoming)
                 handler.streamed_rows = rows
                 return rows
-            chunk = await upcoming
+            item = await upcoming
+        if compressor is not None:
+            handler.write(compressor.flush())
         handler.streamed_rows = rows
         handler.finish()
         return rows

@@ -5,8 +5,12 @@ each PFN with string operations only, never a query per row; the same catalog tu
 into the replica it names (:meth:`RSECatalog.replica_of`), for bad-replica declarations and
 ``POST /replicas/dids``.
 """
-import hashlib
 from typing import NamedTuple
+
+try:    # CPython's own md5: for the short texts of PFNs about twice as fast as OpenSSL's
+    from _md5 import md5
+except ImportError:   # pragma: no cover - a build without it
+    from hashlib import md5
 
 from rucio_tornado.core import lookup
 from rucio_tornado.core.common import check_type
@@ -15,7 +19,7 @@ from rucio_tornado.models import RSE, Replica, RSEProtocol
 
 def hash_path(scope, name):
     """Rucio's default ``hash`` lfn2pfn: ``user/jdoe/7f/2d/f1`` for ``user.jdoe:f1``."""
-    digest = hashlib.md5(f"{scope}:{name}".encode()).hexdigest()
+    digest = md5(f"{scope}:{name}".encode()).hexdigest()
     if scope.startswith(("user", "group")):
         scope = scope.replace(".", "/")
     return f"{scope}/{digest[0:2]}/{digest[2:4]}/{name}"

@@ -1,0 +1,66 @@
+"""A bulk call's memory is given back once it is done (``bulk.release_memory`` after bodies
+of ``RELEASE_BODY_BYTES`` or more): no functional change, for the call or the ones after it."""
+import asyncio
+
+import pytest
+
+from rucio_tornado.core import bulk
+from rucio_tornado.models import Replica
+from tests.conftest import count_rows
+from tests.test_replicas import add, did, files, listing, world  # noqa: F401 (fixture)
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_big_registration_releases_memory_and_changes_nothing(api, world, db,  # noqa: F811
+                                                                    monkeypatch):
+    calls = []
+    release = bulk.release_memory
+
+    def counted():
+        calls.append(True)
+        release()
+
+    monkeypatch.setattr(bulk, "release_memory", counted)
+    names = [f"user.jdoe.bulk.{i:06d}.pool.root.1" for i in range(12_000)]
+    await add(api, "MOCK", files(*names, md5="0123456789abcdef0123456789abcdef"))
+    for _ in range(100):
+        if calls:
+            break
+        await asyncio.sleep(0.05)
+    assert calls == [True]
+    assert count_rows(db, Replica) == len(names)
+    await add(api, "MOCK", files("small"))          # a small body: nothing to release
+    await asyncio.sleep(0.2)
+    assert calls == [True]
+    lines = await listing(api, [did(names[0]), did(names[-1]), did("small")])
+    assert [line["name"] for line in lines] == sorted([names[0], names[-1], "small"])
+    await add(api, "MOCK", files(*names[:6000], "other"))  # existing ones again, one new
+    assert count_rows(db, Replica) == len(names) + 2
+
+
+def test_release_memory_outside_a_request(db):
+    db.run_sync(bulk.release_memory)
+    db.run_sync(bulk.release_memory)
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_big_calls_with_existing_files_meta_or_a_bad_item(api, world, db):  # noqa: F811
+    """Calls of 1000 files or more first try the path without existence look-ups; whatever
+    makes it not apply leaves nothing of it behind."""
+    names = [f"big.{i:05d}" for i in range(1500)]
+    await add(api, "MOCK", files(*names[:10]))
+    await add(api, "MOCK", files(*names))                     # ten exist already
+    assert count_rows(db, Replica) == 1500
+    await add(api, "MOCK2", files(*names))                    # all files exist: replicas only
+    assert count_rows(db, Replica) == 3000
+    bad = files(*[f"bad.{i:05d}" for i in range(1500)])
+    bad[1200]["bytes"] = -1
+    response = await add(api, "MOCK", bad, status=400)
+    assert "file 1200 (user.jdoe:bad.01200)" in response.headers["ExceptionMessage"]
+    assert count_rows(db, Replica) == 3000
+    with_meta = files(*[f"meta.{i:05d}" for i in range(1500)])
+    with_meta[700]["meta"] = {"guid": "abc"}
+    await add(api, "MOCK", with_meta)
+    assert count_rows(db, Replica) == 4500
+    lines = await listing(api, [did("meta.00700"), did("big.00003"), did("big.01499")])
+    assert [sorted(line["states"]) for line in lines] == [["MOCK", "MOCK2"]] * 2 + [["MOCK"]]
