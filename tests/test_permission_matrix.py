@@ -271,8 +271,8 @@ async def distance_delete(api):
 
 
 async def rse_usage(api):
-    return req(f"/rses/{FILE_RSE}/usage", {"source": "srm", "used": next(_counter), "free": 1},
-               probe=f"/rses/{FILE_RSE}/usage")
+    # no probe: GET /rses/{r}/usage stores the usage it computes (the snapshot sees RSEUsage)
+    return req(f"/rses/{FILE_RSE}/usage", {"source": "srm", "used": next(_counter), "free": 1})
 
 
 async def rse_limit_set(api):
@@ -894,10 +894,12 @@ async def build_world(api):
                                {"type": "USER", "email": f"{account}@b.org"})).status == 201
     assert (await api.post("/accounts/boss/attr/admin", {"value": True})).status == 201
     assert (await api.post(f"/accounts/jdoe/scopes/{SCOPE}")).status == 201
+    assert (await api.post("/accounts/jdoe/scopes/vo")).status == 201    # DIRAC's /vo
     for rse in (FILE_RSE, OTHER_RSE, LIMIT_RSE):
         await new_rse(api, rse)
-        assert (await api.post(f"/accounts/jdoe/limits/local/{rse}",
-                               {"bytes": -1})).status == 201
+        for account in ("jdoe", "root"):
+            assert (await api.post(f"/accounts/{account}/limits/local/{rse}",
+                                   {"bytes": -1})).status == 201
     assert (await api.post(f"/rses/{FILE_RSE}/attr/ANY", {"value": True})).status == 201
     assert (await api.post(f"/rses/{FILE_RSE}/protocols/root",
                            dict(PROTOCOL, scheme="root"))).status == 201
