@@ -429,22 +429,25 @@ async def meta_key_add(api):
     return req(f"/meta/{tagged('key')}", {})
 
 
-async def meta_key_delete(api):
+async def _meta_key(api, with_default=False):
     key = tagged("key")
     assert (await api.post(f"/meta/{key}", {})).status == 201
-    return req(f"/meta/{key}", probe="/meta")
+    if with_default:
+        assert (await api.post(f"/meta/{key}/v")).status == 201
+    return key
+
+
+async def meta_key_delete(api):
+    return req(f"/meta/{await _meta_key(api)}", probe="/meta")
 
 
 async def meta_default_add(api):
-    key = tagged("key")
-    assert (await api.post(f"/meta/{key}", {})).status == 201
+    key = await _meta_key(api)
     return req(f"/meta/{key}/v", probe=f"/meta/{key}")
 
 
 async def meta_default_delete(api):
-    key = tagged("key")
-    assert (await api.post(f"/meta/{key}", {})).status == 201
-    assert (await api.post(f"/meta/{key}/v")).status == 201
+    key = await _meta_key(api, with_default=True)
     return req(f"/meta/{key}/v", probe=f"/meta/{key}")
 
 
