@@ -206,7 +206,11 @@ async def test_only_admins_manage_accounts(api):
     assert response.status == 401 and response.exception_class == "AccessDenied"
     assert (await jdoe.delete("/accounts/root")).status == 401
     await api.post("/accounts/jdoe/attr/admin", {"key": "admin", "value": "True"})
-    assert (await jdoe.post("/accounts/other", {"type": "USER", "email": None})).status == 201
+    # adding and deleting accounts is root's alone in the generic policy, admins included
+    response = await jdoe.post("/accounts/other", {"type": "USER", "email": None})
+    assert response.status == 401 and response.exception_class == "AccessDenied"
+    assert (await jdoe.put("/accounts/root", {"email": "root@b.org"})).status == 200
+    assert (await api.post("/accounts/other", {"type": "USER", "email": None})).status == 201
 
 
 async def test_account_attributes(api):

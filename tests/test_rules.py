@@ -311,12 +311,17 @@ async def test_update_options(api, db, world):
     rule_id = await add_rule(api, "user.jdoe", "ds", "SITE-A")
     jdoe = api.as_("jdoe")
     options = {"comment": "hello", "lifetime": 600, "activity": "Debug"}
-    assert (await jdoe.put(f"/rules/{rule_id}", {"options": options})).status == 200
+    # the generic policy: updating a rule is root/admin's, its owner changes nothing
+    response = await jdoe.put(f"/rules/{rule_id}", {"options": options})
+    assert (response.status, response.exception_class) == (401, "AccessDenied")
+    assert (await api.as_("boss").put(f"/rules/{rule_id}", {"options": options})).status == 200
     rule = (await api.get(f"/rules/{rule_id}")).json()
     assert rule["comments"] == "hello" and rule["expires_at"] and rule["activity"] == "Debug"
     assert (await jdoe.put(f"/rules/{rule_id}", {"options": {"locked": True}})).status == 401
     assert (await api.put(f"/rules/{rule_id}", {"options": {"locked": True}})).status == 200
     response = await jdoe.delete(f"/rules/{rule_id}", {"purge_replicas": False})
+    assert response.status == 401 and response.exception_class == "AccessDenied"
+    response = await api.delete(f"/rules/{rule_id}", {"purge_replicas": False})
     assert response.status == 401 and response.exception_class == "UnsupportedOperation"
     assert (await api.put(f"/rules/{rule_id}", {"options": {"locked": False,
                                                             "account": "boss"}})).status == 200
@@ -347,6 +352,8 @@ async def test_delete_releases_and_tombstones(api, db, world):
     assert expire_now(db, first) == 1
     assert in_db(db, lambda: {(r.lock_cnt, r.tombstone) for r in Replica.select()}) == {(1, None)}
     response = await api.as_("jdoe").delete(f"/rules/{second}", {"purge_replicas": True})
+    assert (response.status, response.exception_class) == (401, "AccessDenied")   # root/admin's
+    response = await api.delete(f"/rules/{second}", {"purge_replicas": True})
     assert response.status == 200
     rule = (await api.get(f"/rules/{second}")).json()
     assert rule["purge_replicas"] is True and rule["expires_at"]

@@ -1,8 +1,10 @@
 """The one permission table (API.md §5): ``check(issuer, action, **context)``.
 
-root and accounts with attribute ``admin=True`` may do everything listed here; other rules
-name the exact condition. Core functions call :func:`check` before they change anything.
-Each resource module adds its actions to :data:`RULES` in the section below marked for it.
+It follows the real server's generic policy (``rucio/core/permission/generic.py``) action by
+action: root and accounts with attribute ``admin=True`` may do what is listed ``admin_only``;
+a few actions are root's alone, one (hard-deleting replicas) nobody's; other rules name the
+exact condition. Core functions call :func:`check` before they change anything. Each resource
+module adds its actions to :data:`RULES` in the section below marked for it.
 """
 from dataclasses import dataclass
 
@@ -21,13 +23,14 @@ def admin_only(issuer, **_):
     return issuer.is_admin
 
 
-def self_or_admin(issuer, account=None, **_):
-    return issuer.is_admin or issuer.account == account
-
-
 def scope_owner_or_admin(issuer, scope_owner=None, scope=None, **_):
     """DID work in a scope: its owner, root/admin, or anyone in scope ``mock``."""
     return issuer.is_admin or issuer.account == scope_owner or scope == "mock"
+
+
+def scope_owner_strict(issuer, scope_owner=None, **_):
+    """Metadata and scope ownership: the scope's owner or root/admin (no ``mock`` exception)."""
+    return issuer.is_admin or (scope_owner is not None and issuer.account == scope_owner)
 
 
 OPEN_RSE_SUFFIXES = ("SCRATCHDISK", "USERDISK", "MOCK", "LOCALGROUPDISK")
@@ -43,21 +46,54 @@ def rule_creator(issuer, account=None, locked=False, **_):
     return issuer.is_admin or (account == issuer.account and not locked)
 
 
-#: Rule options the owner of a rule may change itself (account, state, priority, locking,
-#: approval and child rules stay with root/admin).
-RULE_OWNER_OPTIONS = ("comment", "lifetime", "activity", "source_replica_expression",
-                      "cancel_requests", "eol_at", "meta", "purge_replicas", "boost_rule")
-
-
-def rule_updater(issuer, account=None, options=(), **_):
-    """root/admin change any rule; its owner only the options above."""
-    return issuer.is_admin or (account == issuer.account
-                               and set(options) <= set(RULE_OWNER_OPTIONS))
+def nobody(issuer, **_):
+    """Denied to every account, root included (the real policy's ``delete_replicas``)."""
+    return False
 
 
 def root_only(issuer, **_):
     """The root account itself, not other admins (heartbeat listing, export)."""
     return issuer.account == "root"
+
+
+def _country_admin_of(account) -> set:
+    """The countries XX of the account's attributes ``country-XX`` = ``admin``."""
+    from rucio_tornado.core.rses.expression import decode_attribute
+    from rucio_tornado.models import AccountAttribute
+    rows = AccountAttribute.select(AccountAttribute.key, AccountAttribute.value).where(
+        AccountAttribute.account == account, AccountAttribute.key.startswith("country-"))
+    return {key.partition("-")[2] for key, value in rows.tuples()
+            if decode_attribute(value) == "admin"}
+
+
+def _rse_countries(rse=None, rse_expression=None) -> set | None:
+    """The ``country`` attributes of the RSE named ``rse`` or of those ``rse_expression``
+    resolves to (None for an RSE without one); None when nothing resolves."""
+    from rucio_tornado import exceptions as errors
+    from rucio_tornado.core.rses import expression
+    try:
+        rses = expression.resolve(rse_expression if rse is None else f"rse={rse}")
+    except errors.RucioException:
+        return None
+    return {item["attributes"].get("country") for item in rses} or None
+
+
+def limit_setter(issuer, rse=None, rse_expression=None, **_):
+    """Account limits: root/admin, or an account with ``country-XX=admin`` when every RSE
+    concerned has the attribute ``country=XX`` (the real policy's country admins)."""
+    if issuer.is_admin:
+        return True
+    countries = _country_admin_of(issuer.account)
+    if not countries:
+        return False
+    concerned = _rse_countries(rse, rse_expression)
+    return concerned is not None and concerned <= countries
+
+
+def usage_reader(issuer, account=None, **_):
+    """Account usage: the account itself, root/admin, or any country admin."""
+    return issuer.is_admin or issuer.account == account or bool(
+        _country_admin_of(issuer.account))
 
 
 def anyone(issuer, **_):
@@ -72,17 +108,17 @@ def url_signer(issuer, sign_url=False, **_):
 
 RULES = {
     # -- accounts, identities, scopes --
-    "add_account": admin_only,
+    "add_account": root_only,
     "update_account": admin_only,
-    "delete_account": admin_only,
+    "delete_account": root_only,
     "add_account_attribute": admin_only,
     "delete_account_attribute": admin_only,
     "add_identity": admin_only,
     "delete_identity": admin_only,
     "add_scope": admin_only,
-    "update_scope": admin_only,
+    "update_scope": scope_owner_strict,
     "delete_scope": admin_only,
-    "get_account_usage": self_or_admin,
+    "get_account_usage": usage_reader,
     # -- RSEs --
     "add_rse": admin_only,
     "update_rse": admin_only,
@@ -95,31 +131,31 @@ RULES = {
     "add_distance": admin_only,
     "update_distance": admin_only,
     "delete_distance": admin_only,
-    "set_rse_usage": admin_only,
+    "set_rse_usage": root_only,
     "set_rse_limits": admin_only,
     "delete_rse_limits": admin_only,
-    "set_account_limit": admin_only,
-    "delete_account_limit": admin_only,
+    "set_account_limit": limit_setter,
+    "delete_account_limit": limit_setter,
     # -- DIDs --
     "add_did": scope_owner_or_admin,
     "attach_dids": scope_owner_or_admin,
     "detach_dids": scope_owner_or_admin,
     "set_status": scope_owner_or_admin,
-    "set_metadata": scope_owner_or_admin,
-    "delete_metadata": scope_owner_or_admin,
+    "set_metadata": scope_owner_strict,
+    "delete_metadata": scope_owner_strict,
     "obsolete_did": scope_owner_or_admin,
     "add_meta_key": admin_only,
     "delete_meta_key": admin_only,
     # -- replicas --
     "add_replicas": replica_writer,
-    "update_replicas_states": replica_writer,
-    "delete_replicas": admin_only,
-    "set_tombstone": replica_writer,
-    "declare_bad_replicas": admin_only,
+    "update_replicas_states": admin_only,
+    "delete_replicas": nobody,
+    "set_tombstone": admin_only,
+    "declare_bad_replicas": root_only,
     # -- rules, subscriptions --
     "add_rule": rule_creator,
-    "update_rule": rule_updater,
-    "delete_rule": self_or_admin,
+    "update_rule": admin_only,
+    "delete_rule": admin_only,
     "approve_rule": admin_only,
     "reduce_rule": admin_only,
     "move_rule": admin_only,

@@ -49,9 +49,9 @@ def list_scopes_for_account(issuer: Issuer, account: str) -> list[str]:
 @atomic
 def update_scope(issuer: Issuer, account: str, scope: str) -> None:
     """Change the owner of ``scope`` to ``account``."""
-    permissions.check(issuer, "update_scope", account=account)
-    lookup.account(account, active_only=True)
     row = lookup.scope(scope)
+    permissions.check(issuer, "update_scope", account=account, scope_owner=row.account)
+    lookup.account(account, active_only=True)
     row.account, row.updated_at = account, utcnow()
     row.save()
 

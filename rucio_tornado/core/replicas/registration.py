@@ -13,6 +13,7 @@ from rucio_tornado import exceptions
 from rucio_tornado.core import events, lookup, permissions
 from rucio_tornado.core.bulk import by_scope, in_list, insert_rows, select_by_keys
 from rucio_tornado.core.common import NAME_PATTERNS, check_type, did_key, did_keys, did_label
+from rucio_tornado.core.dids.graph import check_scope_permission
 from rucio_tornado.core.replicas.pfns import RSECatalog
 from rucio_tornado.db import atomic, database
 from rucio_tornado.models import DID, DIDMeta, Replica, Scope, utcnow
@@ -197,6 +198,7 @@ def add_replicas(issuer, rse: str, files: list, ignore_availability: bool = True
     existing = {(s, n): rest for s, n, *rest in select_by_keys(
         DID, (DID.scope, DID.name, DID.did_type, DID.bytes, DID.adler32, DID.md5), keys)}
     _check_consistency(checked, existing)
+    check_scope_permission(issuer, "add_did", {key[0] for key in keys if key not in existing})
     _insert_dids(issuer.account, [f for f in checked if f[F_KEY] not in existing])
 
     # a replica can only exist for a file that already existed
@@ -267,6 +269,7 @@ def _add_new_files_streamed(issuer, rse_row, files):
             if failure:
                 raise failure[0]
             _require_scopes([(scope, None) for scope in scopes])
+            check_scope_permission(issuer, "add_did", scopes)   # every file is new here
             rse_id = rse_row.id
             insert_rows(Replica, ["rse_id", "scope", "name", "bytes", "md5", "adler32",
                                   "state"],
@@ -334,7 +337,7 @@ def update_replicas_states(issuer, rse: str, files: list) -> None:
 
 @atomic
 def delete_replicas(issuer, rse: str, files: list, ignore_availability: bool = True) -> None:
-    """Delete replica rows (root/admin only); emits REPLICAS_REMOVED."""
+    """Delete replica rows: refused to everyone, as the real policy; emits REPLICAS_REMOVED."""
     permissions.check(issuer, "delete_replicas", rse=rse)
     rse_row = lookup.rse(rse)
     if not ignore_availability and not rse_row.availability_delete:

@@ -129,7 +129,8 @@ def update_rule(issuer, rule_id: str, options: dict) -> None:
         raise exceptions.InvalidRuleOption(
             f"{', '.join(unknown)} is not a valid option to set.")
     rule = lookup.rule(rule_id)
-    permissions.check(issuer, "update_rule", account=rule.account, options=options)
+    permissions.check(issuer, "approve_rule" if "approve" in options else "update_rule",
+                      account=rule.account, options=options)
     now = utcnow()
     if "approve" in options:
         return _approve(issuer, rule, options, now)
