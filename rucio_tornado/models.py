@@ -643,3 +643,19 @@ class SSHChallenge(BaseModel):
 
 
 ALL_MODELS.append(SSHChallenge)
+
+
+# -- followers of DIDs (core/dids/extras.py) ---------------------------------------------------
+class DIDFollower(BaseModel):
+    """An account following a DID (``/dids/{scope}/{name}/follow``; Rucio's ``dids_followed``)."""
+    scope = pw.CharField(max_length=25)
+    name = pw.CharField(max_length=250)
+    account = pw.CharField(max_length=25)
+    did_type = pw.CharField(max_length=10)
+
+    class Meta:
+        primary_key = pw.CompositeKey("scope", "name", "account")
+        indexes = ((("account",), False),)
+
+
+ALL_MODELS.append(DIDFollower)

@@ -17,10 +17,6 @@ NOT_SERVED = [
     # the browser and device OIDC flows (external tokens are accepted on every route)
     ("GET", "/auth/oidc"), ("GET", "/auth/oidc_code"), ("GET", "/auth/oidc_redirect"),
     ("GET", "/auth/oidc_refresh"),
-    # DIDs
-    ("POST", "/dids/<input_scope>/<input_name>/<output_scope>/<output_name>/<nbfiles>/sample"),
-    ("GET POST DELETE", "/dids/<path:scope_name>/follow"), ("GET", "/dids/new"),
-    ("POST", "/dids/resurrect"), ("POST", "/dids/sample"),
     # DIRAC, quarantined replicas, opendata: not built yet
     ("POST", "/dirac/addfiles/"), ("POST", "/replicas/quarantine/"),
     ("GET", "/opendata/dids"), ("GET POST PUT DELETE", "/opendata/dids/<scope>/<name>"),
