@@ -10,6 +10,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["rucio_tornado", "rucio_tornado.*"]),
     include_package_data=True,
+    package_data={"rucio_tornado.web": ["ui/*"]},   # the catalog browser's static files
     install_requires=[
         "tornado>=6.4",
         "peewee>=3.17",
@@ -18,6 +19,8 @@ setup(
         "ujson>=5.9",
         "psycopg2-binary>=2.9",
         "prometheus-client>=0.20",
+        "requests>=2.28",   # rucio-tornado load (the bulk loader is an HTTP client)
+        "tqdm>=4.66",       # rucio-tornado load's progress bar
     ],
     extras_require={
         "test": [
@@ -28,6 +31,7 @@ setup(
             "requests",
             "cryptography",  # test CA, certificates and proxies for the TLS tests
             "ruff",
+            "selenium>=4.20",  # the catalog browser test (Debian's chromium + chromium-driver)
         ],
     },
     entry_points={"console_scripts": ["rucio-tornado = rucio_tornado.cli:main"]},

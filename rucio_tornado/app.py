@@ -1,12 +1,14 @@
 """``make_app(settings, database)`` -> the Tornado application."""
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import tornado.web
 
 from rucio_tornado import metrics
-from rucio_tornado.core import install
+from rucio_tornado.core import common, install
 from rucio_tornado.core.auth.oidc import ExternalTokens
+from rucio_tornado.core.auth.throttle import LoginThrottle
 from rucio_tornado.core.auth.tokens import TokenService
 from rucio_tornado.web import security
 from rucio_tornado.web.base import NotFoundHandler
@@ -42,6 +44,7 @@ def make_app(settings, database, tokens=None, request_checks=()):
     the ones ``settings`` call for (forwarded headers from trusted proxies, production's
     TLS-only rule); each may raise a RucioException."""
     install()
+    common.MAX_BULK_ITEMS = settings.max_bulk_items
     return tornado.web.Application(
         ROUTES,
         default_handler_class=NotFoundHandler,
@@ -52,6 +55,9 @@ def make_app(settings, database, tokens=None, request_checks=()):
         request_checks=tuple(security.request_checks(settings)) + tuple(request_checks),
         route_patterns=metrics.route_patterns(ROUTES),
         activity=Activity(),
+        login_throttle=LoginThrottle.from_settings(settings),
+        password_hasher=ThreadPoolExecutor(settings.password_hash_threads,  # not the DB's
+                                           thread_name_prefix="scrypt"),
         compress_response=False,
         log_function=metrics.observe,
     )

@@ -14,6 +14,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "conf" / "rucio-tornad
 DEFAULT_ROOT_PASSWORD = "secret"
 MODES = ("development", "production")
 MIN_SECRET_LENGTH = 32
+MIN_ROOT_PASSWORD_LENGTH = 12            # production
 
 
 @dataclasses.dataclass
@@ -55,6 +56,18 @@ class Settings:
     periodic_interval: float = 10.0      # seconds between periodic task runs
     access_log: bool = True
     trace_retention: int = 100000        # traces kept (newest rows); 0 keeps all
+    # -- limits (docs/RELIABILITY.md): checked before the work they would cause ------------
+    max_body_size: int = 64 * 1024 * 1024    # bytes of a request body: beyond, 413 (a
+                                         # 100k-file POST /replicas with pfn+md5: 42 MB)
+    max_bulk_items: int = 100_000        # items in one bulk call (files, DIDs): beyond, 413
+    max_url_size: int = 65536            # bytes of the request line's target: beyond, 414
+    max_header_size: int = 65536         # bytes of all header lines: beyond, 431
+    idle_connection_timeout: float = 75.0    # seconds a kept-alive connection may sit idle
+    body_timeout: float = 300.0          # seconds to receive a whole request body
+    login_max_failures: int = 10         # failed logins per identity (and per address x3) ...
+    login_failure_window: float = 300.0  # ... within this many seconds, then 429 until it ends
+    password_hash_threads: int = 2       # scrypt runs here, never in the database executor
+    external_url: str = ""               # the https address clients use (a TLS proxy's), for the banner
     config_file: str = ""
 
     @classmethod
@@ -86,7 +99,12 @@ class Settings:
                 continue
             if key not in known:
                 raise SystemExit(f"unknown setting: {key}")
-            setattr(self, key, _coerce(value, type(getattr(self, key))))
+            kind = type(getattr(self, key))
+            try:
+                setattr(self, key, _coerce(value, kind))
+            except ValueError:
+                raise SystemExit(f"setting {key}: {value!r} is not a valid {kind.__name__}") \
+                    from None
         return self
 
     @property
@@ -108,6 +126,16 @@ class Settings:
         return f"{scheme}://{self.host}:{self.port}"
 
     @property
+    def client_url(self):
+        """The address a client should use: ``external_url``, else https behind a proxy in
+        production (a guess: the proxy is on this host name), else where we listen."""
+        if self.external_url:
+            return self.external_url.rstrip("/")
+        if self.is_production and not self.terminates_tls:
+            return f"https://{self.host}"
+        return self.public_url
+
+    @property
     def runs_periodic_tasks(self):
         """Periodic tasks run in the server only in a single development process; production
         runs them in ``rucio-tornado daemon`` so that they run in exactly one place."""
@@ -123,6 +151,11 @@ def validate(settings):
         problems.append("processes must be at least 1")
     if settings.trace_retention < 0:
         problems.append("trace_retention must be 0 (keep all traces) or a number of rows")
+    for name in ("max_body_size", "max_bulk_items", "max_url_size", "max_header_size",
+                 "idle_connection_timeout", "body_timeout", "login_max_failures",
+                 "login_failure_window", "password_hash_threads"):
+        if getattr(settings, name) <= 0:
+            problems.append(f"{name} must be positive")
     if bool(settings.ssl_certfile) != bool(settings.ssl_keyfile):
         problems.append("ssl_certfile and ssl_keyfile must be set together")
     for name in ("ssl_certfile", "ssl_keyfile", "ssl_client_ca"):
@@ -131,9 +164,13 @@ def validate(settings):
             problems.append(f"{name}: file not found: {path}")
     problems.extend(_authentication_problems(settings))
     try:
-        parse_networks(settings.trusted_proxies)
+        networks = parse_networks(settings.trusted_proxies)
     except ValueError as exc:
         problems.append(f"trusted_proxies: {exc}")
+    else:
+        if any(network.prefixlen == 0 for network in networks):
+            problems.append("trusted_proxies must not cover every address (0.0.0.0/0, ::/0): "
+                            "anybody could then claim any client address and https")
     if settings.is_production:
         problems.extend(_production_problems(settings))
     return problems
@@ -180,6 +217,9 @@ def _production_problems(settings):
     if not settings.root_password or settings.root_password == DEFAULT_ROOT_PASSWORD:
         problems.append("production refuses the default or an empty root_password: "
                         "set root_password (e.g. RUCIO_TORNADO_ROOT_PASSWORD)")
+    elif len(settings.root_password) < MIN_ROOT_PASSWORD_LENGTH:
+        problems.append(f"production needs a root_password of at least "
+                        f"{MIN_ROOT_PASSWORD_LENGTH} characters")
     if not settings.terminates_tls and not settings.trusted_proxies.strip():
         problems.append("production requires TLS: set ssl_certfile and ssl_keyfile, or "
                         "trusted_proxies (the TLS proxy's addresses)")

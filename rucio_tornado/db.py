@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import queue
 import threading
 import uuid
@@ -66,7 +67,6 @@ class StreamPool:
         self.in_use = 0
 
     def acquire(self, timeout=30):
-        import psycopg2
         if not self._slots.acquire(timeout=timeout):
             raise exceptions.ResourceTemporaryUnavailable("all streaming connections are busy")
         try:
@@ -75,13 +75,18 @@ class StreamPool:
             conn = None
         try:
             if conn is None or conn.closed:
-                conn = psycopg2.connect(dbname=self._dbname, **self._kwargs)
+                conn = self.connect()
         except Exception:
             self._slots.release()
             raise
         with self._lock:
             self.in_use += 1
         return conn
+
+    def connect(self):
+        """A new connection (its slot already taken by :meth:`acquire`)."""
+        import psycopg2
+        return psycopg2.connect(dbname=self._dbname, **self._kwargs)
 
     def release(self, conn):
         try:
@@ -113,7 +118,7 @@ class Database:
             self.kind = "sqlite"
             path = url[len("sqlite:///"):]
             if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _create_private(Path(path))
             self.peewee = peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS,
                                                 check_same_thread=False, timeout=30)
             # SQLite: one dedicated thread; concurrent writers never see "database is locked".
@@ -145,13 +150,8 @@ class Database:
                 with self.peewee.connection_context():
                     return fn(*args, **kwargs)
             return fn(*args, **kwargs)
-        except peewee.IntegrityError as exc:
-            raise exceptions.Duplicate(f"Integrity error: {_first_line(exc)}") from exc
-        except peewee.DataError as exc:
-            raise exceptions.InvalidObject(f"Invalid value: {_first_line(exc)}") from exc
-        except peewee.OperationalError as exc:
-            log.exception("database operational error")
-            raise exceptions.DatabaseException(_first_line(exc)) from exc
+        except DRIVER_ERRORS as exc:
+            raise database_error(exc) from exc
 
     def run_sync(self, fn, *args, **kwargs):
         """Run ``fn`` in the executor and wait (for scripts and tests, never on the IOLoop)."""
@@ -180,12 +180,19 @@ class Database:
         return self._iter_keyset(query, key, batch_size)
 
     def _iter_server_side(self, query, batch_size):
+        import psycopg2
         sql, params = query.sql()
         conn = self.stream_pool.acquire()
         cursor = pending = None
         try:
-            with conn.cursor() as setup:
-                setup.execute("SET LOCAL jit = off")
+            try:
+                _begin_stream(conn)     # a round trip anyway: finds a connection gone stale
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                log.info("a pooled stream connection was broken (database restarted?): "
+                         "reconnecting once")
+                conn.close()
+                conn = self.stream_pool.connect()   # if this fails, release() frees the slot
+                _begin_stream(conn)
             cursor = conn.cursor(name="rt_" + uuid.uuid4().hex)
             cursor.execute(sql, params)
             # the next FETCH runs (GIL released while PostgreSQL works) while the consumer
@@ -301,6 +308,42 @@ class Database:
 
 _current = None
 
+#: What the client is told of a database error: never the driver's text, which names hosts,
+#: ports, constraints, columns and SQL (that goes to the log).
+INTEGRITY_MESSAGE = "Integrity error: the request conflicts with data already stored"
+DATA_MESSAGE = "Invalid value: a value is out of range or not of the column's type"
+UNAVAILABLE_MESSAGE = "The database is unavailable or failed; try again later"
+
+
+def _driver_errors():
+    errors = [peewee.DatabaseError, peewee.InterfaceError]   # not DoesNotExist
+    try:
+        import psycopg2
+        errors.append(psycopg2.Error)   # raw connections (streams) raise the driver's own
+    except ImportError:                 # pragma: no cover - SQLite-only installations
+        pass
+    return tuple(errors)
+
+
+DRIVER_ERRORS = _driver_errors()
+
+
+def database_error(exc):
+    """The Rucio error a peewee or psycopg2 error becomes; the details go to the log only."""
+    name = type(exc).__name__
+    kinds = {type_.__name__ for type_ in type(exc).__mro__}
+    if "IntegrityError" in kinds:
+        log.info("integrity error answered as Duplicate: %s", _first_line(exc))
+        return exceptions.Duplicate(INTEGRITY_MESSAGE)
+    if "DataError" in kinds:
+        log.info("data error answered as InvalidObject: %s", _first_line(exc))
+        return exceptions.InvalidObject(DATA_MESSAGE)
+    if kinds & {"OperationalError", "InterfaceError", "InternalError"}:
+        log.error("database unavailable (%s): %s", name, _first_line(exc))
+        return exceptions.DatabaseException(UNAVAILABLE_MESSAGE)
+    log.error("database error %s: %s", name, _first_line(exc))
+    return exceptions.DatabaseException("A database error occurred")
+
 
 def open_database(settings):
     """The :class:`Database` the settings describe."""
@@ -321,6 +364,21 @@ def atomic(fn):
         with database.atomic():
             return fn(*args, **kwargs)
     return wrapper
+
+
+def _create_private(path):
+    """Create the SQLite file readable by its owner only (0600; SQLite gives its -wal and -shm
+    files the database file's mode). An existing file keeps its mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def _begin_stream(conn):
+    with conn.cursor() as setup:
+        setup.execute("SET LOCAL jit = off")
 
 
 def _first_line(exc):

@@ -360,3 +360,21 @@ class NoRedirection(ReplicaNotFound, same_wire_name=True):
 # -- routes of the real API this server does not serve (docs/API.md) ---------------------------
 class NotServed(UnsupportedOperation, status=501, same_wire_name=True):
     """A (method, route) of the real server's API that this server does not implement: 501."""
+
+
+# -- limits and throttling (issue 12): wire names the real client knows ----------------------
+class RequestTooLarge(InputValidationError, status=413, same_wire_name=True):
+    """A body above ``max_body_size`` or a bulk call above ``max_bulk_items``."""
+
+
+class URITooLong(InputValidationError, status=414, same_wire_name=True):
+    """A request target above ``max_url_size``."""
+
+
+class HeadersTooLarge(InputValidationError, status=431, same_wire_name=True):
+    """Header lines above ``max_header_size``."""
+
+
+class LoginThrottled(CannotAuthenticate, status=429, same_wire_name=True):
+    """Too many failed logins for an identity or from an address: the client shows
+    ``CannotAuthenticate`` and does not retry (it retries only 502/503/504)."""

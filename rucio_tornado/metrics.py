@@ -7,6 +7,7 @@ any process) aggregates all of them (prometheus_client's multiprocess mode).
 import logging
 import os
 import re
+from urllib.parse import parse_qsl, urlencode
 
 import ujson
 from prometheus_client import (
@@ -72,6 +73,23 @@ def route_patterns(routes):
     return table
 
 
+#: Query keys whose values never reach the log (compared lower-case, without - and _).
+SENSITIVE_KEYS = ("token", "password", "passwd", "secret", "key", "signature", "credential",
+                  "auth", "code")
+REDACTED = "***"
+
+
+def sanitised_path(request):
+    """The request path with the values of sensitive query arguments replaced by ``***``."""
+    if not request.query:
+        return request.path
+    pairs = []
+    for key, value in parse_qsl(request.query, keep_blank_values=True):
+        plain = key.lower().replace("-", "").replace("_", "")
+        pairs.append((key, REDACTED if any(word in plain for word in SENSITIVE_KEYS) else value))
+    return f"{request.path}?{urlencode(pairs, safe='/:,*')}"
+
+
 def observe(handler):
     """Record one finished request: metrics and the access-log line (``log_function``)."""
     request = handler.request
@@ -91,7 +109,8 @@ def observe(handler):
     if config is not None and not config.access_log:
         return
     issuer = getattr(handler, "issuer", None)
-    line = {"method": request.method, "route": route, "status": status,
+    line = {"method": request.method, "route": route, "path": sanitised_path(request),
+            "status": status,
             "bytes": getattr(handler, "bytes_sent", 0),
             "duration_ms": round(duration * 1000.0, 1),
             "account": issuer.account if issuer is not None else None,

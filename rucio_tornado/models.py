@@ -607,29 +607,6 @@ class RSEQoSPolicy(BaseModel):
         primary_key = pw.CompositeKey("rse_id", "qos_policy")
 
 
-ALL_MODELS = [
-    Account, AccountAttribute, Identity, IdentityAccount, Scope,
-    RSE, RSEAttribute, RSEProtocol, RSEDistance, RSEUsage, RSEUsageHistory, RSELimit,
-    AccountLimit, AccountGlobalLimit, AccountUsage, AccountUsageHistory,
-    DID, DIDMeta, Content, ContentHistory, ArchiveContent, MetaKey, MetaValue,
-    Replica, BadReplica, BadPFN, CollectionReplica,
-    Rule, RuleHistory, ReplicaLock, DatasetLock, TransferRequest, Subscription,
-    LifetimeException, TransferLimit,
-    ConfigOption, ConfigHistory, Heartbeat, Trace,
-    RSEQoSPolicy,
-]
-
-
-def create_tables(database, reset=False):
-    """Create every missing table and index (``reset``: drop them all first) in ``database``
-    (a :class:`rucio_tornado.db.Database`), under its schema lock so that processes and
-    machines starting at the same time do it once."""
-    with database.peewee.connection_context(), database.schema_lock():
-        if reset:
-            database.peewee.drop_tables(ALL_MODELS, safe=True, cascade=database.is_postgresql)
-        database.peewee.create_tables(ALL_MODELS, safe=True)
-
-
 # -- authentication ---------------------------------------------------------------------------
 class SSHChallenge(BaseModel):
     """A challenge of ``GET /auth/ssh_challenge_token``: signed once by the client's SSH key,
@@ -642,7 +619,25 @@ class SSHChallenge(BaseModel):
         indexes = ((("account", "expires_at"), False),)
 
 
-ALL_MODELS.append(SSHChallenge)
+ALL_MODELS = [
+    Account, AccountAttribute, Identity, IdentityAccount, Scope,
+    RSE, RSEAttribute, RSEProtocol, RSEDistance, RSEUsage, RSEUsageHistory, RSELimit,
+    AccountLimit, AccountGlobalLimit, AccountUsage, AccountUsageHistory,
+    DID, DIDMeta, Content, ContentHistory, ArchiveContent, MetaKey, MetaValue,
+    Replica, BadReplica, BadPFN, CollectionReplica,
+    Rule, RuleHistory, ReplicaLock, DatasetLock, TransferRequest, Subscription,
+    LifetimeException, TransferLimit,
+    ConfigOption, ConfigHistory, Heartbeat, Trace,
+    RSEQoSPolicy,
+    SSHChallenge,
+]
+
+
+class SchemaVersion(BaseModel):
+    """One applied schema migration (``rucio_tornado.migrations``); not a catalog table."""
+    version = pw.IntegerField(primary_key=True)
+    description = pw.CharField(max_length=255)
+    applied_at = pw.DateTimeField()
 
 
 # -- followers of DIDs (core/dids/extras.py) ---------------------------------------------------

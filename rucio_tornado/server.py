@@ -12,7 +12,6 @@ import signal
 import ssl
 import sys
 
-import tornado.httpserver
 import tornado.netutil
 from tornado.ioloop import PeriodicCallback
 
@@ -21,6 +20,7 @@ from rucio_tornado.app import make_app
 from rucio_tornado.config import safe_url
 from rucio_tornado.daemon import start_periodic
 from rucio_tornado.db import open_database
+from rucio_tornado.httpserver import HTTPServer, server_options
 
 log = logging.getLogger("rucio_tornado")
 
@@ -36,19 +36,32 @@ password = {password}
 account = {account}"""
 
 
+#: The client release this server is tested with (the Rucio API version it speaks).
+CLIENT_REQUIREMENT = "rucio-clients>=41,<42"
+
+
 def banner(settings):
-    url = settings.public_url
+    """What ``serve`` prints on stdout: a valid ``rucio.cfg`` (``serve > rucio.cfg`` works),
+    everything that is not client configuration being ``#`` comments. Production prints the
+    https configuration clients need (the server's own TLS, or the proxy in front of it)."""
+    url = settings.client_url
     shown_password = settings.root_password if not settings.is_production else "<your password>"
-    lines = [
-        f"rucio-tornado {settings.mode} server at {url}"
+    comments = [
+        f"rucio-tornado {settings.mode} server at {settings.public_url}"
         + (f" ({settings.processes} processes)" if settings.processes > 1 else ""),
         f"database: {safe_url(settings.db_url)}",
-        "client configuration (save as rucio.cfg and export RUCIO_CONFIG=$PWD/rucio.cfg):",
-        CLIENT_CFG.format(url=url, username=settings.root_username, password=shown_password,
-                          account=settings.root_account),
+        f"client: pip install '{CLIENT_REQUIREMENT}', then save this output as rucio.cfg "
+        "and export RUCIO_CONFIG=$PWD/rucio.cfg",
     ]
-    if settings.terminates_tls:
-        lines.append("ca_cert = <the CA bundle that signed the server certificate>")
+    if settings.is_production and not settings.external_url and not settings.terminates_tls:
+        comments.append("set external_url to the https address of the TLS proxy "
+                        "(rucio_host below is a guess)")
+    lines = [f"# {line}" for line in comments]
+    lines.append(CLIENT_CFG.format(url=url, username=settings.root_username,
+                                   password=shown_password, account=settings.root_account))
+    if url.startswith("https://"):
+        lines += ["# the CA bundle that signed the server certificate:",
+                  "ca_cert = /etc/ssl/certs/ca-certificates.crt"]
     return "\n".join(lines)
 
 
@@ -72,7 +85,7 @@ async def serve(settings, sockets=None, announce=True):
     """Serve until SIGTERM/SIGINT, then shut down gracefully. ``sockets``: already bound."""
     database = open_database(settings)
     app = make_app(settings, database)
-    server = tornado.httpserver.HTTPServer(app, xheaders=False, ssl_options=ssl_context(settings))
+    server = HTTPServer(app, ssl_options=ssl_context(settings), **server_options(settings))
     if sockets:
         server.add_sockets(sockets)
     else:

@@ -13,7 +13,8 @@ from rucio_tornado.core import install
 from rucio_tornado.core.auth.tokens import TokenService
 from rucio_tornado.core.bootstrap import bootstrap
 from rucio_tornado.db import Database
-from rucio_tornado.models import ALL_MODELS, create_tables
+from rucio_tornado import migrations
+from rucio_tornado.models import ALL_MODELS
 from rucio_tornado.testing import Api, Response, count_rows  # noqa: F401  (tests import them here)
 from tests.live import live  # noqa: F401  (the live-server fixture, registered once)
 from tests.pg import REQUIRE_PG, create_pg_database, drop_pg_database  # noqa: F401
@@ -44,7 +45,7 @@ def session_database(kind, tmp_path_factory):
         else:
             url = create_pg_database()
         db = Database(url, pool_size=4, stream_pool_size=4, batch_size=1000)
-        create_tables(db)
+        migrations.create(db)
         _databases[kind] = (db, url)
     db = _databases[kind][0]
     db.activate()

@@ -27,15 +27,16 @@ def free_port():
 
 
 class LiveServer:
-    """Starts the server on a free port over SQLite or a fresh PostgreSQL database."""
+    """Starts the server on a free port over SQLite or a fresh PostgreSQL database (or over
+    ``db_url``, dropped at the end when it is PostgreSQL)."""
 
-    def __init__(self, backend, workdir, extra_env=None):
+    def __init__(self, backend, workdir, extra_env=None, db_url=None):
         self.backend, self.workdir = backend, Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.db_url = (create_pg_database("rt_live") if backend == "postgresql"
-                       else f"sqlite:///{self.workdir / 'live.db'}")
+        self.db_url = db_url or (create_pg_database("rt_live") if backend == "postgresql"
+                                 else f"sqlite:///{self.workdir / 'live.db'}")
         self.config = self.write_client_config("root", "ddmlab", "secret")
         self.env = dict(os.environ, RUCIO_CONFIG=str(self.config),
                         RUCIO_TORNADO_PERIODIC_INTERVAL="1", **(extra_env or {}))

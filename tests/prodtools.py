@@ -127,7 +127,7 @@ class Server:
     """``rucio-tornado serve`` as a subprocess, configured with ``RUCIO_TORNADO_*`` variables."""
 
     def __init__(self, workdir, settings=None, serve_args=(), scheme="http", ca=None,
-                 wait=True):
+                 wait=True, preexec_fn=None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -142,7 +142,8 @@ class Server:
         self.out_path = self.workdir / f"server-{self.port}.out"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "rucio_tornado", "serve", *serve_args],
-            stdout=open(self.out_path, "w"), stderr=open(self.log_path, "w"), env=env)
+            stdout=open(self.out_path, "w"), stderr=open(self.log_path, "w"), env=env,
+            preexec_fn=preexec_fn)
         if wait:
             self.wait_until_up()
 

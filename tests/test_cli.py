@@ -1,5 +1,6 @@
 """The ``rucio-tornado`` commands: db init|reset, bootstrap, token, settings precedence, serve."""
 import pytest
+import requests
 
 import rucio_tornado
 from rucio_tornado import cli
@@ -107,3 +108,116 @@ def test_version(capsys):
         cli.main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.strip() == f"rucio-tornado {rucio_tornado.__version__}"
+
+
+# -- a command line that helps ------------------------------------------------------------------
+def test_serve_output_redirected_is_a_valid_rucio_cfg(tmp_path):
+    """``serve > rucio.cfg``: what goes to stdout is a client configuration the real client
+    reads, naming the rucio-clients to install; ``rucio ping`` prints the API version."""
+    import configparser
+    import os
+    import subprocess
+
+    server = Server(tmp_path, {"db": f"sqlite:///{tmp_path / 'cfg.db'}"})
+    try:
+        cfg = tmp_path / "rucio.cfg"
+        cfg.write_text(server.output())
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(cfg)
+        assert parser.sections() == ["client"]
+        assert parser.get("client", "rucio_host") == server.url
+        assert "pip install 'rucio-clients>=41,<42'" in server.output()
+        ping = requests.get(server.url + "/ping").json()
+        assert ping == {"version": rucio_tornado.RUCIO_API_VERSION,
+                        "server": f"rucio-tornado {rucio_tornado.__version__}"}
+        env = dict(os.environ, RUCIO_CONFIG=str(cfg))
+        for args, expected in ((["ping"], rucio_tornado.RUCIO_API_VERSION),
+                               (["whoami"], "root")):
+            result = subprocess.run(["rucio", *args], env=env, capture_output=True, text=True,
+                                    timeout=60)
+            assert result.returncode == 0 and expected in result.stdout, result.stderr
+    finally:
+        assert server.stop() == 0
+
+
+def test_production_banner_is_an_https_client_configuration(tmp_path):
+    from rucio_tornado.config import Settings
+    from rucio_tornado.server import banner
+    settings = Settings(mode="production", host="0.0.0.0", port=8443, trusted_proxies="127.0.0.1",
+                        external_url="https://rucio.example.org/")
+    text = banner(settings)
+    assert "rucio_host = https://rucio.example.org\n" in text
+    assert "auth_host = https://rucio.example.org\n" in text and "\nca_cert = " in text
+    assert "password = <your password>" in text
+    settings.external_url = ""
+    assert "rucio_host = https://0.0.0.0\n" in banner(settings)
+    assert "set external_url" in banner(settings)
+    settings.ssl_certfile = settings.ssl_keyfile = "server.pem"
+    assert "rucio_host = https://0.0.0.0:8443\n" in banner(settings)
+
+
+def _fails_in_one_line(capsys, argv, *fragments):
+    assert cli.main(argv) != 0
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rucio-tornado: "), captured.err
+    for fragment in fragments:
+        assert fragment in lines[0]
+    return lines[0]
+
+
+def test_everyday_failures_are_one_line_and_an_exit_code(tmp_path, monkeypatch, capsys):
+    import socket
+    monkeypatch.setenv("RUCIO_TORNADO_DATA_DIR", str(tmp_path / "var"))
+    # serve --processes 2 sets it in this process: undone after the test (metrics tests)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "prometheus"))
+    _fails_in_one_line(capsys, ["serve", "--db", "mysql://x/y"], "unsupported database URL",
+                       "postgresql://")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        for extra in ([], ["--processes", "2"]):
+            _fails_in_one_line(capsys, ["serve", "--db", f"sqlite:///{tmp_path / 'p.db'}",
+                                        "--port", port, *extra], "port is in use", port)
+    _fails_in_one_line(capsys, ["db", "init", "--db", "sqlite:////proc/none/x.db"],
+                       "/proc/none")
+
+
+def test_unreadable_configuration_is_one_line(tmp_path):
+    bad = tmp_path / "bad.cfg"
+    bad.write_text("no section header\n")
+    with pytest.raises(SystemExit, match="cannot read configuration file .*bad.cfg: File "
+                                         "contains no section headers"):
+        cli.main(["--config", str(bad), "serve"])
+    with pytest.raises(SystemExit, match="cannot read configuration file .*: it is a folder"):
+        cli.main(["serve", "--config", str(tmp_path)])
+    bad.write_text("[server]\nport = eighty\n")
+    with pytest.raises(SystemExit, match="setting port: 'eighty' is not a valid int"):
+        cli.main(["serve", "--config", str(bad)])
+
+
+def test_postgresql_unreachable_or_missing_says_what_to_do(capsys):
+    from rucio_tornado.db import parse_postgres_url
+    from tests.pg import create_pg_database, drop_pg_database
+    missing = create_pg_database("rt_gone")       # skips (fails in CI) without PostgreSQL
+    drop_pg_database(missing)
+    name, kwargs = parse_postgres_url(missing)
+    _fails_in_one_line(capsys, ["db", "init", "--db", missing], f"'{name}' does not exist",
+                       f"createdb -h {kwargs['host']} -p {kwargs['port']} -U {kwargs['user']} "
+                       f"{name}")
+    _fails_in_one_line(capsys, ["serve", "--db", "postgresql://postgres@127.0.0.1:1/x"],
+                       "cannot connect to PostgreSQL at 127.0.0.1:1")
+
+
+def test_schema_out_of_date_is_a_clear_error(url, capsys):
+    assert cli.main(["--db", url, "db", "init"]) == 0
+    database = Database(url)
+    try:
+        database.run_sync(lambda: database.peewee.execute_sql(
+            "ALTER TABLE account DROP COLUMN email"))
+    finally:
+        database.close()
+    for argv in (["serve", "--db", url, "--port", "1"], ["bootstrap", "--db", url]):
+        _fails_in_one_line(capsys, argv, "schema is out of date", "column account.email",
+                           "docs/UPGRADING.md")

@@ -40,8 +40,6 @@ def test_client_locks(live):
         client.get_locks_for_dids([{"scope": "mock", "name": dataset, "type": "file"}])
 
 
-@pytest.mark.xfail(strict=True, reason="the CLI prints each rule's 'bytes', which GET "
-                   "/rules/{id} (rules package) does not send; the locks it reads are listed")
 def test_cli_rule_list_traverse_reads_locks(live):
     client = live.client()
     _, _, dataset, _, _, ok_id, rep_id = catalog(client, "TV")

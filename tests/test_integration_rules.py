@@ -65,14 +65,14 @@ def test_client_rule_lifecycle(live):
         client.delete_replication_rule(rep_id)
     client.update_replication_rule(rep_id, {"locked": False})
     assert client.delete_replication_rule(rep_id) is True
-    with pytest.raises(RuleNotFound):
-        client.get_replication_rule(rep_id)
+    # Soft deletion (as Rucio): readable, expiring within the hour, its locks still counted.
+    assert client.get_replication_rule(rep_id)["expires_at"] is not None
     history = list(client.list_replication_rule_full_history("mock", dataset))
     assert rep_id in {h["rule_id"] for h in history}
     usage = {u["rse"]: u for u in client.get_local_account_usage("root")}
-    assert usage[a]["files"] == 2 and usage[b]["files"] == 0
+    assert usage[a]["files"] == 2 and usage[b]["files"] == 2
 
-    [short] = client.add_replication_rule(did, 1, b, lifetime=1)   # removed by the periodic task
+    [short] = client.add_replication_rule(did, 1, f"{b}|{a}", lifetime=1)  # the periodic task
     deadline = time.time() + 20
     while time.time() < deadline:
         try:
@@ -138,4 +138,6 @@ def test_cli_rules(live):
     live.cli("rule", "update", rule_id, "--boost-rule")
     assert client.get_replication_rule(rule_id)["state"] == "REPLICATING"
     live.cli("rule", "remove", rule_id)
-    assert rule_id not in live.cli("rule", "list", "--did", f"mock:{dataset}").stdout
+    # Soft deletion (as Rucio): still listed until the expiry within the hour removes it.
+    assert rule_id in live.cli("rule", "list", "--did", f"mock:{dataset}").stdout
+    assert client.get_replication_rule(rule_id)["expires_at"] is not None

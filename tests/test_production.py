@@ -20,7 +20,8 @@ from rucio_tornado.config import Settings, validate
 from rucio_tornado.core import events
 from rucio_tornado.core.auth.tokens import TokenService
 from rucio_tornado.db import Database
-from rucio_tornado.models import Account, create_tables
+from rucio_tornado import migrations
+from rucio_tornado.models import Account
 from tests.conftest import TEST_SECRET, Api, create_pg_database, drop_pg_database
 from tests.prodtools import ROOT_PASSWORD, Server, children_of, make_certificates
 from tests.prodtools import TEST_SECRET as SERVER_SECRET
@@ -69,7 +70,7 @@ def test_each_production_refusal_has_a_clear_message(changes, message):
 def test_the_production_example_is_valid_once_its_secrets_are_set():
     example = Path(__file__).resolve().parent.parent / "conf" / "production.cfg.example"
     settings = Settings.load(str(example), environ={
-        "RUCIO_TORNADO_JWT_SECRET": "s" * 40, "RUCIO_TORNADO_ROOT_PASSWORD": "pw"})
+        "RUCIO_TORNADO_JWT_SECRET": "s" * 40, "RUCIO_TORNADO_ROOT_PASSWORD": "p" * 12})
     assert settings.is_production and validate(settings) == []
     assert not settings.runs_periodic_tasks
     assert validate(Settings.load(str(example), environ={}))      # without them: refused
@@ -182,12 +183,29 @@ async def test_access_log_is_structured_and_never_contains_the_token(api, caplog
     await api.get("/auth/validate", headers=HTTPS)
     lines = [ujson.loads(r.getMessage()) for r in caplog.records
              if r.name == "rucio_tornado.access"]
-    assert lines[0] == {"method": "GET", "route": "/accounts/{}", "status": 200,
+    assert lines[0] == {"method": "GET", "route": "/accounts/{}", "path": "/accounts/root",
+                        "status": 200,
                         "bytes": lines[0]["bytes"], "duration_ms": lines[0]["duration_ms"],
                         "account": "root", "rows": 0, "remote_ip": "192.0.2.7"}
     assert lines[0]["bytes"] > 0
     assert [line["status"] for line in lines] == [200, 403, 200]
     assert token not in caplog.text
+
+
+@pytest.mark.gen_test
+async def test_access_log_path_redacts_sensitive_query_values(api, caplog):
+    caplog.set_level(logging.DEBUG)
+    await api.get("/accounts/root?token=tok-VALUE-1&X-Rucio-Password=pw-VALUE-2&name=visible"
+                  "&api_key=k-VALUE-3", headers=HTTPS)
+    await api.as_(None).get("/auth/userpass", headers=dict(
+        HTTPS, **{"X-Rucio-Username": "ddmlab", "X-Rucio-Password": "secret"}))
+    lines = [ujson.loads(r.getMessage()) for r in caplog.records
+             if r.name == "rucio_tornado.access"]
+    assert lines[0]["path"] == ("/accounts/root?token=***&X-Rucio-Password=***&name=visible"
+                                "&api_key=***")
+    assert lines[1]["path"] == "/auth/userpass" and lines[1]["status"] == 200
+    for secret in ("VALUE", "secret", api.token):
+        assert secret not in caplog.text
 
 
 @pytest.mark.gen_test
@@ -298,7 +316,7 @@ def _fill_accounts(url, count):
     """``count`` accounts in a fresh SQLite database, fast (plain sqlite3 executemany)."""
     import sqlite3
     database = Database(url)
-    create_tables(database)
+    migrations.create(database)
     database.close()
     table = Account._meta.table_name
     with sqlite3.connect(url[len("sqlite:///"):]) as conn:

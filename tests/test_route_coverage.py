@@ -63,8 +63,8 @@ async def test_unsupported_answers_501(api):
     assert response.status == 501
     assert response.exception_class == "UnsupportedOperation"
     assert "GET /dids/new is not supported by this server" in response.json()["ExceptionMessage"]
-    response = await api.get("/dids/abc/guid")
-    assert (response.status, response.exception_class) == (501, "UnsupportedOperation")
+    response = await api.get("/dids/resurrect")
+    assert (response.status, response.exception_class) == (405, "MethodNotAllowed")
     response = await api.put("/dids/new")
     assert (response.status, response.exception_class) == (405, "MethodNotAllowed")
     response = await api.get("/no/such/route")

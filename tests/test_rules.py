@@ -112,7 +112,7 @@ async def test_rule_on_available_data_is_ok_at_once(api, db, world):
     rule_id = await add_rule(api, "user.jdoe", "ds1", "tier=1")
     rule = (await api.get(f"/rules/{rule_id}")).json()
     assert rule["state"] == "OK" and rule["locks_ok_cnt"] == 3
-    assert rule["locks_replicating_cnt"] == 0 and "bytes" not in rule
+    assert rule["locks_replicating_cnt"] == 0 and "bytes" in rule
     assert rule["activity"] == "User Subscriptions" and rule["grouping"] == "DATASET"
     assert rule["created_at"].endswith("UTC") and rule["locked"] is False
     assert {rse for _, rse, _ in locks_of(db, rule_id)} == {world["SITE-B"]}
@@ -326,6 +326,13 @@ async def test_update_options(api, db, world):
 
 
 # -- delete and expiry -------------------------------------------------------------------------
+def expire_now(db, *rule_ids):
+    """Time passes: the rules' (soft-deletion) expiry is reached; the expiry task runs."""
+    past = utcnow() - datetime.timedelta(seconds=5)
+    in_db(db, lambda: Rule.update(expires_at=past).where(Rule.id.in_(rule_ids)).execute())
+    return db.run_sync(expire_rules)
+
+
 async def test_delete_releases_and_tombstones(api, db, world):
     a, b = world["SITE-A"], world["SITE-B"]
     in_db(db, lambda: make_dataset("user.jdoe", "ds", 2, replicas=[a]))
@@ -335,9 +342,17 @@ async def test_delete_releases_and_tombstones(api, db, world):
     assert usage(db, "jdoe", a) == (4, 400)
     assert (await api.as_("boss").delete(f"/rules/{first}", {"purge_replicas": None})).status \
         == 200      # boss is admin
+    # Soft deletion: the rule and its locks stay until the expiry task removes them.
+    assert in_db(db, lambda: {r.lock_cnt for r in Replica.select()}) == {2}
+    assert expire_now(db, first) == 1
     assert in_db(db, lambda: {(r.lock_cnt, r.tombstone) for r in Replica.select()}) == {(1, None)}
     response = await api.as_("jdoe").delete(f"/rules/{second}", {"purge_replicas": True})
     assert response.status == 200
+    rule = (await api.get(f"/rules/{second}")).json()
+    assert rule["purge_replicas"] is True and rule["expires_at"]
+    assert usage(db, "jdoe", a) == (2, 200)
+    assert (await api.delete(f"/rules/{second}", {"purge_replicas": None})).status == 200
+    assert expire_now(db, second) == 1
     assert (await api.get(f"/rules/{second}")).status == 404
     replicas = in_db(db, lambda: list(Replica.select()))
     assert {r.lock_cnt for r in replicas} == {0} and all(r.tombstone for r in replicas)
@@ -380,11 +395,13 @@ async def test_reduce_and_move(api, db, world):
                                                         "rse_expression": "SITE-C",
                                                         "override": {}})
     assert response.status == 201, response
-    child = response.json()[0]
+    child = response.json()
     assert (await api.get(f"/rules/{reduced}")).json()["child_rule_id"] == child
     in_db(db, lambda: events.emit(events.REPLICAS_AVAILABLE, rse_id=c,
                                  dids=[("user.jdoe", "ds.f000000"), ("user.jdoe", "ds.f000001")]))
     assert (await api.get(f"/rules/{child}")).json()["state"] == "OK"
+    assert (await api.get(f"/rules/{reduced}")).json()["child_rule_id"] is None   # released
+    assert db.run_sync(expire_rules) == 1                         # expired by the move
     assert (await api.get(f"/rules/{reduced}")).status == 404
     assert a
 
@@ -450,8 +467,9 @@ async def test_rule_on_100000_files_is_one_fast_transaction(api, db, world):
     assert (rule["locks_ok_cnt"], rule["locks_replicating_cnt"]) == (0, 100_000)
     assert usage(db, "jdoe", world["SITE-B"]) == (100_000, 1_000_000)
     assert in_db(db, lambda: TransferRequest.select().count()) == 100_000
-    start = time.perf_counter()
     assert (await api.delete(f"/rules/{rule_id}", {"purge_replicas": False})).status == 200
+    start = time.perf_counter()
+    assert expire_now(db, rule_id) == 1              # the locks go with the expiry task
     deleted = time.perf_counter() - start
     print(f"\n100k-file rule on {db.kind}: create {created:.2f}s, delete {deleted:.2f}s")
     assert created < 60 and deleted < 60

@@ -65,8 +65,7 @@ async def test_subscription_validation_and_permissions(api, db, world):  # noqa:
              (options(replication_rules=[{"copies": 1, "rse_expression": "SITE-A"}]),
               "InvalidObject"),                                    # no activity -> "default"
              (options(replication_rules=[dict(RULES[0], activity="Nope")]), "InvalidObject"),
-             (options(filter={"pattern": "("}), "InvalidObject"),
-             (options(bogus=1), "InvalidObject")]
+             (options(filter={"pattern": "("}), "InvalidObject")]
     for body, exception in cases:
         response = await api.post("/subscriptions/jdoe/bad", body)
         assert (response.status, response.exception_class) == (400, exception), body
@@ -74,6 +73,9 @@ async def test_subscription_validation_and_permissions(api, db, world):  # noqa:
     assert (response.status, response.exception_class) == (401, "AccessDenied")
     assert (await api.post("/subscriptions/nobody/x", options())).status == 404
     assert in_db(db, lambda: Subscription.select().count()) == 0
+    # Options Rucio does not read are ignored, as there (the client may send "name").
+    assert (await api.post("/subscriptions/jdoe/extra", options(bogus=1, name="extra"))
+            ).status == 201
 
 
 async def test_evaluator_creates_rules_for_matching_dids(api, db, world):  # noqa: F811

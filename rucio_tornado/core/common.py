@@ -48,13 +48,26 @@ def did_key(item, label="DID"):
     return scope, name
 
 
-def did_keys(items, label="dids"):
-    """``[(scope, name)]`` of a ``[{"scope", "name", ...}]`` list, duplicates removed in order;
-    TypeError (400) if it is not a list, InvalidObject naming the bad item."""
+#: Items one bulk call may carry (the ``max_bulk_items`` setting; ``make_app`` sets it).
+MAX_BULK_ITEMS = 100_000
+
+
+def bulk_items(items, label="items"):
+    """``items`` if it is a list of at most ``MAX_BULK_ITEMS``: TypeError (400) if it is not a
+    list, RequestTooLarge (413) if longer. Every bulk entry point checks its list with this."""
     if not isinstance(items, list):
         raise exceptions.InvalidJSONType(f"{label} must be a list")
+    if len(items) > MAX_BULK_ITEMS:
+        raise exceptions.RequestTooLarge(
+            f"{label}: {len(items)} items, at most {MAX_BULK_ITEMS} per call")
+    return items
+
+
+def did_keys(items, label="dids"):
+    """``[(scope, name)]`` of a ``[{"scope", "name", ...}]`` list, duplicates removed in order;
+    TypeError (400) if it is not a list, 413 if too long, InvalidObject naming the bad item."""
     return list(dict.fromkeys(did_key(item, f"{label}[{index}]")
-                              for index, item in enumerate(items)))
+                              for index, item in enumerate(bulk_items(items, label))))
 
 
 def like(field, pattern, negate=False):

@@ -33,6 +33,8 @@ RULE_OPTION_KEYS = ("copies", "rse_expression", "grouping", "weight", "lifetime"
 SUBSCRIPTION_FIELDS = ("id", "name", "account", "filter", "replication_rules", "policyid",
                        "state", "last_processed", "lifetime", "comments", "retroactive",
                        "expired_at", "created_at", "updated_at")
+#: Subscription states (letters and names) an update may name; only INACTIVE acts.
+SUBSCRIPTION_STATES = ("A", "ACTIVE", "I", "INACTIVE", "N", "NEW", "U", "UPDATED", "B", "BROKEN")
 SUBSCRIPTION_DATES = ("last_processed", "lifetime", "expired_at", "created_at", "updated_at")
 
 
@@ -114,11 +116,11 @@ def _lifetime(days, now):
 
 
 def _options(options):
+    """The known options (Rucio's handlers read these and ignore the rest, such as the
+    ``name`` some callers repeat in them), type-checked."""
     if not isinstance(options, dict):
         raise exceptions.InvalidJSONType("options must be a json dictionary")
-    unknown = set(options) - set(OPTION_KEYS)
-    if unknown:
-        raise exceptions.InvalidObject(f"Unknown option(s): {', '.join(sorted(unknown))}")
+    options = {key: value for key, value in options.items() if key in OPTION_KEYS}
     priority = options.get("priority")
     if priority is not None:
         checked_int(priority, "priority", exceptions.InvalidObject(f"Invalid priority {priority!r}"))
@@ -161,23 +163,24 @@ def update_subscription(issuer, account: str, name: str, options: dict) -> None:
     options = _options(options)
     row = lookup.subscription(account, name)
     now = utcnow()
-    if options.get("filter") is not None:
+    # As in Rucio, an empty or false option is no change ({} rules, "" comments, 0 priority).
+    if options.get("filter"):
         row.filter = ujson.dumps(_check_filter(options["filter"]))
-    if options.get("replication_rules") is not None:
+    if options.get("replication_rules"):
         row.replication_rules = ujson.dumps(_check_rules(options["replication_rules"]))
-    if options.get("comments") is not None:
+    if options.get("comments"):
         row.comments = options["comments"]
-    if options.get("lifetime") is not None:
+    if options.get("lifetime"):
         row.lifetime = _lifetime(options["lifetime"], now)
-    if options.get("retroactive") is not None:
+    if options.get("retroactive"):
         row.retroactive = bool(options["retroactive"])
-    if options.get("priority") is not None:
+    if options.get("priority"):
         row.policyid = options["priority"]
     state = options.get("state")
     if state in ("I", "INACTIVE"):
         row.state, row.expired_at = "INACTIVE", now
-    elif state is not None and state not in ("A", "ACTIVE", "U", "UPDATED"):
-        raise exceptions.InvalidObject(f"Invalid subscription state {state!r}")
+    elif state is not None and state not in SUBSCRIPTION_STATES:
+        raise exceptions.InvalidObject(f"Invalid subscription state: {state}")
     else:
         row.state = "UPDATED"
     row.updated_at = now

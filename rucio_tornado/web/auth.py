@@ -1,7 +1,8 @@
 """Ping and authentication: every login route goes through :meth:`LoginHandler.login`."""
+import asyncio
 from datetime import UTC, datetime
 
-from rucio_tornado import RUCIO_API_VERSION, exceptions
+from rucio_tornado import RUCIO_API_VERSION, __version__, exceptions
 from rucio_tornado.core.auth import passwords, resolve, ssh, x509
 from rucio_tornado.core.common import RFC1123
 from rucio_tornado.core.permissions import Issuer
@@ -16,7 +17,7 @@ class PingHandler(BaseHandler):
     auth_required = False
 
     def get(self):
-        self.send_json({"version": RUCIO_API_VERSION})
+        self.send_json({"version": RUCIO_API_VERSION, "server": f"rucio-tornado {__version__}"})
 
 
 class LoginHandler(BaseHandler):
@@ -37,9 +38,28 @@ class LoginHandler(BaseHandler):
         token, expires = self.tokens.issue(account, identity=identity)
         return account, token, expires.strftime(RFC1123)
 
+    async def login_userpass(self, username, password, account):
+        """A password login: throttled per identity and address (``core/auth/throttle.py``)
+        before any work, the hash read in the database executor, scrypt in its own pool."""
+        throttle = self.application.settings["login_throttle"]
+        key, address = (username if isinstance(username, str) else None), self.request.remote_ip
+        throttle.check(key, address)
+        try:
+            stored = await self.run(passwords.password_hash_of, username, password, account)
+            await asyncio.get_running_loop().run_in_executor(
+                self.application.settings["password_hasher"], passwords.check_password,
+                password, stored, username, account)
+        except (exceptions.CannotAuthenticate, exceptions.UnknownIdentity):
+            throttle.failed(key, address)
+            raise
+        throttle.succeeded(key)
+        return await self.login(passwords.account_of_login, username, account)
+
     async def send_token(self, authenticate, *args):
         """Log in and answer with the token in headers, as the header-based logins do."""
-        account, token, expires = await self.login(authenticate, *args)
+        self.send_login(*await self.login(authenticate, *args))
+
+    def send_login(self, account, token, expires):
         self.set_header("Content-Type", "application/octet-stream")
         self.set_header("X-Rucio-Auth-Token", token)
         self.set_header("X-Rucio-Auth-Token-Expires", expires)
@@ -52,8 +72,9 @@ class UserpassHandler(LoginHandler):
 
     async def get(self):
         headers = self.request.headers
-        await self.send_token(passwords.authenticate_userpass, headers.get("X-Rucio-Username"),
-                              headers.get("X-Rucio-Password"), self.requested_account)
+        self.send_login(*await self.login_userpass(headers.get("X-Rucio-Username"),
+                                                   headers.get("X-Rucio-Password"),
+                                                   self.requested_account))
 
 
 class TokenHandler(LoginHandler):
@@ -61,9 +82,8 @@ class TokenHandler(LoginHandler):
 
     async def post(self):
         body = self.json_body()
-        account, token, expires = await self.login(
-            passwords.authenticate_userpass, body.get("username"), body.get("password"),
-            body.get("account") or None)
+        account, token, expires = await self.login_userpass(
+            body.get("username"), body.get("password"), body.get("account") or None)
         self.send_json({"token": token, "account": account, "expires_at": expires})
 
 

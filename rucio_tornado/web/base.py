@@ -1,5 +1,13 @@
-"""The one base handler: token check, JSON bodies, Rucio errors, core calls off the IOLoop."""
+"""The one base handler: token check, JSON bodies, Rucio errors, core calls off the IOLoop.
+
+Limits before work: every handler streams its request body (``@stream_request_body``), so
+``prepare`` (request checks, token, declared size) runs when the headers arrive and the body is
+read only afterwards, into ``self.request.body``, up to ``max_body_size``; see
+docs/RELIABILITY.md.
+"""
+import functools
 import logging
+import re
 
 import ujson
 from tornado import escape, web
@@ -14,8 +22,27 @@ JSON_TYPE = "application/json"
 ACCEPTABLE = ("*/*", "application/*", JSON_TYPE, "application/x-json-stream",
               "application/metalink4+xml", "text/*", "text/plain")
 _MESSAGE_HEADER_LIMIT = 125
+#: What Tornado accepts in a header value; anything else becomes "?" (the body keeps it).
+_UNSAFE_HEADER_CHARS = re.compile(r"[^\x09\x20-\x7e\x80-\xff]")
+#: A request refused in ``prepare`` whose declared body is at most this big is still read
+#: (and dropped) before the error is sent, so that the client reads the answer instead of a
+#: connection reset; a bigger or chunked one is answered at once and the connection closed.
+_READ_REFUSED_BODY_UP_TO = 64 * 1024
+_VERBS = ("get", "head", "post", "put", "patch", "delete", "options")
 
 
+def _after_body(method):
+    """Wrap a handler verb: the body is joined into ``request.body`` (or the error found in
+    ``prepare`` raised) before the verb runs."""
+    @functools.wraps(method)
+    def verb(self, *args, **kwargs):
+        self._body_complete()
+        return method(self, *args, **kwargs)
+    verb.after_body = True
+    return verb
+
+
+@web.stream_request_body
 class BaseHandler(web.RequestHandler):
     """Every handler derives from this. Subclasses implement ``get``/``post``/... and:
 
@@ -29,7 +56,15 @@ class BaseHandler(web.RequestHandler):
     #: Set False on routes that need no token (ping, auth).
     auth_required = True
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in _VERBS:
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "after_body", False):
+                setattr(cls, name, _after_body(method))
+
     def initialize(self):
+        self._body_chunks, self._body_size, self._refusal = [], 0, None
         self.issuer = None
         self.credentials = None         # what authenticate_token says of the request's token
         self.streamed_rows = 0
@@ -37,6 +72,14 @@ class BaseHandler(web.RequestHandler):
         activity = self.application.settings.get("activity")
         if activity is not None:        # until log_function: shutdown waits for us
             activity.started(self)
+
+    def on_connection_close(self):
+        """The client went away (or a body timed out) before we finished: nothing more can be
+        sent, so shutdown need not wait for this request."""
+        super().on_connection_close()
+        activity = self.application.settings.get("activity")
+        if activity is not None:
+            activity.finished(self)
 
     # -- shortcuts to the application's services ---------------------------------------------
     @property
@@ -53,18 +96,79 @@ class BaseHandler(web.RequestHandler):
 
     # -- request lifecycle --------------------------------------------------------------------
     async def prepare(self):
+        """Runs when the headers are in, before any of the body is read."""
+        try:
+            await self.admit()
+        except exceptions.RucioException as exc:
+            if not self._small_body_declared():
+                raise                   # answered now; Tornado closes instead of reading
+            self._refusal = exc         # read the small body first, then answer (_after_body)
+
+    async def admit(self):
+        """Everything checked before the body is read: request checks, ``Accept``, the token,
+        then the declared body size."""
         for hook in self.application.settings.get("request_checks", ()):
             hook(self)
         self._check_accept()
-        if self.request.method == "OPTIONS" or not self.auth_required:
+        if self.request.method != "OPTIONS" and self.auth_required:
+            token = self.request.headers.get("X-Rucio-Auth-Token", "").strip()
+            if not token:
+                bearer = self.request.headers.get("Authorization", "")
+                token = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
+            if not token:
+                raise exceptions.InvalidValue("Token must be set.")
+            self.issuer, self.credentials = await self.authenticate_token(token)
+        self._check_declared_size()
+
+    # -- the request body, read after prepare -------------------------------------------------
+    @property
+    def max_body_size(self):
+        config = self.application.settings.get("config")
+        return config.max_body_size if config is not None else 64 * 1024 * 1024
+
+    def _declared_length(self):
+        length = self.request.headers.get("Content-Length", "").strip()
+        return int(length) if length.isdigit() else None
+
+    def _small_body_declared(self):
+        if "Transfer-Encoding" in self.request.headers:
+            return False
+        length = self._declared_length()
+        return length is None or length <= _READ_REFUSED_BODY_UP_TO
+
+    def _check_declared_size(self):
+        length = self._declared_length()
+        if length is not None and length > self.max_body_size:
+            raise self._too_large()
+
+    def _too_large(self):
+        return exceptions.RequestTooLarge(
+            f"The request body is larger than the server accepts ({self.max_body_size} bytes)")
+
+    def data_received(self, chunk):
+        if self._finished:
             return
-        token = self.request.headers.get("X-Rucio-Auth-Token", "").strip()
-        if not token:
-            bearer = self.request.headers.get("Authorization", "")
-            token = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
-        if not token:
-            raise exceptions.InvalidValue("Token must be set.")
-        self.issuer, self.credentials = await self.authenticate_token(token)
+        self._body_size += len(chunk)
+        if self._refusal is not None:
+            if self._body_size > _READ_REFUSED_BODY_UP_TO:
+                self._send_exception(self._refusal)     # it lied about its size
+            return                                      # refused: read, never kept
+        if self._body_size > self.max_body_size:         # chunked, or longer than declared
+            self._body_chunks = []
+            self._send_exception(self._too_large())
+            return
+        self._body_chunks.append(chunk)
+
+    def _body_complete(self):
+        """Called before each verb: the refusal found in ``prepare``, or the body joined."""
+        if self._refusal is not None:
+            raise self._refusal
+        if self._body_chunks:
+            self.request.body = b"".join(self._body_chunks)
+            self._body_chunks = []
+
+    def _send_exception(self, exc):
+        self.send_rucio_error(exc.status, exc.name, exc.message)
 
     async def authenticate_token(self, token):
         """``(Issuer, description)`` of one of our tokens or of an external (OIDC) token;
@@ -88,6 +192,7 @@ class BaseHandler(web.RequestHandler):
         return issuer, {"account": issuer.account, "identity": claims.get("identity"),
                         "exp": claims["exp"], "audience": None, "authz_scope": None}
 
+    @_after_body
     def options(self, *args, **kwargs):
         self.set_header("Allow", ", ".join(m for m in self.SUPPORTED_METHODS
                                            if getattr(type(self), m.lower(), None) is not
@@ -188,6 +293,8 @@ class BaseHandler(web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, exceptions.RucioException):
             status, name, message = exc.status, exc.name, exc.message
+            for header, value in getattr(exc, "headers", {}).items():     # e.g. Retry-After
+                self.set_header(header, value)
         elif isinstance(exc, web.HTTPError):
             status = exc.status_code
             name = {404: "NotFound", 405: "MethodNotAllowed"}.get(status, "RucioException")
@@ -215,14 +322,22 @@ class NotFoundHandler(BaseHandler):
     """Unknown URLs: a Rucio-style 404 for every method."""
     auth_required = False
 
-    def prepare(self):
+    async def admit(self):
         for hook in self.application.settings.get("request_checks", ()):
             hook(self)
+        self._unreachable()
+
+    def _unreachable(self, *args, **kwargs):    # admit refuses, so _after_body raises first
         raise exceptions.NotFound(f"No route for {self.request.method} {self.request.path}")
+
+    get = head = post = put = patch = delete = options = _unreachable
 
 
 def _header_safe(message):
+    """``message`` as one header line: no line breaks or control characters (Tornado refuses
+    them, which would lose the body too), at most 125 characters, latin-1."""
     text = " ".join(str(message).replace("\r", " ").split("\n"))
     if len(text) > _MESSAGE_HEADER_LIMIT:
         text = text[:_MESSAGE_HEADER_LIMIT] + "..."
-    return text.encode("latin-1", "replace").decode("latin-1")
+    text = text.encode("latin-1", "replace").decode("latin-1")
+    return _UNSAFE_HEADER_CHARS.sub("?", text)

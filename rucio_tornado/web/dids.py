@@ -162,10 +162,16 @@ class ParentsHandler(BaseHandler):
 
 class GUIDHandler(DIDHandler):
     """``GET /dids/{guid}/guid``: the datasets holding the file with that GUID; the other
-    methods are those of a DID named ``guid``."""
+    methods are those of a DID named ``guid`` in the scope of the first part."""
 
-    async def get(self, guid, _suffix):
+    async def get(self, guid):
         await self.stream(dids.get_dataset_by_guid, guid)
+
+    def post(self, scope):
+        return super().post(scope, "guid")
+
+    def delete(self, scope):
+        return super().delete(scope, "guid")
 
 
 class ArchiveFilesHandler(BaseHandler):

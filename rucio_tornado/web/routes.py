@@ -5,6 +5,8 @@ parts, a ``/`` inside a DID name travels as ``%2F``; Tornado unquotes the captur
 Order matters: fixed paths and suffix routes come before the generic ``scope/name`` routes.
 Each resource has its own section; keep additions inside the section they belong to.
 """
+from tornado.web import RedirectHandler
+
 from rucio_tornado.web import accounts, auth, ops
 from rucio_tornado.web import account_limits, rses
 from rucio_tornado.web import did_extras, dids, meta
@@ -13,6 +15,7 @@ from rucio_tornado.web import rules, subscriptions
 from rucio_tornado.web import lifetime_exceptions, locks, redirect, requests
 from rucio_tornado.web import config, heartbeats, traces, vos
 from rucio_tornado.web import exchange, storage, unsupported
+from rucio_tornado.web import browser
 
 P = r"([^/]+)"        # one path part (URL-decoded when passed to the handler)
 S = "/?"              # optional trailing slash
@@ -90,7 +93,7 @@ ROUTES = [
     (rf"/dids/{P}/{P}/{P}/{P}/{P}/sample{S}", did_extras.SampleHandler),
     (rf"/dids/{P}/dids/search{S}", dids.SearchHandler),
     (rf"/dids/{P}/", dids.ScopeListHandler),
-    (rf"/dids/{P}/(guid){S}", dids.GUIDHandler),
+    (rf"/dids/{P}/guid{S}", dids.GUIDHandler),
     (rf"/dids/{P}/{P}/status{S}", dids.StatusHandler),
     (rf"/dids/{P}/{P}/meta{S}", dids.DIDMetaHandler),
     (rf"/dids/{P}/{P}/meta/{P}{S}", dids.DIDMetaKeyHandler),
@@ -193,6 +196,10 @@ ROUTES = [
     # -- operations (health, metrics) --------------------------------------------------------
     (rf"/health{S}", ops.HealthHandler),
     (rf"/metrics{S}", ops.MetricsHandler),
+
+    # -- the catalog browser (static page over this API) --------------------------------------
+    (r"/ui", RedirectHandler, {"url": "/ui/"}),
+    (r"/ui/(.*)", browser.BrowserFilesHandler, browser.ROUTE_ARGS),
 
     # -- last: the generic account route ---------------------------------------------------
     (rf"/accounts/{P}{S}", accounts.AccountHandler),

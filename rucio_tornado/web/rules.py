@@ -66,11 +66,19 @@ class RuleReduceHandler(BaseHandler):
 
 
 class RuleMoveHandler(BaseHandler):
+    """201 with the new rule's id (a JSON string), as Rucio answers; ``rule_id`` in the body
+    wins over the path, and a top-level ``activity`` / ``source_replica_expression`` (the
+    older client's form) goes into the override unless it is there."""
+
     async def post(self, rule_id):
         body = self.json_body()
-        ids = await self.call(rules.move_rule, rule_id, require(body, "rse_expression"),
-                              optional(body, "override", dict, {}))
-        self.created(ujson.dumps(ids))
+        override = dict(optional(body, "override", dict, {}) or {})
+        for key in ("activity", "source_replica_expression"):
+            if body.get(key) and key not in override:
+                override[key] = body[key]
+        new_id = await self.call(rules.move_rule, optional(body, "rule_id", str, rule_id),
+                                 require(body, "rse_expression"), override)
+        self.created(ujson.dumps(new_id))
 
 
 class AccountRulesHandler(BaseHandler):

@@ -1,5 +1,5 @@
-"""Request checks for deployments: the client's real address and scheme behind a trusted TLS
-proxy, and production's "SSL only" rule.
+"""Request checks: the request line's and headers' size (414 / 431), and for deployments the
+client's real address and scheme behind a trusted TLS proxy, and production's "SSL only" rule.
 
 Tornado's ``xheaders=True`` would believe ``X-Forwarded-*`` from anybody; here they count only
 when the TCP peer is one of ``trusted_proxies``. :func:`request_checks` is what ``make_app``
@@ -63,9 +63,28 @@ def require_tls(handler):
     raise exceptions.SSLRequired("SSL is required")
 
 
+class RequestSize:
+    """414 for a request target above ``max_url_size``, 431 for header lines above
+    ``max_header_size`` (bytes as received, ``Name: value\\r\\n`` each), as Rucio errors.
+    Tornado's own ``max_header_size`` sits above the sum of both (``httpserver.py``)."""
+
+    def __init__(self, max_url_size, max_header_size):
+        self.max_url_size, self.max_header_size = max_url_size, max_header_size
+
+    def __call__(self, handler):
+        request = handler.request
+        if len(request.uri) > self.max_url_size:
+            raise exceptions.URITooLong(f"The request URL is longer than {self.max_url_size} "
+                                        "bytes")
+        size = sum(len(name) + len(value) + 4 for name, value in request.headers.get_all())
+        if size > self.max_header_size:
+            raise exceptions.HeadersTooLarge(f"The request headers are larger than "
+                                             f"{self.max_header_size} bytes")
+
+
 def request_checks(settings):
     """The checks ``settings`` call for, in order."""
-    checks = []
+    checks = [RequestSize(settings.max_url_size, settings.max_header_size)]
     if settings.trusted_proxies.strip():
         checks.append(ForwardedHeaders(settings.trusted_proxies))
     if settings.is_production:

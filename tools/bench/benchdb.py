@@ -11,7 +11,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from rucio_tornado.core import install  # noqa: E402
 from rucio_tornado.core.permissions import Issuer  # noqa: E402
 from rucio_tornado.db import Database  # noqa: E402
-from rucio_tornado.models import RSE, Account, RSEProtocol, Scope, create_tables  # noqa: E402
+from rucio_tornado import migrations  # noqa: E402
+from rucio_tornado.models import RSE, Account, RSEProtocol, Scope  # noqa: E402
 
 ROOT = Issuer("root", is_admin=True)
 
@@ -36,7 +37,7 @@ def fresh_database(backend):
     db = Database(url)
     install()
     try:
-        create_tables(db)
+        migrations.create(db)
         db.run_sync(_create_world)
         yield db
     finally:

@@ -38,7 +38,16 @@ def verify_password(password, stored):
 
 
 def authenticate_userpass(username, password, account=None):
-    """Check a username/password and pick the account: ``(account, username)``."""
+    """Check a username/password and pick the account: ``(account, username)``. The web
+    layer runs the same steps with the hashing off the database executor (``web/auth.py``)."""
+    stored = password_hash_of(username, password, account)
+    check_password(password, stored, username, account)
+    return account_of_login(username, account)
+
+
+def password_hash_of(username, password, account=None):
+    """The stored hash of a live USERPASS identity (database); CannotAuthenticate for missing
+    arguments, UnknownIdentity (401) for an unknown identity."""
     if not username or not password or not isinstance(username, str) \
             or not isinstance(password, str) or not isinstance(account, (str, type(None))):
         raise exceptions.CannotAuthenticate(
@@ -49,7 +58,16 @@ def authenticate_userpass(username, password, account=None):
             raise exceptions.CannotAuthenticate(
                 f"Cannot authenticate to account {account} with given credentials")
         raise exceptions.UnknownIdentity("Cannot authenticate. The identity does not exist.")
-    if not verify_password(password, identity.password_hash):
+    return identity.password_hash
+
+
+def check_password(password, stored, username, account=None):
+    """CPU only (scrypt): CannotAuthenticate unless ``password`` matches ``stored``."""
+    if not verify_password(password, stored):
         raise exceptions.CannotAuthenticate(
             f"Cannot authenticate to account {account or username} with given credentials")
+
+
+def account_of_login(username, account=None):
+    """After a verified password: ``(account, username)`` (database)."""
     return account_for_identity("USERPASS", username, account), username

@@ -18,8 +18,8 @@ from rucio_tornado.core.rules.locks import (add_dataset_locks, apply_usage, hist
                                             refresh_rules, release_locks, settle_new_locks,
                                             write_history)
 from rucio_tornado.core.rules.placement import Quota, candidate_rses, plan_placement, rule_did
-from rucio_tornado.core.rules.spec import (RuleSpec, activity_of, checked_int, is_number,
-                                           meta_text)
+from rucio_tornado.core.rules.spec import (DEFAULT_ACTIVITY, NOTIFY, RuleSpec, activity_of,
+                                           checked_int, is_number, meta_text)
 from rucio_tornado.db import atomic
 from rucio_tornado.models import DatasetLock, ReplicaLock, Rule, TransferRequest, utcnow
 
@@ -54,8 +54,12 @@ def create_rule(spec: RuleSpec, did, now: datetime.datetime) -> str:
             "A duplicate rule for this account, did, rse_expression, copies already exists")
     rses = candidate_rses(spec.rse_expression, spec.copies, spec.ignore_availability)
     rule = spec.new_rule(did, now)
-    if spec.ask_approval:
-        rule.state = "WAITING_APPROVAL"
+    if spec.ask_approval or spec.delay_injection:
+        # Waiting for approval, or for its injection (created_at = when: the "rules" task).
+        rule.state = "WAITING_APPROVAL" if spec.ask_approval else "INJECT"
+        if not spec.ask_approval:
+            check_staging(rses, spec.lifetime)
+            rule.created_at = now + datetime.timedelta(seconds=spec.delay_injection)
         rule.save(force_insert=True)
         write_history([history_row(rule, now)])
         return rule.id
@@ -66,17 +70,30 @@ def create_rule(spec: RuleSpec, did, now: datetime.datetime) -> str:
     return rule.id
 
 
-def check_targets(rule: Rule, rses: list[dict], plan: list[tuple], lifetime) -> None:
-    """Staging areas need a lifetime; a TAPE target without lifetime locks the rule."""
-    by_id = {rse["id"]: rse for rse in rses}
-    chosen = {rse_id for step in plan for rse_id in step[-1]}
-    for rse_id in chosen:
-        rse = by_id[rse_id]
+def check_staging(rses: list[dict], lifetime) -> None:
+    """Rules on a staging area need a lifetime."""
+    for rse in rses:
         if rse.get("staging_area") and lifetime is None:
             raise exceptions.StagingAreaRuleRequiresLifetime(
                 f"Rules on the staging area {rse['rse']} require a lifetime")
-        if rse.get("rse_type") == "TAPE" and lifetime is None:
-            rule.locked = True
+
+
+def inject_rule(rule: Rule, now: datetime.datetime) -> None:
+    """Place a delayed rule (state INJECT) whose time has come: its locks, as at creation."""
+    rses = candidate_rses(rule.rse_expression, rule.copies, rule.ignore_availability)
+    plan = plan_placement(rule, rses, Quota(rule.account, rses, exempt=rule.ignore_account_limit))
+    check_targets(rule, rses, plan, None if rule.expires_at is None else 0)
+    Rule.update(locked=rule.locked).where(Rule.id == rule.id).execute()
+    apply_plan(rule, plan, now)
+
+
+def check_targets(rule: Rule, rses: list[dict], plan: list[tuple], lifetime) -> None:
+    """Staging areas need a lifetime; a TAPE target without lifetime locks the rule."""
+    by_id = {rse["id"]: rse for rse in rses}
+    chosen = [by_id[rse_id] for rse_id in {rse_id for step in plan for rse_id in step[-1]}]
+    check_staging(chosen, lifetime)
+    if lifetime is None and any(rse.get("rse_type") == "TAPE" for rse in chosen):
+        rule.locked = True
 
 
 def apply_plan(rule: Rule, plan: list[tuple], now: datetime.datetime) -> None:
@@ -90,14 +107,14 @@ def apply_plan(rule: Rule, plan: list[tuple], now: datetime.datetime) -> None:
                 insert_dataset_locks(rule, scope, name, rse_id, now)
         add_dataset_locks(rule, items, rse_ids, now)
     settle_new_locks(rule, now)
-    rule.state = "REPLICATING" if rule.state == "WAITING_APPROVAL" else rule.state
+    rule.state = "REPLICATING" if rule.state in ("WAITING_APPROVAL", "INJECT") else rule.state
     Rule.update(state=rule.state).where(Rule.id == rule.id).execute()
-    retire_parents(refresh_rules([rule.id], now), now)
+    release_parents(refresh_rules([rule.id], now), now)
 
 
 # -- reading one rule --------------------------------------------------------------------------
 def get_rule(issuer, rule_id: str) -> dict:
-    """``GET /rules/{id}``."""
+    """``GET /rules/{id}``: every column, and the DID's ``bytes`` as in the listings."""
     return rule_dict(lookup.rule(rule_id))
 
 
@@ -262,32 +279,54 @@ def _approve(issuer, rule, options, now):
 
 
 # -- delete ------------------------------------------------------------------------------------
+#: A deleted rule stays (readable, listed, its locks held) at most this long: then the
+#: "rules" task removes it (``expires_at = min(now + SOFT_DELETE_GRACE, expires_at)``).
+SOFT_DELETE_GRACE = datetime.timedelta(hours=1)
+
+
 @atomic
 def delete_rule(issuer, rule_id: str, purge_replicas: bool | None = None) -> None:
-    """Remove a rule at once: its locks are released, a history row remains."""
+    """``DELETE /rules/{id}``, soft as in Rucio: the rule expires within the hour (with
+    ``purge_replicas`` recorded); the expiry task releases its locks and removes it."""
     rule = lookup.rule(rule_id)
     permissions.check(issuer, "delete_rule", account=rule.account)
     if rule.locked:
         raise exceptions.LockedRule(
             f"The replication rule {rule.id} is locked and has to be unlocked before it can be "
             f"deleted.")
+    if rule.child_rule_id is not None:
+        raise exceptions.LockedRule(
+            "The replication rule has a child rule and thus cannot be deleted.")
+    now = utcnow()
     if purge_replicas is not None:
         rule.purge_replicas = bool(purge_replicas)
-    remove_rule(rule, utcnow())
+    latest = now + SOFT_DELETE_GRACE
+    rule.expires_at = latest if rule.expires_at is None else min(latest, rule.expires_at)
+    rule.updated_at = now
+    Rule.update(expires_at=rule.expires_at, purge_replicas=rule.purge_replicas,
+                updated_at=now).where(Rule.id == rule.id).execute()
+    write_history([history_row(rule, now)])
 
 
-def retire_parents(ok_rule_ids, now: datetime.datetime) -> None:
-    """Rules whose child rule (from a move) is OK are removed."""
+def release_parents(ok_rule_ids, now: datetime.datetime) -> None:
+    """Rules whose child rule (from a move) is OK are released: their expiry (set by the
+    move) then lets the "rules" task remove them."""
     for part in chunks(list(ok_rule_ids), IN_CHUNK):
-        for parent in Rule.select().where(Rule.child_rule_id.in_(part)):
-            remove_rule(parent, now)
+        parents = list(Rule.select().where(Rule.child_rule_id.in_(part)))
+        if not parents:
+            continue
+        Rule.update(child_rule_id=None, updated_at=now).where(
+            Rule.id.in_([parent.id for parent in parents])).execute()
+        write_history([history_row(parent, now) for parent in parents])
 
 
 def remove_rule(rule: Rule, now: datetime.datetime) -> None:
-    """Release the rule's locks, keep a history row, forget it as a child, delete it."""
+    """Release the rule's locks, keep a history row, delete it; a parent rule waiting for it
+    (a move) is released and no longer expires."""
     release_locks(rule, now, purge=rule.purge_replicas)
     write_history([history_row(rule, now, deleted=True)])
-    Rule.update(child_rule_id=None).where(Rule.child_rule_id == rule.id).execute()
+    Rule.update(child_rule_id=None, expires_at=None, updated_at=now).where(
+        Rule.child_rule_id == rule.id).execute()
     Rule.delete().where(Rule.id == rule.id).execute()
 
 
@@ -320,58 +359,69 @@ def reduce_rule(issuer, rule_id: str, copies: int, exclude_expression: str | Non
 
 
 _TEXT, _FLAG = (str, type(None)), (bool,)
-#: ``POST /rules/{id}/move`` override -> (RuleSpec field, accepted JSON types).
+#: ``POST /rules/{id}/move`` override -> (RuleSpec field, accepted JSON types): the options
+#: Rucio's move copies from the rule (``rse_expression`` is the move's own argument).
 MOVE_OVERRIDES = {
-    "activity": ("activity", _TEXT), "grouping": ("grouping", (str,)),
-    "weight": ("weight", _TEXT), "lifetime": ("lifetime", (int, float, type(None))),
-    "locked": ("locked", _FLAG), "comment": ("comments", _TEXT),
-    "priority": ("priority", (int,)), "source_replica_expression": ("source_replica_expression",
-                                                                    _TEXT),
-    "purge_replicas": ("purge_replicas", _FLAG), "ignore_availability": ("ignore_availability",
-                                                                         _FLAG),
     "account": ("account", (str,)), "copies": ("copies", (int,)),
-    "meta": ("meta", (str, dict, list, type(None))),
+    "rse_expression": ("rse_expression", (str,)), "grouping": ("grouping", _TEXT),
+    "weight": ("weight", _TEXT), "lifetime": ("lifetime", (int, float, type(None))),
+    "locked": ("locked", _FLAG), "subscription_id": ("subscription_id", _TEXT),
+    "source_replica_expression": ("source_replica_expression", _TEXT),
+    "activity": ("activity", _TEXT), "notify": ("notification", _TEXT),
+    "purge_replicas": ("purge_replicas", _FLAG),
+    "ignore_availability": ("ignore_availability", _FLAG), "comment": ("comments", _TEXT),
 }
 
 
 def _move_changes(override):
-    """RuleSpec changes of a move's ``override``; RuleReplaceFailed (409) for unknown keys and
-    values of the wrong JSON type."""
-    if not isinstance(override, dict) or set(override) - set(MOVE_OVERRIDES):
+    """RuleSpec changes of a move's ``override``: UnsupportedOperation for keys Rucio does not
+    override, RuleReplaceFailed (409) for values of the wrong JSON type. The activity is taken
+    as given (Rucio's move does not check it); an unknown grouping is DATASET, as there."""
+    if not isinstance(override, dict):
         raise exceptions.RuleReplaceFailed(f"Invalid override {override!r}")
     changes = {}
     for key, value in override.items():
+        if key in ("dids", "session"):
+            raise exceptions.UnsupportedOperation(f"Not allowed to override option {key}")
+        if key not in MOVE_OVERRIDES:
+            raise exceptions.UnsupportedOperation(f"Non-valid override option {key}")
         field, kinds = MOVE_OVERRIDES[key]
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             raise exceptions.RuleReplaceFailed(f"Invalid override {key}: {value!r}")
         changes[field] = value
     if "activity" in changes:
-        changes["activity"] = activity_of(changes["activity"])
-    if "meta" in changes:
-        changes["meta"] = meta_text(changes["meta"])
+        changes["activity"] = changes["activity"] or DEFAULT_ACTIVITY
+    if "grouping" in changes:
+        grouping = str(changes["grouping"]).upper()
+        changes["grouping"] = grouping if grouping in ("ALL", "NONE") else "DATASET"
+    if "notification" in changes:
+        changes["notification"] = NOTIFY.get(changes["notification"], "NO")
     if changes.get("copies", 1) < 1:
         raise exceptions.RuleReplaceFailed(f"Invalid override copies: {changes['copies']!r}")
     return changes
 
 
 @atomic
-def move_rule(issuer, rule_id: str, rse_expression: str, override: dict | None = None
-              ) -> list[str]:
-    """A child rule on ``rse_expression``; the parent goes once the child is OK."""
+def move_rule(issuer, rule_id: str, rse_expression: str, override: dict | None = None) -> str:
+    """``POST /rules/{id}/move``: a child rule on ``rse_expression`` (its id). The parent
+    expires at once but stays while its child replicates (the child's id in
+    ``child_rule_id``); released when the child is OK, the "rules" task removes it."""
     rule = lookup.rule(rule_id)
     permissions.check(issuer, "move_rule", account=rule.account)
+    if rule.child_rule_id:
+        raise exceptions.RuleReplaceFailed("The rule must not have a child rule.")
     if not isinstance(rse_expression, str) or not rse_expression:
         raise exceptions.RuleReplaceFailed("rse_expression must be a non-empty string")
-    changes = _move_changes(override or {})
+    changes = {"rse_expression": rse_expression, **_move_changes(override or {})}
     now = utcnow()
     changes.setdefault("lifetime", _lifetime_left(rule, now))
-    spec = RuleSpec.from_rule(rule, rse_expression=rse_expression, **changes)
+    spec = RuleSpec.from_rule(rule, **changes)
     new_id = _replace(rule, spec, now)
-    Rule.update(child_rule_id=new_id, updated_at=now).where(Rule.id == rule.id).execute()
-    child = Rule.get_by_id(new_id)
-    if child.state == "OK":
-        retire_parents([new_id], now)
-    return [new_id]
+    child_state = Rule.select(Rule.state).where(Rule.id == new_id).scalar()
+    Rule.update(child_rule_id=None if child_state == "OK" else new_id, expires_at=now,
+                updated_at=now).where(Rule.id == rule.id).execute()
+    write_history([history_row(Rule.get_by_id(rule.id), now)])
+    return new_id
 
 
 def _replace(rule, spec, now):
@@ -384,11 +434,13 @@ def _replace(rule, spec, now):
 
 # -- expiry ------------------------------------------------------------------------------------
 def remove_expired_rules(limit: int = EXPIRY_BATCH) -> int:
-    """One pass of the expiry task: delete unlocked rules whose ``expires_at`` has passed, one
-    transaction per rule (a failure leaves the others removed); how many were removed."""
+    """One pass of the expiry task: delete unlocked rules whose ``expires_at`` has passed and
+    that wait for no child rule (deleted rules, moved ones), one transaction per rule (a
+    failure leaves the others removed); how many were removed."""
     now = utcnow()
-    ids = [r for (r,) in Rule.select(Rule.id).where(Rule.expires_at < now, Rule.locked == False)  # noqa: E712
-           .order_by(Rule.expires_at).limit(limit).tuples()]
+    ids = [r for (r,) in Rule.select(Rule.id).where(
+        Rule.expires_at < now, Rule.locked == False, Rule.child_rule_id.is_null())  # noqa: E712
+        .order_by(Rule.expires_at).limit(limit).tuples()]
     removed = 0
     for rule_id in ids:
         with Rule._meta.database.atomic():

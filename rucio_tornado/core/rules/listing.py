@@ -26,12 +26,14 @@ def _converters(fields):
 
 
 _rule_line = row_mapper(RULE_NAMES + ["bytes"], _converters(RULE_FIELDS))
-_rule_doc = row_mapper(RULE_NAMES, _converters(RULE_FIELDS))
 
 
 def rule_dict(row: Rule) -> dict:
-    """One rule as ``GET /rules/{id}`` returns it (no ``bytes``)."""
-    return _rule_doc([getattr(row, name) for name in RULE_NAMES])
+    """One rule as ``GET /rules/{id}`` returns it: the line of the listings (every column and
+    the DID's ``bytes``, which the client's ``rule list --traverse`` prints)."""
+    did = DID.select(DID.bytes).where(DID.scope == row.scope, DID.name == row.name).first()
+    return _rule_line([getattr(row, name) for name in RULE_NAMES]
+                      + [did.bytes if did is not None else None])
 
 
 #: Rule state letter -> state (filters accept either).

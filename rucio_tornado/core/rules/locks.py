@@ -17,8 +17,9 @@ from peewee import JOIN, SQL, Case, Value, fn
 
 from rucio_tornado.core.bulk import IN_CHUNK, chunks
 from rucio_tornado.db import current
-from rucio_tornado.models import (DID, AccountUsage, AccountUsageHistory, Content, DatasetLock,
-                                  Replica, ReplicaLock, Rule, RuleHistory, TransferRequest)
+from rucio_tornado.models import (DID, AccountUsage, AccountUsageHistory, CollectionReplica,
+                                  Content, DatasetLock, Replica, ReplicaLock, Rule, RuleHistory,
+                                  TransferRequest)
 
 #: Rows per multi-row ``INSERT`` (locks, dataset locks, history rows).
 ROWS_PER_INSERT = 1000
@@ -64,7 +65,8 @@ def insert_file_locks(rule: Rule, rows: list[tuple], now: datetime.datetime) -> 
 
 def add_dataset_locks(rule: Rule, datasets: list[tuple], rse_ids: list[str],
                       now: datetime.datetime) -> None:
-    """DatasetLock rows for each dataset ``(scope, name, length, bytes)`` and RSE."""
+    """DatasetLock rows for each dataset ``(scope, name, length, bytes)`` and RSE, and the
+    dataset replicas there (:func:`add_dataset_replicas`)."""
     rows = [(rule.id, scope, name, rse_id, rule.account, "REPLICATING", length, nbytes, now, now)
             for scope, name, length, nbytes in datasets for rse_id in rse_ids]
     fields = [DatasetLock.rule_id, DatasetLock.scope, DatasetLock.name, DatasetLock.rse_id,
@@ -72,6 +74,21 @@ def add_dataset_locks(rule: Rule, datasets: list[tuple], rse_ids: list[str],
               DatasetLock.created_at, DatasetLock.updated_at]
     for chunk in chunks(rows, ROWS_PER_INSERT):
         DatasetLock.insert_many(chunk, fields).on_conflict_ignore().execute()
+    add_dataset_replicas([(scope, name) for scope, name, _, _ in datasets], rse_ids)
+
+
+def add_dataset_replicas(datasets: list[tuple], rse_ids: list[str]) -> None:
+    """A CollectionReplica row per dataset ``(scope, name)`` and RSE a rule places it on,
+    where none exists yet: UNAVAILABLE and empty, as Rucio's rules create them (so an empty
+    dataset with a rule has its dataset replicas too)."""
+    rows = [(scope, name, "DATASET", rse_id, 0, 0, 0, 0, "UNAVAILABLE")
+            for scope, name in datasets if scope is not None for rse_id in rse_ids]
+    fields = [CollectionReplica.scope, CollectionReplica.name, CollectionReplica.did_type,
+              CollectionReplica.rse_id, CollectionReplica.bytes, CollectionReplica.length,
+              CollectionReplica.available_bytes, CollectionReplica.available_replicas_cnt,
+              CollectionReplica.state]
+    for chunk in chunks(rows, ROWS_PER_INSERT):
+        CollectionReplica.insert_many(chunk, fields).on_conflict_ignore().execute()
 
 
 def settle_new_locks(rule: Rule, now: datetime.datetime) -> None:

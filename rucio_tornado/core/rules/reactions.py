@@ -2,6 +2,7 @@
 
 Wired by :func:`install` (called from :func:`rucio_tornado.core.install`).
 """
+import datetime
 import logging
 
 from peewee import SQL, Tuple, fn
@@ -9,7 +10,8 @@ from peewee import SQL, Tuple, fn
 from rucio_tornado.core import events
 from rucio_tornado.core.bulk import by_scope, chunks
 from rucio_tornado.core.dids.graph import ancestors_of, datasets_under
-from rucio_tornado.core.rules.lifecycle import remove_expired_rules, retire_parents
+from rucio_tornado import exceptions
+from rucio_tornado.core.rules.lifecycle import inject_rule, release_parents, remove_expired_rules
 from rucio_tornado.core.rules.locks import (add_dataset_locks, insert_file_locks, refresh_rules,
                                             settle_new_locks)
 from rucio_tornado.core.rules.placement import Placer, file_presence, resolve_or_none
@@ -48,7 +50,7 @@ def replicas_available(rse_id: str, dids) -> None:
             TransferRequest.dest_rse_id == rse_id, TransferRequest.scope == scope,
             TransferRequest.name.in_(part), TransferRequest.state == "QUEUED").execute()
     if rule_ids:
-        retire_parents(refresh_rules(rule_ids, now), now)
+        release_parents(refresh_rules(rule_ids, now), now)
 
 
 def _waiting_locks_on(rse_id):
@@ -103,15 +105,15 @@ def files_attached(scope: str, name: str, files) -> None:
         rules.extend(Rule.select().where(_on_keys(part)))
     touched = []
     for rule in rules:
-        if rule.state == "WAITING_APPROVAL":
-            continue
+        if rule.state in ("WAITING_APPROVAL", "INJECT"):
+            continue                    # their locks come with the approval / the injection
         rows = _placement_for_new_files(rule, scope, name, files)
         if rows:
             insert_file_locks(rule, rows, now)
             settle_new_locks(rule, now)
             touched.append(rule.id)
     if touched:
-        retire_parents(refresh_rules(touched, now), now)
+        release_parents(refresh_rules(touched, now), now)
 
 
 def collections_attached(scope: str, name: str, children) -> None:
@@ -155,8 +157,40 @@ def _placement_for_new_files(rule, scope, name, files):
     return [(s, n, b, rse_id) for s, n, b in files for rse_id in chosen]
 
 
+#: Delayed rules injected per pass; a rule that cannot be placed yet waits this long.
+INJECT_BATCH = 100
+INJECT_RETRY = datetime.timedelta(minutes=10)
+
+
+def inject_rules(limit: int = INJECT_BATCH) -> int:
+    """Delayed rules (``delay_injection``: state INJECT until ``created_at``) get their locks,
+    one transaction per rule. Without quota a rule is SUSPENDED (as Rucio's injector does);
+    other placement errors retry later. How many were injected."""
+    now = utcnow()
+    ids = [r for (r,) in Rule.select(Rule.id).where(Rule.state == "INJECT", Rule.created_at <= now)
+           .order_by(Rule.created_at).limit(limit).tuples()]
+    injected = 0
+    for rule_id in ids:
+        try:
+            with Rule._meta.database.atomic():
+                rule = Rule.get_or_none(Rule.id == rule_id, Rule.state == "INJECT")
+                if rule is not None:
+                    inject_rule(rule, now)
+                    injected += 1
+        except exceptions.InsufficientAccountLimit as exc:
+            Rule.update(state="SUSPENDED", error=exc.message[:255], updated_at=now).where(
+                Rule.id == rule_id).execute()
+        except exceptions.RucioException as exc:
+            log.warning("rule %s: injection failed: %s", rule_id, exc.message)
+            Rule.update(created_at=now + INJECT_RETRY, error=exc.message[:255]).where(
+                Rule.id == rule_id).execute()
+    return injected
+
+
 def expire_rules() -> int:
-    """Periodic task: remove expired rules (returns how many)."""
+    """Periodic task "rules": inject delayed rules whose time has come, remove expired rules
+    (returns how many were removed)."""
+    inject_rules()
     return remove_expired_rules()
 
 

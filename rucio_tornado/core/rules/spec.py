@@ -99,6 +99,7 @@ class RuleSpec:
     priority: int = DEFAULT_PRIORITY
     split_container: bool = False
     meta: str | None = None                 # JSON text
+    delay_injection: int | None = None      # seconds: locks only then (state INJECT)
 
     @classmethod
     def from_body(cls, default_account: str, body: dict) -> tuple[list, "RuleSpec"]:
@@ -127,6 +128,9 @@ class RuleSpec:
         if notify not in NOTIFY:
             raise invalid(f"Invalid notify {notify!r}")
         lifetime = _typed(body, "lifetime", (int, float))
+        delay = _typed(body, "delay_injection", int)
+        if delay is not None and delay < 0:
+            raise invalid(f"Invalid value for delay_injection: {delay!r}")
         priority = body.get("priority")
         priority = DEFAULT_PRIORITY if priority is None else checked_int(
             priority, "priority", invalid(f"Invalid priority {priority!r}"), *PRIORITY_RANGE)
@@ -142,7 +146,7 @@ class RuleSpec:
             comments=_typed(body, "comment", str),
             ask_approval=_typed(body, "ask_approval", bool, False), priority=priority,
             split_container=_typed(body, "split_container", bool, False),
-            meta=meta_text(body.get("meta")))
+            meta=meta_text(body.get("meta")), delay_injection=delay or None)
         return [(did["scope"], did["name"]) for did in dids], spec
 
     @classmethod

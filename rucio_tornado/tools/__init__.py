@@ -1,0 +1,1 @@
+"""Operator tools around the server: the bulk loader."""
