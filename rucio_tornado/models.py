@@ -654,3 +654,25 @@ class DIDFollower(BaseModel):
 
 
 ALL_MODELS.append(DIDFollower)
+
+
+# -- OIDC browser and polling logins (core/auth/oidc_flows.py) -------------------------------
+class OIDCLogin(BaseModel):
+    """One login through the identity provider (Rucio's ``oauth_requests``): ``state`` and
+    ``nonce`` tie the IdP's answer to it; ``access_msg`` is the code in the URL the client is
+    given (and later the fetch code); ``token`` is our token once granted, kept until
+    ``expires_at``; ``refresh_token`` (the IdP's, when it gave one) serves /auth/oidc_refresh
+    of the token whose ``token_jti`` it holds."""
+    state = pw.CharField(max_length=64, primary_key=True)
+    nonce = pw.CharField(max_length=64)
+    access_msg = pw.CharField(max_length=80, unique=True)
+    account = pw.CharField(max_length=25, null=True)
+    polling = pw.BooleanField(default=False)
+    auth_url = pw.TextField()
+    token = pw.TextField(null=True)
+    token_jti = pw.CharField(max_length=32, null=True, index=True)
+    refresh_token = pw.TextField(null=True)
+    expires_at = pw.DateTimeField(index=True)
+
+
+ALL_MODELS.append(OIDCLogin)

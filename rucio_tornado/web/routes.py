@@ -7,7 +7,7 @@ Each resource has its own section; keep additions inside the section they belong
 """
 from tornado.web import RedirectHandler
 
-from rucio_tornado.web import accounts, auth, ops
+from rucio_tornado.web import accounts, auth, oidc, ops
 from rucio_tornado.web import account_limits, rses
 from rucio_tornado.web import did_extras, dids, meta
 from rucio_tornado.web import replicas
@@ -30,6 +30,10 @@ ROUTES = [
     (rf"/auth/ssh_challenge_token{S}", auth.SSHChallengeHandler),
     (rf"/auth/ssh{S}", auth.SSHHandler),
     (rf"/auth/gss{S}", auth.GSSHandler),
+    (rf"/auth/oidc{S}", oidc.AuthOIDCHandler),
+    (rf"/auth/oidc_redirect{S}", oidc.RedirectOIDCHandler),
+    (rf"/auth/oidc_code{S}", oidc.CodeOIDCHandler),
+    (rf"/auth/oidc_refresh{S}", oidc.RefreshOIDCHandler),
 
     # -- accounts, identities, scopes ------------------------------------------------------
     (rf"/accounts{S}", accounts.AccountListHandler),

@@ -14,9 +14,6 @@ from rucio_tornado.web.base import BaseHandler
 
 #: (methods, real route) pairs of the real API that no handler here serves (yet).
 NOT_SERVED = [
-    # the browser and device OIDC flows (external tokens are accepted on every route)
-    ("GET", "/auth/oidc"), ("GET", "/auth/oidc_code"), ("GET", "/auth/oidc_redirect"),
-    ("GET", "/auth/oidc_refresh"),
     # DIRAC, quarantined replicas, opendata: not built yet
     ("POST", "/dirac/addfiles/"), ("POST", "/replicas/quarantine/"),
     ("GET", "/opendata/dids"), ("GET POST PUT DELETE", "/opendata/dids/<scope>/<name>"),
