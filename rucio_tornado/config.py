@@ -53,7 +53,6 @@ class Settings:
     oidc_login_issuer: str = ""          # the IdP's issuer URL (discovery document under it)
     oidc_client_id: str = ""             # this server's client at that IdP
     oidc_client_secret: str = ""         # ... and its secret (client_secret_basic)
-    oidc_public_url: str = ""            # this server's URL as browsers reach it (none: the Host)
     oidc_scope: str = "openid profile"   # scopes every login asks for (more may be requested)
     oidc_login_lifetime: int = 300       # seconds a started login may take
     ssh_challenge_lifetime: int = 10     # seconds a client has to sign an SSH challenge

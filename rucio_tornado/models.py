@@ -662,7 +662,7 @@ class OIDCLogin(BaseModel):
     ``nonce`` tie the IdP's answer to it; ``access_msg`` is the code in the URL the client is
     given (and later the fetch code); ``token`` is our token once granted, kept until
     ``expires_at``; ``refresh_token`` (the IdP's, when it gave one) serves /auth/oidc_refresh
-    of the token whose ``token_jti`` it holds."""
+    of the token whose ``token_jti`` it holds, until ``refresh_expires_at``."""
     state = pw.CharField(max_length=64, primary_key=True)
     nonce = pw.CharField(max_length=64)
     access_msg = pw.CharField(max_length=80, unique=True)
@@ -673,6 +673,7 @@ class OIDCLogin(BaseModel):
     token_jti = pw.CharField(max_length=32, null=True, index=True)
     refresh_token = pw.TextField(null=True)
     expires_at = pw.DateTimeField(index=True)
+    refresh_expires_at = pw.DateTimeField(null=True)   # the refresh token kept until then
 
 
 ALL_MODELS.append(OIDCLogin)

@@ -1,6 +1,7 @@
 """The OIDC login flows (/auth/oidc, /auth/oidc_redirect, /auth/oidc_code, /auth/oidc_refresh)
 against a throw-away identity provider on 127.0.0.1, driven over plain HTTP as a browser and
 the client would; on both databases."""
+import datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -103,13 +104,16 @@ async def test_fetch_code_login_with_the_identity_s_default_account(api, jane):
     assert validate.json()["account"] == "jane"
 
 
-async def test_refresh_with_offline_access(api, jane, tokens):
+async def test_refresh_with_offline_access(api, jane, tokens, db):
     response = await start(api, polling=True, scope="openid profile offline_access",
                            **{"X-Rucio-Account": "jane"})
     auth_url = response.headers["X-Rucio-OIDC-Auth-URL"]
     assert (await browser_login(api, auth_url)).status == 200
     token = (await api.as_(None).get(fetch_path(auth_url, api), headers=FETCH)) \
         .headers["X-Rucio-Auth-Token"]
+    # the login's own lifetime is over (and a later login cleans up): the refresh stays
+    db.run_sync(lambda: OIDCLogin.update(expires_at=datetime.datetime(2020, 1, 1)).execute())
+    assert (await start(api)).status == 200
     refreshed = await api.as_(None).get("/auth/oidc_refresh", headers={
         "X-Rucio-Auth-Token": token, "X-Rucio-Account": "jane"})
     assert refreshed.status == 200, refreshed

@@ -29,7 +29,8 @@ class OIDCHandler(LoginHandler):
 
     @property
     def public_url(self):
-        return (self.config.oidc_public_url or
+        """``external_url`` (where browsers and clients reach us), else this request's host."""
+        return (self.config.external_url or
                 f"{self.request.protocol}://{self.request.host}").rstrip("/")
 
     def page(self, status, text):

@@ -35,6 +35,8 @@ from rucio_tornado.db import atomic
 from rucio_tornado.models import OIDCLogin, utcnow
 
 POLLING = "_polling"
+#: Hours a login's refresh token is kept (Rucio's REFRESH_LIFETIME_H).
+REFRESH_LIFETIME_H = 96
 LOGIN_FAILED = "Cannot authorize your access, please check your access credentials"
 
 
@@ -65,7 +67,8 @@ def start_login(account: str | None, scope: str, polling: bool, authorization_en
             "Requirements of scope and audience do not satisfy minimal requirements of the "
             "Rucio server.")
     now = utcnow()
-    OIDCLogin.delete().where(OIDCLogin.expires_at < now).execute()
+    OIDCLogin.delete().where(OIDCLogin.expires_at < now, (
+        OIDCLogin.refresh_expires_at.is_null() | (OIDCLogin.refresh_expires_at < now))).execute()
     state, nonce = _code(48), _code(48)
     access_msg = _code(24) + (POLLING if polling else "")
     params = {"response_type": "code", "client_id": client_id, "scope": " ".join(requested),
@@ -125,7 +128,9 @@ def grant(state: str, token: str, jti: str, refresh_token: str | None) -> str | 
     """Store our token in the login; the fetch code the page shows (None when polling)."""
     row = OIDCLogin.get_by_id(state)
     fetchcode = None if row.polling else _code(40)
+    keep = utcnow() + datetime.timedelta(hours=REFRESH_LIFETIME_H) if refresh_token else None
     OIDCLogin.update(token=token, token_jti=jti, refresh_token=refresh_token,
+                     refresh_expires_at=keep,
                      access_msg=row.access_msg if row.polling else fetchcode).where(
         OIDCLogin.state == state).execute()
     return fetchcode
@@ -134,7 +139,8 @@ def grant(state: str, token: str, jti: str, refresh_token: str | None) -> str | 
 def refresh_grant(jti: str) -> tuple[str, str] | None:
     """``(state, IdP refresh token)`` of the login that issued the token ``jti``, if any."""
     row = OIDCLogin.get_or_none(OIDCLogin.token_jti == jti)
-    if row is None or not row.refresh_token:
+    if row is None or not row.refresh_token or row.refresh_expires_at is None or \
+            row.refresh_expires_at < utcnow():
         return None
     return row.state, row.refresh_token
 
