@@ -49,6 +49,12 @@ class Settings:
     oidc_audience: str = "rucio"         # external tokens' aud must contain this
     oidc_leeway: int = 60                # seconds of clock skew allowed for exp/nbf/iat
     oidc_jwks_refresh: float = 3600.0    # seconds a fetched JWKS is kept before reading it again
+    # the browser/polling login (/auth/oidc...) against one identity provider (none: 401)
+    oidc_login_issuer: str = ""          # the IdP's issuer URL (discovery document under it)
+    oidc_client_id: str = ""             # this server's client at that IdP
+    oidc_client_secret: str = ""         # ... and its secret (client_secret_basic)
+    oidc_scope: str = "openid profile"   # scopes every login asks for (more may be requested)
+    oidc_login_lifetime: int = 300       # seconds a started login may take
     ssh_challenge_lifetime: int = 10     # seconds a client has to sign an SSH challenge
     trusted_proxies: str = ""            # comma-separated addresses allowed to set X-Forwarded-*
     shutdown_timeout: float = 30.0       # seconds running requests get on SIGTERM

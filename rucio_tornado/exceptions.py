@@ -36,6 +36,10 @@ class CannotAuthenticate(RucioException, status=401):
     pass
 
 
+class CannotAuthorize(RucioException, status=401):
+    pass
+
+
 class IdentityError(RucioException, status=400):
     pass
 

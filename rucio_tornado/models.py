@@ -694,3 +694,42 @@ class OpenDataMeta(BaseModel):
 
 
 ALL_MODELS.extend([QuarantinedReplica, OpenDataDID, OpenDataDOI, OpenDataRecord, OpenDataMeta])
+
+
+# -- followers of DIDs (core/dids/extras.py) ---------------------------------------------------
+class DIDFollower(BaseModel):
+    """An account following a DID (``/dids/{scope}/{name}/follow``; Rucio's ``dids_followed``)."""
+    scope = pw.CharField(max_length=25)
+    name = pw.CharField(max_length=250)
+    account = pw.CharField(max_length=25)
+    did_type = pw.CharField(max_length=10)
+
+    class Meta:
+        primary_key = pw.CompositeKey("scope", "name", "account")
+        indexes = ((("account",), False),)
+
+
+ALL_MODELS.append(DIDFollower)
+
+
+# -- OIDC browser and polling logins (core/auth/oidc_flows.py) -------------------------------
+class OIDCLogin(BaseModel):
+    """One login through the identity provider (Rucio's ``oauth_requests``): ``state`` and
+    ``nonce`` tie the IdP's answer to it; ``access_msg`` is the code in the URL the client is
+    given (and later the fetch code); ``token`` is our token once granted, kept until
+    ``expires_at``; ``refresh_token`` (the IdP's, when it gave one) serves /auth/oidc_refresh
+    of the token whose ``token_jti`` it holds, until ``refresh_expires_at``."""
+    state = pw.CharField(max_length=64, primary_key=True)
+    nonce = pw.CharField(max_length=64)
+    access_msg = pw.CharField(max_length=80, unique=True)
+    account = pw.CharField(max_length=25, null=True)
+    polling = pw.BooleanField(default=False)
+    auth_url = pw.TextField()
+    token = pw.TextField(null=True)
+    token_jti = pw.CharField(max_length=32, null=True, index=True)
+    refresh_token = pw.TextField(null=True)
+    expires_at = pw.DateTimeField(index=True)
+    refresh_expires_at = pw.DateTimeField(null=True)   # the refresh token kept until then
+
+
+ALL_MODELS.append(OIDCLogin)

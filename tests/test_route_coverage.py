@@ -57,14 +57,55 @@ def test_a_later_handler_wins_over_the_501():
 
 
 
+async def _fetch(url, method="GET"):
+    from tornado.httpclient import AsyncHTTPClient
+
+    from rucio_tornado.testing import Response
+    return Response(await AsyncHTTPClient().fetch(url, method=method, raise_error=False,
+                                            body=b"" if method in ("POST", "PUT") else None))
+
+
 @pytest.mark.gen_test
-async def test_unsupported_answers_501(api):
-    response = await api.get("/dids/new")
-    assert response.status == 501
-    assert response.exception_class == "UnsupportedOperation"
-    assert "GET /dids/new is not supported by this server" in response.json()["ExceptionMessage"]
-    response = await api.get("/dids/resurrect")
-    assert (response.status, response.exception_class) == (405, "MethodNotAllowed")
+async def test_unsupported_answers_501():
+    """The 501 route of a rule (served by a table of its own, since the real API's routes are
+    all being served one by one): 501 for its methods, 405 for others, 404 off the table."""
+    import tornado.httpserver
+    import tornado.netutil
+    import tornado.web
+
+    from rucio_tornado.web import unsupported
+    from rucio_tornado.web.base import NotFoundHandler
+    table = unsupported.place([], [("GET", "/example/new"), ("POST", "/example/resurrect")])
+    app = tornado.web.Application(table, default_handler_class=NotFoundHandler)
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    server = tornado.httpserver.HTTPServer(app)
+    server.add_sockets(sockets)
+    base = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
+    try:
+        response = await _fetch(base + "/example/new")
+        assert response.status == 501
+        assert response.exception_class == "UnsupportedOperation"
+        assert "GET /example/new is not supported by this server" in \
+            response.json()["ExceptionMessage"]
+        response = await _fetch(base + "/example/resurrect")
+        assert (response.status, response.exception_class) == (405, "MethodNotAllowed")
+        response = await _fetch(base + "/example/new", "PUT")
+        assert (response.status, response.exception_class) == (405, "MethodNotAllowed")
+        response = await _fetch(base + "/no/such/route")
+        assert (response.status, response.exception_class) == (404, "NotFound")
+    finally:
+        server.stop()
+
+
+@pytest.mark.gen_test
+async def test_the_routes_still_unserved_answer_501(api):
+    from rucio_tornado.web.unsupported import NOT_SERVED, sample_path
+    for methods, rule in NOT_SERVED:
+        method = methods.split()[0]
+        response = await api.request(method, sample_path(rule)[0],
+                                     body={} if method in ("POST", "PUT") else None)
+        assert (response.status, response.exception_class) == (501, "UnsupportedOperation"), \
+            (method, rule, response)
     response = await api.put("/dids/new")
     assert (response.status, response.exception_class) == (405, "MethodNotAllowed")
     response = await api.get("/no/such/route")

@@ -96,6 +96,11 @@ def usage_reader(issuer, account=None, **_):
         _country_admin_of(issuer.account))
 
 
+def follower_or_admin(issuer, account=None, scope=None, **_):
+    """Following a DID: an account for itself, root/admin for anyone, anyone in scope mock."""
+    return issuer.is_admin or issuer.account == account or scope == "mock"
+
+
 def anyone(issuer, **_):
     """Every authenticated account."""
     return True
@@ -145,6 +150,10 @@ RULES = {
     "delete_metadata": scope_owner_strict,
     "obsolete_did": scope_owner_or_admin,
     "add_meta_key": admin_only,
+    "create_did_sample": scope_owner_or_admin,
+    "resurrect": admin_only,
+    "add_did_to_followed": follower_or_admin,
+    "remove_did_from_followed": follower_or_admin,
     "delete_meta_key": admin_only,
     # -- replicas --
     "add_replicas": replica_writer,

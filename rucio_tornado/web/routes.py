@@ -7,9 +7,9 @@ Each resource has its own section; keep additions inside the section they belong
 """
 from tornado.web import RedirectHandler
 
-from rucio_tornado.web import accounts, auth, ops
+from rucio_tornado.web import accounts, auth, oidc, ops
 from rucio_tornado.web import account_limits, rses
-from rucio_tornado.web import dids, meta
+from rucio_tornado.web import did_extras, dids, meta
 from rucio_tornado.web import replicas
 from rucio_tornado.web import rules, subscriptions
 from rucio_tornado.web import lifetime_exceptions, locks, redirect, requests
@@ -30,6 +30,10 @@ ROUTES = [
     (rf"/auth/ssh_challenge_token{S}", auth.SSHChallengeHandler),
     (rf"/auth/ssh{S}", auth.SSHHandler),
     (rf"/auth/gss{S}", auth.GSSHandler),
+    (rf"/auth/oidc{S}", oidc.AuthOIDCHandler),
+    (rf"/auth/oidc_redirect{S}", oidc.RedirectOIDCHandler),
+    (rf"/auth/oidc_code{S}", oidc.CodeOIDCHandler),
+    (rf"/auth/oidc_refresh{S}", oidc.RefreshOIDCHandler),
 
     # -- accounts, identities, scopes ------------------------------------------------------
     (rf"/accounts{S}", accounts.AccountListHandler),
@@ -87,6 +91,10 @@ ROUTES = [
     (rf"/dids/bulkfiles{S}", dids.BulkFilesHandler),
     (rf"/dids/bulkmeta{S}", dids.BulkMetaHandler),
     (rf"/dids/bulkdidsmeta{S}", dids.BulkDIDsMetaHandler),
+    (rf"/dids/new{S}", did_extras.NewDIDsHandler),
+    (rf"/dids/resurrect{S}", did_extras.ResurrectHandler),
+    (rf"/dids/sample{S}", did_extras.SampleHandler),
+    (rf"/dids/{P}/{P}/{P}/{P}/{P}/sample{S}", did_extras.SampleHandler),
     (rf"/dids/{P}/dids/search{S}", dids.SearchHandler),
     (rf"/dids/{P}/", dids.ScopeListHandler),
     (rf"/dids/{P}/guid{S}", dids.GUIDHandler),
@@ -97,6 +105,7 @@ ROUTES = [
     (rf"/dids/{P}/{P}/dids{S}", dids.ContentHandler),
     (rf"/dids/{P}/{P}/files{S}", dids.FilesHandler),
     (rf"/dids/{P}/{P}/parents{S}", dids.ParentsHandler),
+    (rf"/dids/{P}/{P}/follow{S}", did_extras.FollowHandler),
     # suffix routes of other resources (rules, replicas of a DID) before the generic ones
     (rf"/dids/{P}/{P}/rules{S}", rules.DIDRulesHandler),
     (rf"/dids/{P}/{P}/associated_rules{S}", rules.DIDAssociatedRulesHandler),

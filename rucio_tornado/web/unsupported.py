@@ -14,13 +14,6 @@ from rucio_tornado.web.base import BaseHandler
 
 #: (methods, real route) pairs of the real API that no handler here serves (yet).
 NOT_SERVED = [
-    # the browser and device OIDC flows (external tokens are accepted on every route)
-    ("GET", "/auth/oidc"), ("GET", "/auth/oidc_code"), ("GET", "/auth/oidc_redirect"),
-    ("GET", "/auth/oidc_refresh"),
-    # DIDs
-    ("POST", "/dids/<input_scope>/<input_name>/<output_scope>/<output_name>/<nbfiles>/sample"),
-    ("GET POST DELETE", "/dids/<path:scope_name>/follow"), ("GET", "/dids/new"),
-    ("POST", "/dids/resurrect"), ("POST", "/dids/sample"),
 ]
 
 _PART = "([^/]+)"

@@ -6,4 +6,5 @@
 - ``catalog``: creation, status, obsolete, attach/detach and the content listings (DIDs only;
   compositions with replicas and rules are in :mod:`rucio_tornado.core.workflows`).
 - ``search``: the client's filters turned into one streamed query.
+- ``extras``: new DIDs, resurrection, samples and followers (on ``catalog`` and ``graph``).
 """
