@@ -155,16 +155,18 @@ def release_locks(rule: Rule, now: datetime.datetime, purge: bool = False) -> No
 def apply_usage(account: str, deltas: dict, now: datetime.datetime) -> None:
     """Add ``{rse_id: (files, bytes)}`` to the account's usage; one history row per account,
     RSE and call (``now``), however many rules the call touches."""
-    for rse_id, (files, nbytes) in deltas.items():
+    for rse_id, (files, nbytes) in sorted(deltas.items()):   # rows locked in key order
         if not files and not nbytes:
             continue
         where = (AccountUsage.account == account) & (AccountUsage.rse_id == rse_id)
-        updated = AccountUsage.update(files=AccountUsage.files + files,
-                                      bytes=AccountUsage.bytes + nbytes,
-                                      updated_at=now).where(where).execute()
-        if not updated:
-            AccountUsage.create(account=account, rse_id=rse_id, files=files, bytes=nbytes,
-                                created_at=now, updated_at=now)
+        # One upsert: concurrent first bookings on an RSE add up instead of colliding.
+        (AccountUsage.insert(account=account, rse_id=rse_id, files=files, bytes=nbytes,
+                             created_at=now, updated_at=now)
+         .on_conflict(conflict_target=[AccountUsage.account, AccountUsage.rse_id],
+                      update={AccountUsage.files: AccountUsage.files + files,
+                              AccountUsage.bytes: AccountUsage.bytes + nbytes,
+                              AccountUsage.updated_at: now})
+         .execute())
         row = AccountUsage.get(where)
         same_call = ((AccountUsageHistory.account == account)
                      & (AccountUsageHistory.rse_id == rse_id)

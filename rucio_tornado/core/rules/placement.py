@@ -14,10 +14,13 @@ from rucio_tornado.core import lookup
 from rucio_tornado.core.bulk import by_scope
 from rucio_tornado.core.dids.graph import datasets_under
 from rucio_tornado.core.rses import expression as rse_expression
+from rucio_tornado.db import current
 from rucio_tornado.models import (DID, AccountAttribute, AccountGlobalLimit, AccountLimit,
                                   AccountUsage, Content, Replica, RSEUsage)
 
 UNLIMITED = -1
+#: First key of the per-account PostgreSQL advisory locks (:func:`lock_quota`).
+QUOTA_LOCK = 72_74_2012
 
 
 def resolve(expression: str) -> list[dict]:
@@ -83,11 +86,23 @@ def _weights(rses, weight):
     return {rse["id"]: float(free.get(rse["id"]) or 0) for rse in rses}
 
 
+def lock_quota(account: str) -> None:
+    """Make the quota check of a rule and the usage its locks book one step per account:
+    concurrent rules of ``account`` wait here until the transaction holding the lock ends
+    (PostgreSQL: a transaction-level advisory lock on the account, so global limits, which
+    span RSEs, hold as well as local ones; SQLite runs one writer at a time anyway)."""
+    database = current()
+    if database is not None and database.is_postgresql:
+        database.peewee.execute_sql("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                                    (QUOTA_LOCK, account))
+
+
 class Quota:
     """Room left for one account: local limits per RSE and global limits per expression.
 
     :meth:`take` checks and books the bytes of one group on one RSE, so several groups and
-    copies of one rule are counted together.
+    copies of one rule are counted together. Unless the account is exempt, the usage is read
+    under :func:`lock_quota` (held until the transaction that books the rule's usage ends).
     """
 
     def __init__(self, account, rses, exempt=False):
@@ -96,6 +111,8 @@ class Quota:
         self.exempt_rses = {rse["id"] for rse in rses
                             if _attribute_true(rse.get("attributes", {}).get("mock"))}
         self.exempt = exempt or is_admin_account(account)
+        if not self.exempt:
+            lock_quota(account)
         self.local = dict(AccountLimit.select(AccountLimit.rse_id, AccountLimit.bytes)
                           .where(AccountLimit.account == account, AccountLimit.rse_id.in_(ids))
                           .tuples())
