@@ -111,25 +111,34 @@ class Quota:
         self.exempt_rses = {rse["id"] for rse in rses
                             if _attribute_true(rse.get("attributes", {}).get("mock"))}
         self.exempt = exempt or is_admin_account(account)
-        if not self.exempt:
-            lock_quota(account)
         self.local = dict(AccountLimit.select(AccountLimit.rse_id, AccountLimit.bytes)
                           .where(AccountLimit.account == account, AccountLimit.rse_id.in_(ids))
                           .tuples())
+        covering = [] if self.exempt else self._global_limits(account, set(ids))
+        if not self.exempt:
+            lock_quota(account)                 # the usage below is read under the lock
         self.usage = dict(AccountUsage.select(AccountUsage.rse_id, AccountUsage.bytes)
                           .where(AccountUsage.account == account).tuples())
-        self.globals = []                       # [limit bytes, set of rse ids, used bytes]
-        if not self.exempt:
-            for expression, limit in (AccountGlobalLimit
-                                      .select(AccountGlobalLimit.rse_expression,
+        self.globals = [[limit, covered, sum(self.usage.get(rse_id, 0) for rse_id in covered)]
+                        for limit, covered in covering]    # [limit, rse ids, used bytes]
+
+    @staticmethod
+    def _global_limits(account, ids):
+        """``[(limit bytes, covered rse ids)]`` of the account's global limits that cover one
+        of ``ids`` (all expressions resolved in one RSE snapshot)."""
+        rows = list(AccountGlobalLimit.select(AccountGlobalLimit.rse_expression,
                                               AccountGlobalLimit.bytes)
-                                      .where(AccountGlobalLimit.account == account).tuples()):
-                try:
-                    covered = {rse["id"] for rse in resolve(expression)}
-                except exceptions.InvalidRSEExpression:
-                    continue
-                used = sum(self.usage.get(rse_id, 0) for rse_id in covered)
-                self.globals.append([limit, covered, used])
+                    .where(AccountGlobalLimit.account == account).tuples())
+        snapshot = rse_expression.load_snapshot() if rows else {}
+        covering = []
+        for expression, limit in rows:
+            try:
+                covered = {rse["id"] for rse in rse_expression.resolve(expression, snapshot)}
+            except exceptions.InvalidRSEExpression:
+                continue
+            if covered & ids:
+                covering.append((limit, covered))
+        return covering
 
     def fits(self, rse_id, nbytes):
         if self.exempt or rse_id in self.exempt_rses:
