@@ -49,19 +49,16 @@ def server(request, tmp_path_factory):
 
 
 class Client:
-    """Requests as root, one connection per thread; every answer is checked for a 5xx or an
-    error naming database internals."""
+    """Requests as root, each racing thread on its own kept-alive connection (``slot``); every
+    answer is checked for a 5xx or an error naming database internals."""
 
     def __init__(self, server):
-        self.server, self.local = server, threading.local()
-        self.problems, self.sessions = [], []
+        self.server = server
+        self.problems = []
+        self.sessions = [requests.Session() for _ in range(CONCURRENT + 1)]
 
-    def request(self, method, path, body=None):
-        session = getattr(self.local, "session", None)
-        if session is None:
-            session = self.local.session = requests.Session()
-            self.sessions.append(session)
-        response = session.request(method, self.server.url + path, json=body, timeout=60,
+    def request(self, method, path, body=None, slot=CONCURRENT):
+        response = self.sessions[slot].request(method, self.server.url + path, json=body, timeout=60,
                                    headers=self.server.headers)
         text = (response.headers.get("ExceptionMessage", "") + response.text).lower()
         if response.status_code >= 500 or (response.status_code >= 400 and
@@ -87,7 +84,7 @@ def race(client, requests_):
     def run(index, method, path, body):
         barrier.wait()
         try:
-            results[index] = client.request(method, path, body)
+            results[index] = client.request(method, path, body, slot=index)
         except Exception as exc:  # reported as the request's result, checked by the caller
             results[index] = exc
     threads = [threading.Thread(target=run, args=(i, *r)) for i, r in enumerate(requests_)]
