@@ -14,13 +14,11 @@ from rucio_tornado.core import lookup
 from rucio_tornado.core.bulk import by_scope
 from rucio_tornado.core.dids.graph import datasets_under
 from rucio_tornado.core.rses import expression as rse_expression
-from rucio_tornado.db import current
+from rucio_tornado.core.rules.locks import lock_account_usage
 from rucio_tornado.models import (DID, AccountAttribute, AccountGlobalLimit, AccountLimit,
                                   AccountUsage, Content, Replica, RSEUsage)
 
 UNLIMITED = -1
-#: First key of the per-account PostgreSQL advisory locks (:func:`lock_quota`).
-QUOTA_LOCK = 72_74_2012
 
 
 def resolve(expression: str) -> list[dict]:
@@ -86,23 +84,13 @@ def _weights(rses, weight):
     return {rse["id"]: float(free.get(rse["id"]) or 0) for rse in rses}
 
 
-def lock_quota(account: str) -> None:
-    """Make the quota check of a rule and the usage its locks book one step per account:
-    concurrent rules of ``account`` wait here until the transaction holding the lock ends
-    (PostgreSQL: a transaction-level advisory lock on the account, so global limits, which
-    span RSEs, hold as well as local ones; SQLite runs one writer at a time anyway)."""
-    database = current()
-    if database is not None and database.is_postgresql:
-        database.peewee.execute_sql("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                                    (QUOTA_LOCK, account))
-
-
 class Quota:
     """Room left for one account: local limits per RSE and global limits per expression.
 
     :meth:`take` checks and books the bytes of one group on one RSE, so several groups and
     copies of one rule are counted together. Unless the account is exempt, the usage is read
-    under :func:`lock_quota` (held until the transaction that books the rule's usage ends).
+    under :func:`.locks.lock_account_usage` (held until the transaction that books the rule's
+    usage ends), so a concurrent rule of the account sees what this one books.
     """
 
     def __init__(self, account, rses, exempt=False):
@@ -116,7 +104,7 @@ class Quota:
                           .tuples())
         covering = [] if self.exempt else self._global_limits(account, set(ids))
         if not self.exempt:
-            lock_quota(account)                 # the usage below is read under the lock
+            lock_account_usage(account)         # the usage below is read under the lock
         self.usage = dict(AccountUsage.select(AccountUsage.rse_id, AccountUsage.bytes)
                           .where(AccountUsage.account == account).tuples())
         self.globals = [[limit, covered, sum(self.usage.get(rse_id, 0) for rse_id in covered)]
