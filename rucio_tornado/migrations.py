@@ -65,11 +65,31 @@ def _rse_names_stay_taken(database, migrator):
         RSE.update(rse=f"{name}-deleted-{rse_id[:8]}").where(RSE.id == rse_id).execute()
 
 
+def _rules_unique(database, migrator):
+    """One rule per DID, account, RSE expression and copies (the unique index the final
+    synchronisation builds): of identical rules stored by concurrent requests before it, the
+    oldest stays; the others are removed as the expiry task removes a rule (their locks
+    released, the usage they booked returned, a history row kept)."""
+    from rucio_tornado.core.rules.lifecycle import remove_rule
+    from rucio_tornado.models import Rule, utcnow
+    key = (Rule.scope, Rule.name, Rule.account, Rule.rse_expression, Rule.copies)
+    groups = (Rule.select(*key).group_by(*key).having(peewee.fn.COUNT(Rule.id) > 1).tuples())
+    now = utcnow()
+    for scope, name, account, expression, copies in list(groups):
+        rules = list(Rule.select().where(
+            Rule.scope == scope, Rule.name == name, Rule.account == account,
+            Rule.rse_expression == expression, Rule.copies == copies)
+            .order_by(Rule.created_at, Rule.id))
+        for rule in rules[1:]:
+            remove_rule(rule, now)
+
+
 STEPS = [
     Step(1, "0.1.0: the first release's schema", None),
     Step(2, "protocol priorities: NULL is 'not supported', 0 the first priority",
          _priorities_nullable),
     Step(3, "RSE names stay taken after deletion", _rse_names_stay_taken),
+    Step(4, "one rule per DID, account, RSE expression and copies", _rules_unique),
 ]
 LATEST = STEPS[-1].version
 

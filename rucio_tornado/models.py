@@ -445,6 +445,22 @@ class Rule(BaseModel):
         indexes = ((("scope", "name"), False),)
 
 
+class _RuleExpressionKey(pw.Node):
+    """``rse_expression`` in the rules' unique index: its md5 on PostgreSQL, whose index
+    entries must stay under ~2.7 kB (the column holds 3000 characters); the text on SQLite."""
+
+    def __sql__(self, ctx):
+        column = pw.Entity("rse_expression")
+        return ctx.sql(pw.fn.md5(column) if ctx.state.for_update else column)
+
+
+#: One rule per DID, account, RSE expression and copies, deleted (expiring) rules included,
+#: as the real server's RULES_SC_NA_AC_RS_CO_UQ_IDX: concurrent identical rules cannot both
+#: be stored (the loser gets DuplicateRule).
+Rule.add_index(Rule.index(Rule.scope, Rule.name, Rule.account, _RuleExpressionKey(),
+                          Rule.copies, unique=True, name="rules_did_account_expression_copies"))
+
+
 class RuleHistory(BaseModel):
     """A snapshot of a rule written on every change (``/rules/.../history``)."""
     rule_id = pw.CharField(max_length=32, index=True)

@@ -6,7 +6,7 @@ One rule creation is one transaction whatever the size of the DID: locks are wri
 """
 import datetime
 
-from peewee import SQL, fn
+from peewee import SQL, IntegrityError, fn
 
 from rucio_tornado import exceptions
 from rucio_tornado.core import lookup, permissions
@@ -50,8 +50,7 @@ def create_rule(spec: RuleSpec, did, now: datetime.datetime) -> str:
         Rule.scope == did.scope, Rule.name == did.name, Rule.account == spec.account,
         Rule.rse_expression == spec.rse_expression, Rule.copies == spec.copies).exists()
     if duplicate:
-        raise exceptions.DuplicateRule(
-            "A duplicate rule for this account, did, rse_expression, copies already exists")
+        raise _duplicate()
     rses = candidate_rses(spec.rse_expression, spec.copies, spec.ignore_availability)
     rule = spec.new_rule(did, now)
     if spec.ask_approval or spec.delay_injection:
@@ -60,14 +59,28 @@ def create_rule(spec: RuleSpec, did, now: datetime.datetime) -> str:
         if not spec.ask_approval:
             check_staging(rses, spec.lifetime)
             rule.created_at = now + datetime.timedelta(seconds=spec.delay_injection)
-        rule.save(force_insert=True)
+        insert_rule(rule)
         write_history([history_row(rule, now)])
         return rule.id
     plan = plan_placement(rule, rses, Quota(rule.account, rses))
     check_targets(rule, rses, plan, spec.lifetime)
-    rule.save(force_insert=True)
+    insert_rule(rule)
     apply_plan(rule, plan, now)           # counts the locks: writes the first history row
     return rule.id
+
+
+def _duplicate():
+    return exceptions.DuplicateRule(
+        "A duplicate rule for this account, did, rse_expression, copies already exists")
+
+
+def insert_rule(rule: Rule) -> None:
+    """Store a new rule; DuplicateRule when the unique index already holds its DID, account,
+    RSE expression and copies. A concurrent identical rule waits for the first one's
+    transaction; its insert then does nothing (``ON CONFLICT DO NOTHING``: the transaction
+    stays usable for callers that skip duplicates)."""
+    if not Rule.insert(rule.__data__).on_conflict_ignore().as_rowcount().execute():
+        raise _duplicate()
 
 
 def check_staging(rses: list[dict], lifetime) -> None:
@@ -139,7 +152,10 @@ def update_rule(issuer, rule_id: str, options: dict) -> None:
         changes.update(OPTION_SETTERS[key](rule, key, value, now))
     if changes:
         changes["updated_at"] = now
-        Rule.update(**changes).where(Rule.id == rule.id).execute()
+        try:
+            Rule.update(**changes).where(Rule.id == rule.id).execute()
+        except IntegrityError:      # the new account has this rule already (unique index)
+            raise _duplicate() from None
         write_history([history_row(Rule.get_by_id(rule.id), now)])
 
 

@@ -152,19 +152,38 @@ def release_locks(rule: Rule, now: datetime.datetime, purge: bool = False) -> No
 
 
 # -- account usage -----------------------------------------------------------------------------
+#: First key of the per-account PostgreSQL advisory locks (:func:`lock_account_usage`).
+ACCOUNT_USAGE_LOCK = 72_74_2012
+
+
+def lock_account_usage(account: str) -> None:
+    """Serialise the writers of one account's usage until the transaction ends: a rule's
+    quota check (:class:`.placement.Quota`) and the usage its locks book are one step, and
+    every other booking waits for it (PostgreSQL: a transaction-level advisory lock on the
+    account, taken before any of its usage rows, so global limits, which span RSEs, hold as
+    well as local ones; SQLite runs one writer at a time anyway)."""
+    database = current()
+    if database is not None and database.is_postgresql:
+        database.peewee.execute_sql("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                                    (ACCOUNT_USAGE_LOCK, account))
+
+
 def apply_usage(account: str, deltas: dict, now: datetime.datetime) -> None:
     """Add ``{rse_id: (files, bytes)}`` to the account's usage; one history row per account,
     RSE and call (``now``), however many rules the call touches."""
-    for rse_id, (files, nbytes) in deltas.items():
-        if not files and not nbytes:
-            continue
+    deltas = sorted((rse_id, delta) for rse_id, delta in deltas.items() if any(delta))
+    if deltas:
+        lock_account_usage(account)
+    for rse_id, (files, nbytes) in deltas:              # rows locked in key order
         where = (AccountUsage.account == account) & (AccountUsage.rse_id == rse_id)
-        updated = AccountUsage.update(files=AccountUsage.files + files,
-                                      bytes=AccountUsage.bytes + nbytes,
-                                      updated_at=now).where(where).execute()
-        if not updated:
-            AccountUsage.create(account=account, rse_id=rse_id, files=files, bytes=nbytes,
-                                created_at=now, updated_at=now)
+        # One upsert: concurrent first bookings on an RSE add up instead of colliding.
+        (AccountUsage.insert(account=account, rse_id=rse_id, files=files, bytes=nbytes,
+                             created_at=now, updated_at=now)
+         .on_conflict(conflict_target=[AccountUsage.account, AccountUsage.rse_id],
+                      update={AccountUsage.files: AccountUsage.files + files,
+                              AccountUsage.bytes: AccountUsage.bytes + nbytes,
+                              AccountUsage.updated_at: now})
+         .execute())
         row = AccountUsage.get(where)
         same_call = ((AccountUsageHistory.account == account)
                      & (AccountUsageHistory.rse_id == rse_id)

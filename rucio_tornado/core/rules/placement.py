@@ -14,6 +14,7 @@ from rucio_tornado.core import lookup
 from rucio_tornado.core.bulk import by_scope
 from rucio_tornado.core.dids.graph import datasets_under
 from rucio_tornado.core.rses import expression as rse_expression
+from rucio_tornado.core.rules.locks import lock_account_usage
 from rucio_tornado.models import (DID, AccountAttribute, AccountGlobalLimit, AccountLimit,
                                   AccountUsage, Content, Replica, RSEUsage)
 
@@ -87,7 +88,9 @@ class Quota:
     """Room left for one account: local limits per RSE and global limits per expression.
 
     :meth:`take` checks and books the bytes of one group on one RSE, so several groups and
-    copies of one rule are counted together.
+    copies of one rule are counted together. Unless the account is exempt, the usage is read
+    under :func:`.locks.lock_account_usage` (held until the transaction that books the rule's
+    usage ends), so a concurrent rule of the account sees what this one books.
     """
 
     def __init__(self, account, rses, exempt=False):
@@ -99,20 +102,31 @@ class Quota:
         self.local = dict(AccountLimit.select(AccountLimit.rse_id, AccountLimit.bytes)
                           .where(AccountLimit.account == account, AccountLimit.rse_id.in_(ids))
                           .tuples())
+        covering = [] if self.exempt else self._global_limits(account, set(ids))
+        if not self.exempt:
+            lock_account_usage(account)         # the usage below is read under the lock
         self.usage = dict(AccountUsage.select(AccountUsage.rse_id, AccountUsage.bytes)
                           .where(AccountUsage.account == account).tuples())
-        self.globals = []                       # [limit bytes, set of rse ids, used bytes]
-        if not self.exempt:
-            for expression, limit in (AccountGlobalLimit
-                                      .select(AccountGlobalLimit.rse_expression,
+        self.globals = [[limit, covered, sum(self.usage.get(rse_id, 0) for rse_id in covered)]
+                        for limit, covered in covering]    # [limit, rse ids, used bytes]
+
+    @staticmethod
+    def _global_limits(account, ids):
+        """``[(limit bytes, covered rse ids)]`` of the account's global limits that cover one
+        of ``ids`` (all expressions resolved in one RSE snapshot)."""
+        rows = list(AccountGlobalLimit.select(AccountGlobalLimit.rse_expression,
                                               AccountGlobalLimit.bytes)
-                                      .where(AccountGlobalLimit.account == account).tuples()):
-                try:
-                    covered = {rse["id"] for rse in resolve(expression)}
-                except exceptions.InvalidRSEExpression:
-                    continue
-                used = sum(self.usage.get(rse_id, 0) for rse_id in covered)
-                self.globals.append([limit, covered, used])
+                    .where(AccountGlobalLimit.account == account).tuples())
+        snapshot = rse_expression.load_snapshot() if rows else {}
+        covering = []
+        for expression, limit in rows:
+            try:
+                covered = {rse["id"] for rse in rse_expression.resolve(expression, snapshot)}
+            except exceptions.InvalidRSEExpression:
+                continue
+            if covered & ids:
+                covering.append((limit, covered))
+        return covering
 
     def fits(self, rse_id, nbytes):
         if self.exempt or rse_id in self.exempt_rses:

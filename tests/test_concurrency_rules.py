@@ -1,0 +1,218 @@
+"""Rule and quota invariants under concurrent writers (issue 12 item 1), raced through the HTTP
+API of a real server: on PostgreSQL two server processes (each with its pool of connections),
+on SQLite one (which runs one writer at a time: the same checks must hold there too).
+
+Every race runs ROUNDS rounds (20 on PostgreSQL) of CONCURRENT requests; threads meet at a ``threading.Barrier``
+and send their request at once, each on its own connection. Every round is checked for a
+violated invariant; every answer for a 5xx or an error text naming database internals.
+"""
+import json
+import threading
+import uuid
+
+import pytest
+import requests
+
+from rucio_tornado.core.auth.tokens import TokenService
+from tests.pg import create_pg_database, drop_pg_database
+from tests.prodtools import TEST_SECRET, Server
+
+pytestmark = pytest.mark.concurrency
+
+#: Rounds per race: SQLite runs one writer at a time, so a few rounds show its answers.
+ROUNDS = {"postgresql": 20, "sqlite": 5}
+CONCURRENT = 20
+SIZE = 1000
+#: Words that only a database error puts into a message.
+INTERNALS = ("pkey", "constraint", "integrity", "unique", "duplicate key", "violates", "sql",
+             "account_usage", "rules_did")
+
+
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def server(request, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp(f"rules-race-{request.param}")
+    if request.param == "postgresql":
+        url = create_pg_database("rt_rrace")
+        args = ["--processes", "2"]
+    else:
+        url, args = f"sqlite:///{workdir / 'race.db'}", []
+    process = Server(workdir, {"db": url, "db_pool_size": 8}, serve_args=args)
+    process.backend = request.param
+    process.rounds = ROUNDS[request.param]
+    process.headers = {"X-Rucio-Auth-Token": TokenService(TEST_SECRET).issue("root")[0]}
+    try:
+        yield process
+    finally:
+        assert process.stop() == 0
+        if request.param == "postgresql":
+            drop_pg_database(url)
+
+
+class Client:
+    """Requests as root, each racing thread on its own kept-alive connection (``slot``); every
+    answer is checked for a 5xx or an error naming database internals."""
+
+    def __init__(self, server):
+        self.server = server
+        self.problems = []
+        self.sessions = [requests.Session() for _ in range(CONCURRENT + 1)]
+
+    def request(self, method, path, body=None, slot=CONCURRENT):
+        response = self.sessions[slot].request(method, self.server.url + path, json=body, timeout=60,
+                                   headers=self.server.headers)
+        text = (response.headers.get("ExceptionMessage", "") + response.text).lower()
+        if response.status_code >= 500 or (response.status_code >= 400 and
+                                           any(word in text for word in INTERNALS)):
+            self.problems.append(f"{method} {path}: {response.status_code} {response.text}")
+        return response
+
+    def ok(self, method, path, body=None):
+        response = self.request(method, path, body)
+        assert response.status_code in (200, 201), f"{method} {path}: {response.text}"
+        return response
+
+    def lines(self, path):
+        return [json.loads(line) for line in self.ok("GET", path).text.splitlines() if line]
+
+
+def race(client, requests_):
+    """Send the ``(method, path, body)`` requests at once (one thread each, released together
+    by a barrier); their responses (or exceptions) in order."""
+    barrier = threading.Barrier(len(requests_))
+    results = [None] * len(requests_)
+
+    def run(index, method, path, body):
+        barrier.wait()
+        try:
+            results[index] = client.request(method, path, body, slot=index)
+        except Exception as exc:  # reported as the request's result, checked by the caller
+            results[index] = exc
+    threads = [threading.Thread(target=run, args=(i, *r)) for i, r in enumerate(requests_)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return results
+
+
+def outcome(response):
+    """``201``, the exception class of a Rucio error, or what went wrong otherwise."""
+    if isinstance(response, Exception):
+        return repr(response)
+    if response.status_code == 201:
+        return 201
+    return response.headers.get("ExceptionClass") or f"{response.status_code} {response.text}"
+
+
+@pytest.fixture
+def client(server):
+    """Root's client; a fresh scope, a source RSE, and an account ``jdoe...`` of its own."""
+    api = Client(server)
+    tag = uuid.uuid4().hex[:8]
+    api.scope, api.source, api.account = "race" + tag, "SRC" + tag.upper(), "jdoe" + tag
+    api.ok("POST", f"/accounts/root/scopes/{api.scope}")
+    api.ok("POST", f"/rses/{api.source}", {})
+    api.ok("POST", f"/accounts/{api.account}", {"type": "USER", "email": None})
+    yield api
+    for session in api.sessions:        # no idle keep-alive connection delays the shutdown
+        session.close()
+    assert not api.problems, "\n".join(api.problems[:5])
+
+
+def add_files(api, names):
+    api.ok("POST", "/replicas", {"rse": api.source, "files": [
+        {"scope": api.scope, "name": n, "bytes": SIZE, "adler32": "0cc737eb"} for n in names]})
+
+
+def add_rse(api, name):
+    api.ok("POST", f"/rses/{name}", {})
+    return name
+
+
+def rule(api, name, expression, account="root"):
+    return ("POST", "/rules/", {"dids": [{"scope": api.scope, "name": name}], "copies": 1,
+                                "rse_expression": expression, "account": account})
+
+
+def usage(api, rse):
+    (line,) = api.lines(f"/accounts/{api.account}/usage/local/{rse}")
+    return line["files"], line["bytes"]
+
+
+def test_identical_rules_at_once_store_one(client):
+    """20 identical ``POST /rules/``: one rule, the others DuplicateRule; a deleted (expiring)
+    rule still counts, as in Rucio. Even rounds: an admin account (no quota, so only the
+    unique index decides); odd rounds: an account with an unlimited local limit."""
+    target = add_rse(client, client.source + "T")
+    admin = "adm" + client.account[4:]
+    client.ok("POST", f"/accounts/{admin}", {"type": "USER", "email": None})
+    client.ok("POST", f"/accounts/{admin}/attr/admin", {"value": True})
+    client.ok("POST", f"/accounts/{client.account}/limits/local/{target}", {"bytes": -1})
+    names = [f"f{i:03d}" for i in range(client.server.rounds)]
+    add_files(client, names)
+    violations = []
+    for round_, name in enumerate(names):
+        account = admin if round_ % 2 == 0 else client.account
+        results = race(client, [rule(client, name, target, account)] * CONCURRENT)
+        outcomes = [outcome(r) for r in results]
+        stored = client.lines(f"/dids/{client.scope}/{name}/rules")
+        if (len(stored) != 1 or outcomes.count(201) != 1
+                or outcomes.count("DuplicateRule") != CONCURRENT - 1):
+            violations.append((name, len(stored), sorted(map(str, outcomes))))
+    assert not violations, violations[:3]
+    # a soft-deleted rule is still a duplicate: nothing new is stored
+    (first,) = client.lines(f"/dids/{client.scope}/{names[0]}/rules")
+    client.ok("DELETE", f"/rules/{first['id']}")
+    results = race(client, [rule(client, names[0], target, admin)] * CONCURRENT)
+    assert [outcome(r) for r in results] == ["DuplicateRule"] * CONCURRENT
+    assert len(client.lines(f"/dids/{client.scope}/{names[0]}/rules")) == 1
+
+
+def test_rules_at_once_never_exceed_a_local_limit(client):
+    """20 rules on 20 files at once under a local limit of 5 files' bytes: exactly 5 placed,
+    15 InsufficientAccountLimit, and the usage is what the placed rules lock."""
+    quota_files = 5
+    names = [f"q{r:02d}.{i:02d}" for r in range(client.server.rounds) for i in range(CONCURRENT)]
+    add_files(client, names)
+    violations = []
+    for round_ in range(client.server.rounds):
+        target = add_rse(client, f"{client.source}L{round_:02d}")
+        client.ok("POST", f"/accounts/{client.account}/limits/local/{target}",
+                  {"bytes": quota_files * SIZE})
+        batch = names[round_ * CONCURRENT:(round_ + 1) * CONCURRENT]
+        outcomes = [outcome(r) for r in race(
+            client, [rule(client, name, target, client.account) for name in batch])]
+        placed = outcomes.count(201)
+        refused = outcomes.count("InsufficientAccountLimit")
+        booked = usage(client, target)
+        if (placed, refused, booked) != (quota_files, CONCURRENT - quota_files,
+                                         (quota_files, quota_files * SIZE)):
+            violations.append((round_, placed, refused, booked, sorted(map(str, outcomes))))
+    assert not violations, violations[:3]
+
+
+def test_rules_at_once_never_exceed_a_global_limit(client):
+    """20 rules at once, alternating between two RSEs, under a global limit over both (local
+    limits unlimited): the global limit holds across RSEs."""
+    quota_files = 6
+    names = [f"g{r:02d}.{i:02d}" for r in range(client.server.rounds) for i in range(CONCURRENT)]
+    add_files(client, names)
+    violations = []
+    for round_ in range(client.server.rounds):
+        tag = f"G{round_:02d}"
+        pair = [add_rse(client, f"{client.source}{tag}{side}") for side in "AB"]
+        for rse in pair:
+            client.ok("POST", f"/rses/{rse}/attr/{tag.lower()}", {"value": True})
+            client.ok("POST", f"/accounts/{client.account}/limits/local/{rse}", {"bytes": -1})
+        client.ok("POST", f"/accounts/{client.account}/limits/global/{tag.lower()}%3Dtrue",
+                  {"bytes": quota_files * SIZE})
+        batch = names[round_ * CONCURRENT:(round_ + 1) * CONCURRENT]
+        outcomes = [outcome(r) for r in race(client, [
+            rule(client, name, pair[i % 2], client.account) for i, name in enumerate(batch)])]
+        (line,) = client.lines(
+            f"/accounts/{client.account}/usage/global/{tag.lower()}%3Dtrue")
+        placed = outcomes.count(201)
+        if (placed, outcomes.count("InsufficientAccountLimit"), line["bytes"]) != (
+                quota_files, CONCURRENT - quota_files, quota_files * SIZE):
+            violations.append((round_, placed, line, sorted(map(str, outcomes))))
+    assert not violations, violations[:3]
