@@ -249,13 +249,25 @@ def _keyset_pages(db, scope, filters, did_type):
     pattern is matched on ``+name`` there: SQLite's LIKE optimisation would add the prefix
     bound back.
     """
-    size = db.batch_size
+    first, sql, params = page_statements(scope, filters, did_type, db.batch_size)
+    slots = [i for i, p in enumerate(params) if p is _After]
+    return _pages(db.peewee, db.batch_size, first, sql, params, slots)
+
+
+def page_statements(scope, filters, did_type, size):
+    """SQLite keyset pages of a search in one scope: ``(sql, params)`` of the first page, and
+    the SQL and parameters of the next ones (:class:`_After` stands for the last name)."""
     first = build_query(scope, filters, did_type).order_by(DID.name).limit(size).sql()
     marker = pw.Value(_After, converter=False)
+    # One group with a name prefix bounds the name by max(prefix, last): the keyset term is
+    # then only a filter (as a second bound it would make SQLite pick the primary key over the
+    # type index). OR-ed groups keep it as the index bound of the scope's names.
+    groups = filters or [{}]
+    single = len(groups) == 1 and _prefix_of(groups[0])
+    name = _no_index(DID.name) if single else DID.name
     sql, params = build_query(scope, filters, did_type, after=marker).where(
-        DID.name > marker).order_by(DID.name).limit(size).sql()
-    slots = [i for i, p in enumerate(params) if p is _After]
-    return _pages(db.peewee, size, first, sql, params, slots)
+        name > marker).order_by(DID.name).limit(size).sql()
+    return first, sql, params
 
 
 def _pages(database, size, first, sql, params, slots):
@@ -273,11 +285,24 @@ def _pages(database, size, first, sql, params, slots):
 def _prefix_range(field, pattern, after=None):
     """``prefix <= field < prefix + DEL`` for a pattern with a literal prefix (names are ASCII);
     the lower bound is ``max(prefix, after)`` when ``after`` is given (SQLite)."""
-    prefix = re.split(r"[*%]", pattern, maxsplit=1)[0]
+    prefix = _literal_prefix(pattern)
     if not prefix or not dbmod.current().sorts_bytewise():
         return None
     lower = prefix if after is None else pw.fn.max(prefix, after)
     return (field >= lower) & (field < prefix + "\x7f")
+
+
+def _literal_prefix(pattern):
+    return re.split(r"[*%]", pattern, maxsplit=1)[0]
+
+
+def _prefix_of(group):
+    """The literal prefix of a group's ``name`` pattern (which :func:`_prefix_range` makes an
+    index range), else None."""
+    value = group.get("name")
+    if isinstance(value, str) and _is_pattern(value) and value not in MATCH_ALL:
+        return _literal_prefix(value) or None
+    return None
 
 
 def _no_index(field):
