@@ -313,23 +313,26 @@ def _no_index(field):
     return pw.NodeList((pw.SQL("+"), field), glue="")
 
 
-def _line(long):
+def _lines(rows, long):
+    """Raw ``(scope, name, did_type, bytes, length)`` rows as output lines, in one
+    comprehension (no function call per row)."""
     if long:
-        return lambda r: {"scope": r[0], "name": r[1], "did_type": r[2], "bytes": r[3],
-                          "length": r[4]}
-    return lambda r: r[1]
+        return [{"scope": s, "name": n, "did_type": t, "bytes": b, "length": ln}
+                for s, n, t, b, ln in rows]
+    return [r[1] for r in rows]
 
 
 def _shape(batches, long, recursive, limit):
-    to_line, left = _line(long), limit
+    left = limit
     for batch in batches:
-        out = [to_line(r) for r in batch]
         if recursive:
-            out = []
+            rows = []
             for row in batch:
-                out.append(to_line(row))
+                rows.append(row)
                 if row[2] != "FILE":
-                    out.extend(to_line(r) for r in _descendant_rows(row[0], row[1]))
+                    rows.extend(_descendant_rows(row[0], row[1]))
+            batch = rows
+        out = _lines(batch, long)
         if left is not None:
             out, left = out[:left], left - len(out[:left])
         if out:
