@@ -107,7 +107,7 @@ def _is_pattern(value):
     return isinstance(value, str) and any(c in value for c in MATCH_ALL)
 
 
-def _column_condition(key, op, value):
+def _column_condition(key, op, value, after=None):
     field = DID._meta.fields[key]
     kind = meta.column_kind(key)
     if value is None:
@@ -127,9 +127,11 @@ def _column_condition(key, op, value):
     except (ValueError, TypeError, exceptions.InvalidObject):
         raise exceptions.DIDFilterSyntaxError(f"Invalid value {value!r} for {key}") from None
     if kind == "str" and _is_pattern(value):
-        condition = like(field, value, negate=op == "ne")
-        bounds = _prefix_range(field, value) if op == "eq" and key == "name" else None
-        condition = condition if bounds is None else (bounds & condition)
+        bounds = _prefix_range(field, value, after) if op == "eq" and key == "name" else None
+        if bounds is None:
+            condition = like(field, value, negate=op == "ne")
+        else:
+            condition = bounds & like(_no_index(field), value)
     elif isinstance(value, float):      # a float bound compares numerically, not truncated
         condition = OPERATORS[op](field, pw.Value(value, converter=False))
     else:
@@ -170,8 +172,9 @@ def _check_criterion(key, op, value):
         raise exceptions.DIDFilterSyntaxError("type only supports equality")
 
 
-def _group_condition(group, did_type):
-    """One AND-group; its own ``type`` (if any) replaces the request's ``did_type``."""
+def _group_condition(group, did_type, after=None):
+    """One AND-group; its own ``type`` (if any) replaces the request's ``did_type``
+    (``after``: see :func:`build_query`)."""
     conds = [DID.did_type.in_(filtered_types(group.get("type", did_type)))]
     for raw_key, raw_value in group.items():
         if raw_key == "type":
@@ -184,7 +187,7 @@ def _group_condition(group, did_type):
             conds.append(DID.did_type.in_(filtered_types(raw_value)))
         elif meta.is_column(key):
             # typed by the column: a name "123" stays text, a bound "5.5" is a number
-            conds.append(_column_condition(key, op, raw_value))
+            conds.append(_column_condition(key, op, raw_value, after))
         else:
             meta.check_key(key)
             conds.append(_meta_condition(key, op, _coerce(raw_value)))
@@ -203,19 +206,27 @@ def search(issuer: Issuer, scope: str | None, filters: list | None = None,
             limit = int(limit)
         except (TypeError, ValueError):
             raise exceptions.DIDFilterSyntaxError(f"Invalid limit {limit!r}") from None
-    query = build_query(scope, filters, did_type)
-    # Within one scope page on the name alone: SQLite does not turn "scope = ? AND
-    # (scope, name) > (?, ?)" into an index range, which would make every page a rescan.
-    key = (DID.name,) if scope is not None else (DID.scope, DID.name)
-    batches = dbmod.current().iter_query(query, key)
+    db = dbmod.current()
+    if scope is not None and not db.is_postgresql:
+        batches = _keyset_pages(db, scope, filters, did_type)
+    else:
+        # PostgreSQL: one server-side cursor. All scopes: pages on (scope, name).
+        query = build_query(scope, filters, did_type)
+        key = (DID.name,) if scope is not None else (DID.scope, DID.name)
+        batches = db.iter_query(query, key)
     return _shape(batches, long, recursive, limit)
 
 
-def build_query(scope: str | None, filters: list | None, did_type: str = "collection") -> pw.Query:
-    """The one SELECT of a search (ordered and paged by ``iter_query``)."""
+def build_query(scope: str | None, filters: list | None, did_type: str = "collection",
+                after: pw.Node | None = None) -> pw.Query:
+    """The one SELECT of a search (ordered and paged by ``iter_query`` or :func:`_keyset_pages`).
+
+    ``after`` (SQLite keyset pages after the first): the name the page starts after, which
+    raises the lower bound of every name prefix range to ``max(prefix, after)``.
+    """
     where = None
     for group in filters or [{}]:
-        cond = _group_condition(group, did_type)
+        cond = _group_condition(group, did_type, after)
         where = cond if where is None else (where | cond)
     query = DID.select(DID.scope, DID.name, DID.did_type, DID.bytes, DID.length).where(
         DID.hidden == False, where)  # noqa: E712
@@ -224,31 +235,104 @@ def build_query(scope: str | None, filters: list | None, did_type: str = "collec
     return query
 
 
-def _prefix_range(field, pattern):
-    """``prefix <= field < prefix + DEL`` for a pattern with a literal prefix (names are ASCII)."""
-    prefix = re.split(r"[*%]", pattern, maxsplit=1)[0]
+class _After:
+    """Stands for a keyset page's start in the parameters of its precompiled SQL."""
+
+
+def _keyset_pages(db, scope, filters, did_type):
+    """SQLite, one scope: keyset pages on the name, from two statements compiled once.
+
+    A page after the first asks for ``name > last`` and raises each prefix range's lower
+    bound to ``max(prefix, last)``: SQLite bounds an index range by one of several lower
+    bounds, and with the prefix's own bound it would read the range from its start again on
+    every page (the search grew quadratic with the matches). For the same reason the name
+    pattern is matched on ``+name`` there: SQLite's LIKE optimisation would add the prefix
+    bound back.
+    """
+    first, sql, params = page_statements(scope, filters, did_type, db.batch_size)
+    slots = [i for i, p in enumerate(params) if p is _After]
+    return _pages(db.peewee, db.batch_size, first, sql, params, slots)
+
+
+def page_statements(scope, filters, did_type, size):
+    """SQLite keyset pages of a search in one scope: ``(sql, params)`` of the first page, and
+    the SQL and parameters of the next ones (:class:`_After` stands for the last name)."""
+    first = build_query(scope, filters, did_type).order_by(DID.name).limit(size).sql()
+    marker = pw.Value(_After, converter=False)
+    # One group with a name prefix bounds the name by max(prefix, last): the keyset term is
+    # then only a filter (as a second bound it would make SQLite pick the primary key over the
+    # type index). OR-ed groups keep it as the index bound of the scope's names.
+    groups = filters or [{}]
+    single = len(groups) == 1 and _prefix_of(groups[0])
+    name = _no_index(DID.name) if single else DID.name
+    sql, params = build_query(scope, filters, did_type, after=marker).where(
+        name > marker).order_by(DID.name).limit(size).sql()
+    return first, sql, params
+
+
+def _pages(database, size, first, sql, params, slots):
+    rows = database.execute_sql(*first).fetchall()
+    while rows:
+        yield rows
+        if len(rows) < size:
+            return
+        last = rows[-1][1]
+        for i in slots:
+            params[i] = last
+        rows = database.execute_sql(sql, params).fetchall()
+
+
+def _prefix_range(field, pattern, after=None):
+    """``prefix <= field < prefix + DEL`` for a pattern with a literal prefix (names are ASCII);
+    the lower bound is ``max(prefix, after)`` when ``after`` is given (SQLite)."""
+    prefix = _literal_prefix(pattern)
     if not prefix or not dbmod.current().sorts_bytewise():
         return None
-    return (field >= prefix) & (field < prefix + "\x7f")
+    lower = prefix if after is None else pw.fn.max(prefix, after)
+    return (field >= lower) & (field < prefix + "\x7f")
 
 
-def _line(long):
+def _literal_prefix(pattern):
+    return re.split(r"[*%]", pattern, maxsplit=1)[0]
+
+
+def _prefix_of(group):
+    """The literal prefix of a group's ``name`` pattern (which :func:`_prefix_range` makes an
+    index range), else None."""
+    value = group.get("name")
+    if isinstance(value, str) and _is_pattern(value) and value not in MATCH_ALL:
+        return _literal_prefix(value) or None
+    return None
+
+
+def _no_index(field):
+    """``+field`` on SQLite: the same value, but no index use (nor LIKE optimisation) for the
+    term; PostgreSQL has no unary plus for text, and needs none."""
+    if dbmod.current().is_postgresql:
+        return field
+    return pw.NodeList((pw.SQL("+"), field), glue="")
+
+
+def _lines(rows, long):
+    """Raw ``(scope, name, did_type, bytes, length)`` rows as output lines, in one
+    comprehension (no function call per row)."""
     if long:
-        return lambda r: {"scope": r[0], "name": r[1], "did_type": r[2], "bytes": r[3],
-                          "length": r[4]}
-    return lambda r: r[1]
+        return [{"scope": s, "name": n, "did_type": t, "bytes": b, "length": ln}
+                for s, n, t, b, ln in rows]
+    return [r[1] for r in rows]
 
 
 def _shape(batches, long, recursive, limit):
-    to_line, left = _line(long), limit
+    left = limit
     for batch in batches:
-        out = [to_line(r) for r in batch]
         if recursive:
-            out = []
+            rows = []
             for row in batch:
-                out.append(to_line(row))
+                rows.append(row)
                 if row[2] != "FILE":
-                    out.extend(to_line(r) for r in _descendant_rows(row[0], row[1]))
+                    rows.extend(_descendant_rows(row[0], row[1]))
+            batch = rows
+        out = _lines(batch, long)
         if left is not None:
             out, left = out[:left], left - len(out[:left])
         if out:
