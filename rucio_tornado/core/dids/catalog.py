@@ -5,7 +5,6 @@ Only DIDs: registering replicas while attaching and adding rules at creation are
 chunked ``IN`` queries, inserts are bulk inserts; one request is one transaction and a bad item
 rejects it whole. Listings are generators of batches read with :meth:`Database.iter_query`.
 """
-import datetime
 import re
 from collections.abc import Callable, Iterator
 
@@ -16,7 +15,7 @@ from rucio_tornado import exceptions
 from rucio_tornado.core import events as catalog_events
 from rucio_tornado.core import lookup
 from rucio_tornado.core.bulk import by_scope, insert_rows, select_by_keys
-from rucio_tornado.core.common import (check_type, did_key, did_label, integer, map_batches,
+from rucio_tornado.core.common import (after, check_type, did_key, did_label, integer, map_batches,
                                        rfc1123, row_mapper, to_bool, validate)
 from rucio_tornado.core.dids import meta as did_meta
 from rucio_tornado.core.dids.graph import (COLLECTIONS, ancestors_of, check_scope_permission,
@@ -44,7 +43,7 @@ def _expiry(lifetime, label):
             lifetime = float(lifetime)
         except (TypeError, ValueError):
             raise exceptions.InvalidObject(f"Invalid lifetime for {label}: {lifetime!r}") from None
-    return utcnow() + datetime.timedelta(seconds=lifetime)
+    return after(utcnow(), lifetime, f"lifetime for {label}")
 
 
 def _did_type(value, label):
@@ -641,14 +640,17 @@ def _scope_tree(rows, recursive):
 
 
 def _descendant_lines(scope, name, level):
-    """Depth-first content lines below one collection, read in keyset batches."""
-    query = Content.select(Content.child_scope, Content.child_name, Content.child_type).where(
-        Content.scope == scope, Content.name == name)
-    collections = []
-    parent = {"scope": scope, "name": name}
-    for batch in dbmod.current().iter_query(query, (Content.child_scope, Content.child_name)):
-        yield [{"scope": s, "name": n, "type": t, "parent": parent, "level": level}
-               for s, n, t in batch]
-        collections.extend((s, n) for s, n, t in batch if t != "FILE")
-    for s, n in collections:
-        yield from _descendant_lines(s, n, level + 1)
+    """Depth-first content lines below one collection, read in keyset batches (a stack, not
+    recursion: a chain of any depth is listed)."""
+    stack = [(scope, name, level)]
+    while stack:
+        scope, name, level = stack.pop()
+        query = Content.select(Content.child_scope, Content.child_name, Content.child_type).where(
+            Content.scope == scope, Content.name == name)
+        collections = []
+        parent = {"scope": scope, "name": name}
+        for batch in dbmod.current().iter_query(query, (Content.child_scope, Content.child_name)):
+            yield [{"scope": s, "name": n, "type": t, "parent": parent, "level": level}
+                   for s, n, t in batch]
+            collections.extend((s, n, level + 1) for s, n, t in batch if t != "FILE")
+        stack.extend(reversed(collections))
