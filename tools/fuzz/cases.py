@@ -280,7 +280,7 @@ CHAIN_LISTINGS = [
     ("GET", f"/dids/{SCOPE}/dids/search?limit={2 ** 64}", None),
     ("GET", f"/replicas/bad/states?limit={2 ** 63}", None),
     ("GET", f"/dids/{SCOPE}/?recursive=true", None),
-    ("GET", f"/dids/{SCOPE}/chain0/dids?recursive=true", None),
+    ("GET", f"/dids/{SCOPE}/?name=chain0&recursive=true", None),
     ("GET", f"/dids/{SCOPE}/chain0/files", None),
     ("GET", f"/dids/{SCOPE}/{FILE}/parents", None),
     ("GET", f"/replicas/{SCOPE}/chain0", None),
