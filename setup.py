@@ -33,6 +33,7 @@ setup(
             "cryptography",  # test CA, certificates and proxies for the TLS tests
             "ruff",
             "selenium>=4.20",  # the catalog browser test (Debian's chromium + chromium-driver)
+            "hypothesis>=6.100",  # tests/test_fuzz.py and tools/fuzz (issue 12, item 9)
         ],
     },
     entry_points={"console_scripts": ["rucio-tornado = rucio_tornado.cli:main"]},

@@ -78,10 +78,15 @@ def like(field, pattern, negate=False):
                             peewee.SQL("ESCAPE '\\'")))
 
 
+#: What a database integer column holds (BIGINT): no integer outside it is ever valid input.
+INT64 = (-2 ** 63, 2 ** 63 - 1)
+
+
 def integer(value, label, minimum=None, maximum=None):
-    """``value`` if it is a JSON integer (not a boolean) within the bounds; else a 400
-    ``InvalidObject`` naming ``label``."""
+    """``value`` if it is a JSON integer (not a boolean) within the bounds (and within
+    :data:`INT64`); else a 400 ``InvalidObject`` naming ``label``."""
     if isinstance(value, bool) or not isinstance(value, int) or \
+            not INT64[0] <= value <= INT64[1] or \
             (minimum is not None and value < minimum) or \
             (maximum is not None and value > maximum):
         bounds = "" if minimum is None and maximum is None else \
@@ -113,7 +118,10 @@ def iso(value):
 def parse_date(value, label="date"):
     """Accept RFC 1123, ISO 8601 or an epoch number; return a naive UTC datetime."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.datetime.fromtimestamp(value, datetime.UTC).replace(tzinfo=None)
+        try:
+            return datetime.datetime.fromtimestamp(value, datetime.UTC).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError):   # out of range, NaN
+            raise exceptions.InvalidObject(f"Invalid {label}: {value!r}") from None
     if isinstance(value, str):
         for fmt in (RFC1123, "%Y-%m-%dT%H:%M:%S.%f", ISO, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
             try:
@@ -128,6 +136,15 @@ def parse_date(value, label="date"):
         except ValueError:
             pass
     raise exceptions.InvalidObject(f"Invalid {label}: {value!r}")
+
+
+def after(start, seconds, label="lifetime"):
+    """``start`` + ``seconds`` (a lifetime); InvalidObject naming ``label`` when that is no
+    date (NaN, infinite, beyond year 9999)."""
+    try:
+        return start + datetime.timedelta(seconds=seconds)
+    except (OverflowError, ValueError, TypeError):
+        raise exceptions.InvalidObject(f"Invalid {label}: {seconds!r}") from None
 
 
 def to_bool(value, label="value"):

@@ -31,6 +31,32 @@ _UNSAFE_HEADER_CHARS = re.compile(r"[^\x09\x20-\x7e\x80-\xff]")
 #: connection reset; a bigger or chunked one is answered at once and the connection closed.
 _READ_REFUSED_BODY_UP_TO = 64 * 1024
 _VERBS = ("get", "head", "post", "put", "patch", "delete", "options")
+#: A JSON body that may hold a NUL or a lone surrogate (then, only then, its strings are read).
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|\x00|\xed[\xa0-\xbf]")
+
+
+def _refuse_bad_text(value, where):
+    """InvalidValue if a string in ``value`` (JSON: walked) has a NUL or a lone surrogate,
+    which no database stores (PostgreSQL refuses NUL; surrogates are no UTF-8)."""
+    if isinstance(value, str):
+        if "\x00" in value or not value.isascii() and _has_surrogate(value):
+            raise exceptions.InvalidValue(f"{where} contains a NUL or a lone surrogate")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_bad_text(key, where)
+            _refuse_bad_text(item, where)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_bad_text(item, where)
+    return value
+
+
+def _has_surrogate(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _after_body(method):
@@ -107,6 +133,8 @@ class BaseHandler(web.RequestHandler):
     async def prepare(self):
         """Runs when the headers are in, before any of the body is read."""
         try:
+            if getattr(self, "_bad_path", False):
+                raise exceptions.InvalidValue("A path part is not UTF-8 or contains a NUL")
             await self.admit()
         except exceptions.RucioException as exc:
             if not self._small_body_declared():
@@ -249,12 +277,30 @@ class BaseHandler(web.RequestHandler):
             data = ujson.loads(raw)
         except (ValueError, TypeError):
             raise exceptions.InvalidValue("cannot decode json parameter dictionary") from None
+        if _SUSPECT_ESCAPE.search(raw):
+            _refuse_bad_text(data, "the request body")
         if kind is not None and not isinstance(data, kind):
             names = {dict: "dictionary", list: "list"}
             label = names.get(kind, "list or dictionary") if not isinstance(kind, tuple) else \
                 " or ".join(names.get(k, k.__name__) for k in kind)
             raise exceptions.InvalidJSONType(f"body must be a json {label}")
         return data
+
+    def decode_argument(self, value, name=None):
+        """Path parts and query arguments: UTF-8 without NUL (bodies: json_body). A bad path
+        part is refused in ``prepare``, which reads a small body first (no reset)."""
+        try:
+            text = super().decode_argument(value, name)
+        except web.HTTPError:
+            if name is not None:
+                raise
+            text = "\x00"
+        if "\x00" in text:
+            if name is None:
+                self._bad_path = True
+                return text
+            raise exceptions.InvalidValue(f"{name!r} contains a NUL character")
+        return text
 
     def arg(self, name, default=None):
         return self.get_query_argument(name, default)

@@ -1,5 +1,7 @@
 """``/redirect``: 303 to the best replica's PFN, or the Metalink of a DID (no token needed,
 as the real server)."""
+from urllib.parse import quote
+
 from rucio_tornado.core import redirect
 from rucio_tornado.web.base import BaseHandler
 from rucio_tornado.web.replicas import METALINK_TYPE
@@ -29,8 +31,9 @@ class RedirectHandler(RedirectMixin, BaseHandler):
     async def get(self, scope, name):
         schemes = self.schemes() or redirect.REDIRECT_SCHEMES
         select = self.arg("sort") or self.arg("select") or "random"
-        self.set_header("Link", f"<{self.request.path.rstrip('/')}/metalink?schemes="
-                                f"{','.join(schemes)}&select={select}>; rel=describedby; "
+        link = quote(f"{self.request.path.rstrip('/')}/metalink?schemes={','.join(schemes)}"
+                     f"&select={select}", safe="/%?&=,:")      # no caller text in a header
+        self.set_header("Link", f"<{link}>; rel=describedby; "
                                 'type="application/metalink+xml"')
         url = await self.call(redirect.redirect_url, scope, name, rse=self.arg("rse"),
                               site=self.arg("site"), schemes=schemes, select=select)

@@ -15,7 +15,7 @@ from rucio_tornado.web import rules, subscriptions
 from rucio_tornado.web import lifetime_exceptions, locks, redirect, requests
 from rucio_tornado.web import config, heartbeats, traces, vos
 from rucio_tornado.web import catalogs, exchange, storage, unsupported
-from rucio_tornado.web import browser
+from rucio_tornado.web import browser, openapi
 
 P = r"([^/]+)"        # one path part (URL-decoded when passed to the handler)
 S = "/?"              # optional trailing slash
@@ -206,6 +206,7 @@ ROUTES = [
     # -- operations (health, metrics) --------------------------------------------------------
     (rf"/health{S}", ops.HealthHandler),
     (rf"/metrics{S}", ops.MetricsHandler),
+    (r"/openapi\.json", openapi.OpenAPIHandler),
 
     # -- the catalog browser (static page over this API) --------------------------------------
     (r"/ui", RedirectHandler, {"url": "/ui/"}),

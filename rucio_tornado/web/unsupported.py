@@ -78,7 +78,9 @@ class UnsupportedHandler(BaseHandler):
         super().initialize()
         self.methods, self.rule = methods, rule
 
-    def prepare(self):
+    async def admit(self):
+        """Refused before the body is read (a small body is still read, then the 501/405 is
+        sent: BaseHandler.prepare), so the client reads the answer, not a reset."""
         for hook in self.application.settings.get("request_checks", ()):
             hook(self)
         if self.request.method == "OPTIONS":
@@ -88,6 +90,11 @@ class UnsupportedHandler(BaseHandler):
                 f"{self.request.method} is not allowed on {self.request.path}")
         raise exceptions.NotServed(
             f"{self.request.method} {self.rule} is not supported by this server")
+
+    def _refused(self, *args, **kwargs):     # admit refused: _after_body raises that first
+        raise exceptions.NotServed(f"{self.request.method} {self.rule} is not supported")
+
+    get = head = post = put = patch = delete = _refused
 
     def options(self, *args):
         self.set_header("Allow", ", ".join(self.methods))

@@ -13,7 +13,6 @@ first takes the graph's advisory lock (:func:`graph.lock_graph`), so two attachm
 close a cycle between them; creating a DID that a concurrent request created first is decided
 by the primary key. Listings walk the graph iteratively and stop at a cycle.
 """
-import datetime
 import re
 from collections.abc import Callable, Iterator
 
@@ -24,7 +23,7 @@ from rucio_tornado import exceptions
 from rucio_tornado.core import events as catalog_events
 from rucio_tornado.core import lookup
 from rucio_tornado.core.bulk import by_scope, insert_rows, select_by_keys
-from rucio_tornado.core.common import (check_type, did_key, did_label, integer, map_batches,
+from rucio_tornado.core.common import (after, check_type, did_key, did_label, integer, map_batches,
                                        rfc1123, row_mapper, to_bool, validate)
 from rucio_tornado.core.dids import meta as did_meta
 from rucio_tornado.core.dids.graph import (COLLECTIONS, ancestors_of, check_scope_permission,
@@ -52,7 +51,7 @@ def _expiry(lifetime, label):
             lifetime = float(lifetime)
         except (TypeError, ValueError):
             raise exceptions.InvalidObject(f"Invalid lifetime for {label}: {lifetime!r}") from None
-    return utcnow() + datetime.timedelta(seconds=lifetime)
+    return after(utcnow(), lifetime, f"lifetime for {label}")
 
 
 def _did_type(value, label):

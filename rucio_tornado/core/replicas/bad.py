@@ -267,6 +267,8 @@ def declare_bad_replicas(issuer, replicas: list, reason: str | None,
                 raise exceptions.InvalidType("The replica dictionary must include scope and "
                                              "either rse (name) or rse_id")
             scope, name = did_key(item)
+            if not all(isinstance(item.get(key), (str, type(None))) for key in ("rse", "rse_id")):
+                raise exceptions.InvalidType("rse and rse_id must be strings")
             info = catalog.by_id.get(item.get("rse_id")) or catalog.by_name.get(item.get("rse"))
             if info is None:
                 raise exceptions.RSENotFound(

@@ -357,7 +357,7 @@ def set_tombstone(issuer, replicas: list) -> None:
     rse_rows = {}
     for index, item in enumerate(check_type(replicas, list, "replicas")):
         scope, name = did_key(item, f"replicas[{index}]")
-        rse = item.get("rse")
+        rse = check_type(item.get("rse"), str, f"replicas[{index}].rse")
         permissions.check(issuer, "set_tombstone", rse=rse)
         rse_row = rse_rows.get(rse) or rse_rows.setdefault(rse, lookup.rse(rse))
         row = Replica.get_or_none(Replica.rse_id == rse_row.id, Replica.scope == scope,

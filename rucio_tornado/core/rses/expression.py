@@ -23,6 +23,7 @@ from rucio_tornado.models import RSE, RSEAttribute
 SYNTAX_ERROR = "Expression does not comply to RSE Expression syntax"
 PARENTHESES_ERROR = "Problem with parentheses."
 EMPTY_ERROR = "RSE Expression resulted in an empty set."
+TOO_DEEP_ERROR = "RSE Expression is nested too deep or has too many operators"
 
 _COMPARISON = re.compile(r"([A-Za-z0-9._-]+)([=<>])([A-Za-z0-9_-]+)")
 _NAME = re.compile(r"[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*")
@@ -207,7 +208,10 @@ def parse(expression: str):
         raise exceptions.InvalidRSEExpression(SYNTAX_ERROR)
     _check_parentheses(expression)
     parser = _Parser(tokenize(expression))
-    tree = parser.expression()
+    try:
+        tree = parser.expression()
+    except RecursionError:              # parentheses nested too deep for the parser
+        raise exceptions.InvalidRSEExpression(TOO_DEEP_ERROR) from None
     if parser.peek() is not None:
         raise exceptions.InvalidRSEExpression(SYNTAX_ERROR)
     return tree
@@ -248,7 +252,10 @@ def load_snapshot() -> dict:
 
 def evaluate(tree, snapshot: dict) -> list[dict]:
     """The RSE dicts of ``snapshot`` matched by ``tree``, sorted by name; empty -> error."""
-    ids = tree.evaluate(snapshot)
+    try:
+        ids = tree.evaluate(snapshot)
+    except RecursionError:              # e.g. a thousand unions: a tree too deep to walk
+        raise exceptions.InvalidRSEExpression(TOO_DEEP_ERROR) from None
     if not ids:
         raise exceptions.InvalidRSEExpression(EMPTY_ERROR)
     return sorted((snapshot[rid] for rid in ids), key=lambda rse: rse["rse"])

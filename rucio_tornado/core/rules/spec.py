@@ -10,8 +10,8 @@ import datetime
 import ujson
 
 from rucio_tornado import exceptions
-from rucio_tornado.core.common import did_keys, integer, reject_unknown
-from rucio_tornado.models import Rule
+from rucio_tornado.core.common import after, did_keys, integer, reject_unknown
+from rucio_tornado.models import Rule, utcnow
 
 ACTIVITIES = ("Data Brokering", "Data Consolidation", "Data Rebalancing", "Debug", "Express",
               "Functional Test", "Group Subscriptions", "Production Input", "Production Output",
@@ -128,6 +128,8 @@ class RuleSpec:
         if notify not in NOTIFY:
             raise invalid(f"Invalid notify {notify!r}")
         lifetime = _typed(body, "lifetime", (int, float))
+        if lifetime is not None:
+            after(utcnow(), lifetime)       # a date, or InvalidObject before any work
         delay = _typed(body, "delay_injection", int)
         if delay is not None and delay < 0:
             raise invalid(f"Invalid value for delay_injection: {delay!r}")
