@@ -132,7 +132,7 @@ def report(targets, clients, results, args):
           f"{' | '.join(f'{names[0]} / {n}' for n in names[1:])} |")
     print("|---|---:|" + "---:|" * (2 * len(names) - 1))
     for n in clients:
-        for index, (label, _) in enumerate(targets[0]["routes"]):
+        for label, _ in targets[0]["routes"]:
             cells, rates = [], []
             for target in targets:
                 runs = results[(target["name"], label, n)]
