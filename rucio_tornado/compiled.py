@@ -43,6 +43,8 @@ class Compiled:
                 layout.append((True, holders.index(value)))
             else:
                 layout.append((False, value))
+        if {index for is_arg, index in layout if is_arg} != set(range(count)):
+            raise ValueError(f"{self._build}: every argument must be a bound parameter")
         columns = query._returning
         names = [column.name if isinstance(column, peewee.Field) else f"c{i}"
                  for i, column in enumerate(columns)]
