@@ -4,7 +4,8 @@ Starts our server (this checkout) on a fresh database holding scope ``bench``, d
 ``bench:dataset``, RSE ``BENCH-MOCK`` and an account ``jdoe`` (not admin, so the issuer check
 reads its attributes), takes a token for ``jdoe`` (``rucio-tornado token``) and runs
 ``wrk --latency`` with the ``X-Rucio-Auth-Token`` header (a Lua script) against each route and
-client count. Baselines measured in the same run, the routes interleaved:
+client count, and the server's CPU per request (``/proc``: the process and its workers,
+the figure least moved by a loaded machine). Baselines measured in the same run, the routes interleaved:
 
 - ``/ping`` of the same server (always);
 - ``--baseline-ref REF``: the server of another commit, from a temporary ``git worktree``
@@ -91,22 +92,44 @@ def _ms(text):
     return float(number) * _UNITS[unit]
 
 
-def wrk(url, token, clients, duration, threads):
-    """``(req/s, p50 ms, p99 ms, non-2xx/3xx count)`` of one wrk run."""
+def cpu_seconds(pid):
+    """User + system CPU seconds of process ``pid`` and its children (the workers)."""
+    if pid is None:
+        return 0.0
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(child) for child in (task / "children").read_text().split()]
+    total = 0
+    for one in pids:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])      # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url, token, clients, duration, threads, pid=None):
+    """``(req/s, p50 ms, p99 ms, non-2xx/3xx count, socket errors, server CPU ms/request)``
+    of one wrk run; the CPU is the server's (``pid`` and its children), robust to the load."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA.format(token=token))
     try:
+        cpu = cpu_seconds(pid)
         out = subprocess.run(["wrk", f"-t{min(threads, clients)}", f"-c{clients}",
                               f"-d{duration}s", "--latency", "-s", script.name, url],
                              check=True, capture_output=True, text=True).stdout
+        cpu = cpu_seconds(pid) - cpu
     finally:
         os.unlink(script.name)
+    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
-    return rps, p50, p99, int(bad.group(1)) if bad else 0, errors.group(0) if errors else ""
+    return (rps, p50, p99, int(bad.group(1)) if bad else 0, errors.group(0) if errors else "",
+            1000 * cpu / max(requests_done, 1) if pid is not None else None)
 
 
 def measure(targets, clients, args):
@@ -118,7 +141,7 @@ def measure(targets, clients, args):
                 for target in targets:
                     label, path = target["routes"][index]
                     run = wrk(target["url"] + path, target["token"], n, args.duration,
-                              args.threads)
+                              args.threads, target.get("pid"))
                     if run[3] or run[4]:
                         print(f"  ! {target['name']} {label} c{n}: {run[3]} non-2xx/3xx "
                               f"{run[4]}", flush=True)
@@ -128,7 +151,8 @@ def measure(targets, clients, args):
 
 def report(targets, clients, results, args):
     names = [t["name"] for t in targets]
-    print(f"\n| route | clients | {' | '.join(f'{n} req/s (p50 / p99 ms)' for n in names)} | "
+    print(f"\n| route | clients | "
+          f"{' | '.join(f'{n} req/s (p50 / p99 ms) CPU ms/req' for n in names)} | "
           f"{' | '.join(f'{names[0]} / {n}' for n in names[1:])} |")
     print("|---|---:|" + "---:|" * (2 * len(names) - 1))
     for n in clients:
@@ -139,8 +163,10 @@ def report(targets, clients, results, args):
                 rps = statistics.median(r[0] for r in runs)
                 p50 = statistics.median(r[1] for r in runs)
                 p99 = statistics.median(r[2] for r in runs)
+                cpu = [r[5] for r in runs if r[5] is not None]
                 rates.append(rps)
-                cells.append(f"{rps:,.0f} ({p50:.2f} / {p99:.2f})")
+                cells.append(f"{rps:,.0f} ({p50:.2f} / {p99:.2f})"
+                             + (f" {statistics.median(cpu):.2f}" if cpu else ""))
             ratios = [f"{rates[0] / r:.2f}" for r in rates[1:]]
             print(f"| `{label}` | {n} | {' | '.join(cells)} | {' | '.join(ratios)} |")
     ping = {n: statistics.median(r[0] for r in results[(names[0], "GET /ping", n)])
@@ -149,6 +175,17 @@ def report(targets, clients, results, args):
         for label, _ in targets[0]["routes"][1:]:
             rps = statistics.median(r[0] for r in results[(names[0], label, n)])
             print(f"{names[0]} {label} c{n}: {rps / ping[n]:.2f} of its /ping")
+    print("\nrequests per CPU second of the server, ours / each baseline (per-process capacity):")
+    for n in clients:
+        for label, _ in targets[0]["routes"]:
+            cpu = {t["name"]: [r[5] for r in results[(t["name"], label, n)] if r[5] is not None]
+                   for t in targets}
+            if not cpu[names[0]]:
+                continue
+            mine = statistics.median(cpu[names[0]])
+            ratios = [f"{name} {statistics.median(cpu[name]) / mine:.2f}"
+                      for name in names[1:] if cpu[name]]
+            print(f"  {label} c{n}: ours {mine:.2f} CPU ms/req; {', '.join(ratios)}")
 
 
 def main():
@@ -162,6 +199,7 @@ def main():
     parser.add_argument("--baseline-ref", help="also measure this commit's server")
     parser.add_argument("--real-url")
     parser.add_argument("--real-token")
+    parser.add_argument("--real-pid", type=int, help="its master's pid: CPU per request")
     parser.add_argument("--real-scope", default=SCOPE)
     parser.add_argument("--real-did", default=DID)
     parser.add_argument("--real-rse", default=RSE)
@@ -195,6 +233,7 @@ def main():
         token = cli(ROOT, db_url, data_dir, "token", "--account", ACCOUNT)
         populate(ours.url, root_token, token)
         targets = [{"name": f"ours@{head}", "url": ours.url, "token": token,
+                    "pid": ours.process.pid,
                     "routes": routes(SCOPE, DID, RSE, ACCOUNT)}]
         if args.baseline_ref:
             base_tree = workdir / "baseline-tree"
@@ -203,9 +242,11 @@ def main():
             base = OurServer(base_tree, db_url, data_dir, args.processes, workdir, "baseline")
             servers.append(base)
             targets.append({"name": f"base@{args.baseline_ref}", "url": base.url,
-                            "token": token, "routes": targets[0]["routes"]})
+                            "token": token, "pid": base.process.pid,
+                            "routes": targets[0]["routes"]})
         if args.real_url:
             targets.append({"name": "real", "url": args.real_url, "token": args.real_token,
+                            "pid": args.real_pid,
                             "routes": routes(args.real_scope, args.real_did, args.real_rse,
                                              args.real_account)})
         for target in targets:      # warm up
