@@ -50,7 +50,7 @@ def to_dict(row: Account) -> dict:
 
 def get_account(issuer: Issuer, account: str) -> dict:
     """The account document (deleted and suspended accounts included)."""
-    return to_dict(lookup.account(account))
+    return to_dict(lookup.account_read(account))
 
 
 UPDATABLE = ("status", "email", "account_type")

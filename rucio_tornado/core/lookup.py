@@ -4,6 +4,7 @@ Every core module looks accounts, scopes, RSEs, DIDs, rules and subscriptions up
 "not found" class and message of each kind are the same wherever it is asked for.
 """
 from rucio_tornado import exceptions
+from rucio_tornado.compiled import Compiled
 from rucio_tornado.models import DID, RSE, Account, RSEAttribute, Rule, Scope, Subscription
 
 HEX = frozenset("0123456789abcdefABCDEF")
@@ -14,11 +15,57 @@ def is_id(value):
     return isinstance(value, str) and len(value) == 32 and all(c in HEX for c in value)
 
 
+#: The point reads of the small requests, compiled once (see rucio_tornado/compiled.py); they
+#: give read-only rows (namedtuples with the model's column names), never model instances.
+_ACCOUNT = Compiled(lambda name: Account.select().where(Account.account == name).limit(1))
+_RSE = Compiled(lambda name: RSE.select().where(
+    RSE.rse == name, RSE.deleted == False).limit(1))  # noqa: E712
+_DID = Compiled(lambda scope_name, name: DID.select().where(
+    DID.scope == scope_name, DID.name == name).limit(1))
+
+
+def account_read(name):
+    """:func:`account` as a read-only row (deleted and suspended accounts included)."""
+    row = _ACCOUNT.first(name) if isinstance(name, str) else None
+    if row is None:
+        raise _no_account(name)
+    return row
+
+
+def rse_read(name):
+    """:func:`rse` as a read-only row."""
+    row = _RSE.first(name) if isinstance(name, str) else None
+    if row is None:
+        raise _no_rse(name)
+    return row
+
+
+def did_read(scope_name, name):
+    """:func:`did` as a read-only row of every column."""
+    row = _DID.first(scope_name, name) \
+        if isinstance(scope_name, str) and isinstance(name, str) else None
+    if row is None:
+        raise _no_did(scope_name, name)
+    return row
+
+
+def _no_account(name):
+    return exceptions.AccountNotFound(f"Account with ID '{name}' cannot be found")
+
+
+def _no_rse(name):
+    return exceptions.RSENotFound(f"RSE '{name}' cannot be found")
+
+
+def _no_did(scope_name, name):
+    return exceptions.DataIdentifierNotFound(f"Data identifier '{scope_name}:{name}' not found")
+
+
 def account(name, active_only=False) -> Account:
     """The Account row; AccountNotFound (deleted and suspended ones too if ``active_only``)."""
     row = Account.get_or_none(Account.account == name) if isinstance(name, str) else None
     if row is None or (active_only and row.status != "ACTIVE"):
-        raise exceptions.AccountNotFound(f"Account with ID '{name}' cannot be found")
+        raise _no_account(name)
     return row
 
 
@@ -35,7 +82,7 @@ def rse(name) -> RSE:
     live = RSE.deleted == False  # noqa: E712
     row = RSE.get_or_none((RSE.rse == name) & live) if isinstance(name, str) else None
     if row is None:
-        raise exceptions.RSENotFound(f"RSE '{name}' cannot be found")
+        raise _no_rse(name)
     return row
 
 
@@ -54,8 +101,7 @@ def did(scope_name, name, *fields) -> DID:
     row = query.where(DID.scope == scope_name, DID.name == name).first() \
         if isinstance(scope_name, str) and isinstance(name, str) else None
     if row is None:
-        raise exceptions.DataIdentifierNotFound(
-            f"Data identifier '{scope_name}:{name}' not found")
+        raise _no_did(scope_name, name)
     return row
 
 

@@ -2,7 +2,7 @@
 from rucio_tornado import exceptions
 from rucio_tornado.core import accounts, identities, scopes
 from rucio_tornado.core.common import optional, require
-from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.base import BaseHandler, one_hop
 
 
 class AccountListHandler(BaseHandler):
@@ -23,6 +23,7 @@ class WhoAmIHandler(BaseHandler):
 
 
 class AccountHandler(BaseHandler):
+    @one_hop
     async def get(self, account):
         self.send_json(await self.call(accounts.get_account, account))
 

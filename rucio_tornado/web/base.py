@@ -70,6 +70,15 @@ def _after_body(method):
     return verb
 
 
+def one_hop(method):
+    """Mark a verb whose first database work is its core call (``self.call`` / ``self.stream``)
+    and which reads ``self.issuer`` only after that call: the token's account is checked in the
+    same executor call (``resolve.as_account``), not in one of its own in ``prepare``. Such a
+    verb must make that call before it answers (``flush`` refuses otherwise)."""
+    method.one_hop = True
+    return method
+
+
 @web.stream_request_body
 class BaseHandler(web.RequestHandler):
     """Every handler derives from this. Subclasses implement ``get``/``post``/... and:
@@ -95,6 +104,7 @@ class BaseHandler(web.RequestHandler):
         self._body_chunks, self._body_size, self._refusal = [], 0, None
         self.issuer = None
         self.credentials = None         # what authenticate_token says of the request's token
+        self._unchecked_account = None  # a one_hop verb's token account, checked in its call
         self.streamed_rows = 0
         self.bytes_sent = 0
         activity = self.application.settings.get("activity")
@@ -154,7 +164,9 @@ class BaseHandler(web.RequestHandler):
                 token = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
             if not token:
                 raise exceptions.InvalidValue("Token must be set.")
-            self.issuer, self.credentials = await self.authenticate_token(token)
+            verb = getattr(self, self.request.method.lower(), None)
+            self.issuer, self.credentials = await self.authenticate_token(
+                token, defer=getattr(verb, "one_hop", False))
         self._check_declared_size()
 
     # -- the request body, read after prepare -------------------------------------------------
@@ -207,10 +219,13 @@ class BaseHandler(web.RequestHandler):
     def _send_exception(self, exc):
         self.send_rucio_error(exc.status, exc.name, exc.message)
 
-    async def authenticate_token(self, token):
+    async def authenticate_token(self, token, defer=False):
         """``(Issuer, description)`` of one of our tokens or of an external (OIDC) token;
         CannotAuthenticate if it is neither. The account is read on every request, so a
-        suspended account, or a removed identity of an external token, stops at once."""
+        suspended account, or a removed identity of an external token, stops at once.
+
+        ``defer`` (a :func:`one_hop` verb): for our tokens the Issuer is ``None`` until the
+        verb's core call, which checks the account in the same executor call."""
         try:
             claims = self.tokens.decode(token)
         except exceptions.CannotAuthenticate:
@@ -225,8 +240,11 @@ class BaseHandler(web.RequestHandler):
             return issuer, {"account": issuer.account, "identity": identity,
                             "exp": claims["exp"], "audience": aud if isinstance(aud, str)
                             else " ".join(aud), "authz_scope": claims.get("scope")}
-        issuer = await self.run(resolve.issuer_for_account, claims["sub"])
-        return issuer, {"account": issuer.account, "identity": claims.get("identity"),
+        if defer:
+            issuer, self._unchecked_account = None, claims["sub"]
+        else:
+            issuer = await self.run(resolve.issuer_for_account, claims["sub"])
+        return issuer, {"account": claims["sub"], "identity": claims.get("identity"),
                         "exp": claims["exp"], "audience": None, "authz_scope": None}
 
     @_after_body
@@ -251,8 +269,17 @@ class BaseHandler(web.RequestHandler):
         return self.db.run(fn, *args, **kwargs)
 
     def call(self, fn, *args, **kwargs):
-        """Run a core function as the issuer: ``fn(issuer, *args, **kwargs)``."""
+        """Run a core function as the issuer: ``fn(issuer, *args, **kwargs)``; in a
+        :func:`one_hop` verb the first call also checks the token's account (same executor
+        call) and sets ``self.issuer``."""
+        if self._unchecked_account is not None:
+            return self._call_as_account(fn, args, kwargs)
         return self.db.run(fn, self.issuer, *args, **kwargs)
+
+    async def _call_as_account(self, fn, args, kwargs):
+        account, self._unchecked_account = self._unchecked_account, None
+        self.issuer, result = await self.db.run(resolve.as_account, account, fn, *args, **kwargs)
+        return result
 
     async def stream(self, fn, *args, **kwargs):
         """Stream what the core call ``fn(issuer, *args)`` returns: a generator of batches
@@ -325,6 +352,12 @@ class BaseHandler(web.RequestHandler):
         chunk = escape.utf8(chunk)
         self.bytes_sent += len(chunk)       # for the access log
         super().write(chunk)
+
+    def flush(self, include_footers=False):
+        if self._unchecked_account is not None and self._status_code < 400:
+            raise RuntimeError(f"{type(self).__name__}.{self.request.method.lower()} is one_hop "
+                               "but answered before its core call checked the token's account")
+        return super().flush(include_footers)
 
     def send_json(self, data, status=200):
         self.set_status(status)

@@ -5,7 +5,7 @@ from rucio_tornado.core.common import optional, require
 from rucio_tornado.core.dids import catalog as dids
 from rucio_tornado.core.dids import meta
 from rucio_tornado.core.dids import search as did_search
-from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.base import BaseHandler, one_hop
 
 #: Last path parts of ``/dids/{scope}/{name}/{part}`` that are sub-resources, never a child
 #: name to attach.
@@ -81,6 +81,7 @@ class BulkDIDsMetaHandler(BaseHandler):
 class DIDHandler(BaseHandler):
     """``/dids/{scope}/{name}``: get, create (collections), obsolete (DELETE)."""
 
+    @one_hop
     async def get(self, scope, name):
         depth = self.arg("dynamic_depth") or ("FILE" if self.flag("dynamic") else None)
         self.send_json(await self.call(dids.get_did, scope, name, dynamic_depth=depth))

@@ -4,7 +4,7 @@ from rucio_tornado.core.common import optional, require
 from rucio_tornado.core.rses import catalog as rses
 from rucio_tornado.core.rses import protocols as rse_protocols
 from rucio_tornado.core.rses import usage as rse_usage
-from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.base import BaseHandler, one_hop
 
 
 class RSEListHandler(BaseHandler):
@@ -13,6 +13,7 @@ class RSEListHandler(BaseHandler):
 
 
 class RSEHandler(BaseHandler):
+    @one_hop
     async def get(self, rse):
         self.send_json(await self.call(rses.get_rse, rse))
 

@@ -4,7 +4,10 @@ Every login method (password, certificate, SSH key, external token) ends in
 :func:`account_for_identity`; it reads the database on every call, so a removed identity or a
 suspended account stops working at once.
 """
+import peewee as pw
+
 from rucio_tornado import exceptions
+from rucio_tornado.compiled import Compiled
 from rucio_tornado.core.auth.x509 import normalise_dn
 from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.models import Account, AccountAttribute, Identity, IdentityAccount
@@ -57,16 +60,31 @@ def login_identity(type_, identity, account=None):
     return account_for_identity(type_, identity, account), identity
 
 
+#: The token's account: its status and its ``admin`` attribute, one statement compiled once.
+_ACCOUNT_STATUS = Compiled(lambda account: (
+    Account.select(Account.status, AccountAttribute.value)
+    .join(AccountAttribute, pw.JOIN.LEFT_OUTER,
+          on=((AccountAttribute.account == Account.account) & (AccountAttribute.key == "admin")))
+    .where(Account.account == account).limit(1)))
+
+
 def issuer_for_account(account):
-    """The Issuer for a token's account, or CannotAuthenticate if it is no longer ACTIVE."""
-    row = Account.select(Account.status).where(Account.account == account).first()
+    """The Issuer for a token's account, or CannotAuthenticate if it is no longer ACTIVE.
+
+    Read on every request (one primary-key statement): a suspended account stops at once."""
+    row = _ACCOUNT_STATUS.first(account) if isinstance(account, str) else None
     if row is None or row.status != "ACTIVE":
         raise exceptions.CannotAuthenticate("Cannot authenticate with given credentials")
-    admin = AccountAttribute.select(AccountAttribute.value).where(
-        AccountAttribute.account == account, AccountAttribute.key == "admin").first()
     # attribute values are JSON; "True"/"False" are stored as booleans (accounts.encode_attribute)
-    is_admin = account == "root" or (admin is not None and admin.value == "true")
+    is_admin = account == "root" or row.value == "true"
     return Issuer(account=account, is_admin=is_admin)
+
+
+def as_account(account, fn, *args, **kwargs):
+    """``fn(issuer, *args, **kwargs)`` as the token's ``account``: the issuer check and the work
+    in one executor call. Returns ``(issuer, result)``."""
+    issuer = issuer_for_account(account)
+    return issuer, fn(issuer, *args, **kwargs)
 
 
 def issuer_for_identity(type_, identity, account=None):

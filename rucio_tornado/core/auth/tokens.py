@@ -2,6 +2,7 @@
 import datetime
 import os
 import secrets
+import time
 import uuid
 from pathlib import Path
 
@@ -11,14 +12,23 @@ from rucio_tornado import exceptions
 from rucio_tornado.models import utcnow
 
 
+#: Tokens whose signature and claims were verified, kept for their next requests (per process).
+VERIFIED_TOKENS_KEPT = 4096
+
+
 class TokenService:
-    """Issues and verifies JWTs. Any process holding the key verifies any process's tokens."""
+    """Issues and verifies JWTs. Any process holding the key verifies any process's tokens.
+
+    A token verified once is remembered (its exact text, up to VERIFIED_TOKENS_KEPT of them):
+    its next requests skip the signature check and only check that it has not expired. Only the
+    token is cached, never the account: the account's status is read on every request."""
 
     def __init__(self, signing_key, verify_key=None, algorithm="HS256", lifetime=3600):
         self.signing_key = signing_key
         self.verify_key = verify_key or signing_key
         self.algorithm = algorithm
         self.lifetime = lifetime
+        self._verified = {}
 
     @classmethod
     def from_settings(cls, settings):
@@ -45,6 +55,18 @@ class TokenService:
 
     def decode(self, token):
         """The claims of a valid token; CannotAuthenticate for anything else (incl. alg none)."""
+        claims = self._verified.get(token)
+        if claims is not None:
+            if claims["exp"] > time.time():     # as PyJWT: expired once exp <= now
+                return claims
+            self._verified.pop(token, None)
+        claims = self._verify(token)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token):
         try:
             claims = jwt.decode(token, self.verify_key, algorithms=[self.algorithm],
                                 options={"require": ["sub", "iat", "exp", "jti"]})

@@ -162,7 +162,7 @@ def did_to_dict(row: DID) -> dict:
 def get_did(issuer: Issuer, scope: str, name: str, dynamic_depth: str | None = None) -> dict:
     """``GET /dids/{scope}/{name}``; ``dynamic_depth`` FILE|DATASET computes bytes/length
     from the content instead of the values stored when the collection was closed."""
-    row = lookup.did(scope, name)
+    row = lookup.did_read(scope, name)
     out = did_to_dict(row)
     if dynamic_depth and row.did_type != "FILE":
         depth = str(dynamic_depth).upper()

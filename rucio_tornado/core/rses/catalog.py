@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import ujson
 
 from rucio_tornado import exceptions
+from rucio_tornado.compiled import Compiled
 from rucio_tornado.core import lookup, permissions
 from rucio_tornado.core.common import integer, map_batches, rfc1123, row_mapper, to_bool, validate
 from rucio_tornado.core.permissions import Issuer
@@ -130,15 +131,31 @@ def protocol_to_dict(row: RSEProtocol) -> dict:
     }
 
 
-def rse_info(row: RSE, protocols=None) -> dict:
-    """The ``GET /rses/{rse}`` document (API.md §4.7) of an RSE row."""
+def _protocols_of(rse_id):
+    return RSEProtocol.select().where(RSEProtocol.rse_id == rse_id).order_by(
+        RSEProtocol.scheme, RSEProtocol.hostname, RSEProtocol.port)
+
+
+def _info_attributes_of(rse_id):
+    return RSEAttribute.select(RSEAttribute.key, RSEAttribute.value).where(
+        RSEAttribute.rse_id == rse_id, RSEAttribute.key.in_(
+            ("lfn2pfn_algorithm", "sign_url", "verify_checksum")))
+
+
+#: ``GET /rses/{rse}``'s statements, compiled once (rucio_tornado/compiled.py).
+_PROTOCOLS = Compiled(_protocols_of)
+_INFO_ATTRIBUTES = Compiled(_info_attributes_of)
+
+
+def rse_info(row: RSE, protocols=None, attributes=None) -> dict:
+    """The ``GET /rses/{rse}`` document (API.md §4.7) of an RSE row (or read-only row);
+    ``attributes``: its ``(key, value)`` pairs among lfn2pfn_algorithm, sign_url and
+    verify_checksum, if already read."""
     if protocols is None:
-        protocols = RSEProtocol.select().where(RSEProtocol.rse_id == row.id).order_by(
-            RSEProtocol.scheme, RSEProtocol.hostname, RSEProtocol.port)
-    attributes = dict(RSEAttribute.select(RSEAttribute.key, RSEAttribute.value).where(
-        RSEAttribute.rse_id == row.id, RSEAttribute.key.in_(
-            ("lfn2pfn_algorithm", "sign_url", "verify_checksum"))).tuples())
-    attributes = {key: rse_expression.decode_attribute(value) for key, value in attributes.items()}
+        protocols = _protocols_of(row.id)
+    if attributes is None:
+        attributes = _info_attributes_of(row.id).tuples()
+    attributes = {key: rse_expression.decode_attribute(value) for key, value in attributes}
     return {
         "id": row.id, "rse": row.rse, "vo": row.vo, "rse_type": row.rse_type,
         "deterministic": row.deterministic, "volatile": row.volatile,
@@ -157,7 +174,8 @@ def rse_info(row: RSE, protocols=None) -> dict:
 
 def get_rse(issuer: Issuer, rse: str) -> dict:
     """The RSE document with all its protocols."""
-    return rse_info(lookup.rse(rse))
+    row = lookup.rse_read(rse)
+    return rse_info(row, _PROTOCOLS.all(row.id), _INFO_ATTRIBUTES.all(row.id))
 
 
 @atomic

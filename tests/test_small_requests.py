@@ -1,0 +1,128 @@
+"""The small requests' fast path (issue 15 item 3), correctness only, on both databases:
+one_hop verbs check the token's account in their core call, the issuer's compiled statement,
+the compiled point reads, and the per-process memory of verified tokens."""
+import time
+
+import pytest
+
+from rucio_tornado import exceptions
+from rucio_tornado.compiled import Compiled
+from rucio_tornado.core import lookup
+from rucio_tornado.core.auth import resolve
+from rucio_tornado.core.auth.tokens import TokenService
+from rucio_tornado.models import DID, Account, AccountAttribute
+from rucio_tornado.web.base import BaseHandler, one_hop
+from tests.conftest import TEST_SECRET
+
+POINT_READS = ("/dids/mock/dataset", "/accounts/jdoe", "/rses/MOCK", "/accounts/whoami")
+
+
+async def _world(api):
+    assert (await api.post("/accounts/jdoe", {"type": "USER", "email": None})).status == 201
+    assert (await api.post("/accounts/root/scopes/mock")).status == 201
+    assert (await api.post("/rses/MOCK", {})).status == 201
+    assert (await api.post("/dids/mock/dataset", {"type": "DATASET", "lifetime": 3600})
+            ).status == 201
+
+
+@pytest.mark.gen_test
+async def test_point_reads_refuse_a_suspended_account_at_once(api, db):
+    await _world(api)
+    jdoe = api.as_("jdoe")
+    for path in POINT_READS:
+        assert (await jdoe.get(path)).status in (200, 303), path
+    # suspended behind this process's back (as another process or a database admin would)
+    db.run_sync(lambda: Account.update(status="SUSPENDED").where(
+        Account.account == "jdoe").execute())
+    for path in POINT_READS:
+        response = await jdoe.get(path)
+        assert (response.status, response.exception_class) == (401, "CannotAuthenticate"), path
+    db.run_sync(lambda: Account.update(status="ACTIVE").where(
+        Account.account == "jdoe").execute())
+    for path in POINT_READS:
+        assert (await jdoe.get(path)).status in (200, 303), path
+    assert (await api.delete("/accounts/jdoe")).status == 200
+    for path in POINT_READS:
+        assert (await jdoe.get(path)).status == 401, path
+
+
+@pytest.mark.gen_test
+async def test_point_reads_answer_as_before(api):
+    await _world(api)
+    did = (await api.get("/dids/mock/dataset")).json()
+    assert did["scope"] == "mock" and did["type"] == "DATASET" and did["open"] is True
+    assert did["expired_at"].endswith("UTC") and did["monotonic"] is False
+    account = (await api.get("/accounts/jdoe")).json()
+    assert account["status"] == "ACTIVE" and account["created_at"].endswith("UTC")
+    rse = (await api.get("/rses/MOCK")).json()
+    assert rse["rse"] == "MOCK" and rse["availability"] == 7 and rse["protocols"] == []
+    for path, exception in (("/dids/mock/nothing", "DataIdentifierNotFound"),
+                            ("/accounts/nobody", "AccountNotFound"),
+                            ("/rses/NOWHERE", "RSENotFound")):
+        response = await api.get(path)
+        assert (response.status, response.exception_class) == (404, exception)
+    assert (await api.get("/dids/mock/dataset", headers={"X-Rucio-Auth-Token": "x"})
+            ).status == 401
+
+
+def test_issuer_reads_the_admin_attribute(db):
+    def issuers():
+        return [resolve.issuer_for_account(name) for name in ("root", "jdoe", "admin2")]
+
+    def setup():
+        for name in ("jdoe", "admin2"):
+            Account.create(account=name, account_type="USER")
+        AccountAttribute.create(account="admin2", key="admin", value="true")
+        AccountAttribute.create(account="jdoe", key="other", value="true")
+
+    db.run_sync(setup)
+    assert [i.is_admin for i in db.run_sync(issuers)] == [True, False, True]
+    for name in ("nobody", None, 7):
+        with pytest.raises(exceptions.CannotAuthenticate):
+            db.run_sync(resolve.issuer_for_account, name)
+
+
+def test_compiled_rows_are_the_models_values(db):
+    def rows():
+        DID.create(scope="s", name="n", did_type="DATASET", account="root", is_open=True,
+                   expired_at=DID.created_at.default())
+        model = DID.get(DID.scope == "s", DID.name == "n")
+        return model, lookup.did_read("s", "n"), Compiled(
+            lambda scope: DID.select(DID.name).where(DID.scope == scope)).all("s")
+
+    model, row, names = db.run_sync(rows)
+    assert row._asdict() == model.__data__
+    assert [r.name for r in names] == ["n"]
+    with pytest.raises(exceptions.DataIdentifierNotFound):
+        db.run_sync(lookup.did_read, "s", "missing")
+
+
+def test_verified_tokens_are_remembered_until_they_expire():
+    service = TokenService(TEST_SECRET, lifetime=1)
+    token, _ = service.issue("jdoe")
+    claims = service.decode(token)
+    assert service.decode(token) is claims           # remembered: no second verification
+    while time.time() < claims["exp"]:              # at most a second (iat has no fraction)
+        time.sleep(0.05)
+    with pytest.raises(exceptions.CannotAuthenticate):
+        service.decode(token)
+    assert token not in service._verified
+    other = TokenService("another key " * 4)
+    with pytest.raises(exceptions.CannotAuthenticate):
+        other.decode(token)                          # the memory is per key (per service)
+    with pytest.raises(exceptions.CannotAuthenticate):
+        service.decode(token[:-2] + ("AA" if token[-2:] != "AA" else "BB"))
+
+
+class _Forgetful(BaseHandler):
+    @one_hop
+    async def get(self):
+        self.send_json({"answered": "without its core call"})
+
+
+@pytest.mark.gen_test
+async def test_a_one_hop_verb_cannot_answer_unchecked(app, api):
+    app.add_handlers(r".*", [(r"/test/forgetful", _Forgetful)])
+    app.default_router.rules.insert(0, app.default_router.rules.pop())
+    response = await api.get("/test/forgetful")
+    assert response.status == 500
