@@ -94,6 +94,21 @@ async def test_bulk_calls_above_max_bulk_items_are_413(api):
     response = await api.post("/replicas/list", body)
     assert response.status == 413 and response.exception_class == "InputValidationError"
     assert "at most 3 per call" in response.json()["ExceptionMessage"]
+    assert (await api.post("/rses/MOCK")).status == 201
+    files = [{"scope": "mock", "name": f"f{i}", "bytes": 1, "adler32": "0cc737eb"}
+             for i in range(4)]
+    for method, path, payload in [
+            ("POST", "/replicas", {"rse": "MOCK", "files": files}),
+            ("PUT", "/replicas", {"rse": "MOCK", "files": files}),
+            ("POST", "/replicas/tombstone", {"replicas": files}),
+            ("POST", "/dids/attachments", {"attachments": [{"scope": "mock", "name": "d",
+                                                            "dids": files}] * 4}),
+            ("POST", "/dids", [{"scope": "mock", "name": f"d{i}", "type": "DATASET"}
+                               for i in range(4)]),
+            ("POST", "/locks/bulk_locks_for_dids", {"dids": files})]:
+        response = await api.request(method, path, payload)
+        assert (response.status, response.exception_class) == (413, "InputValidationError"), \
+            (method, path, response)
 
 
 # -- item 8: errors keep their body, and no internals -------------------------------------------

@@ -10,7 +10,7 @@ from peewee import SQL
 from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
 from rucio_tornado.core import lookup
-from rucio_tornado.core.common import did_key, map_batches, row_mapper, validate
+from rucio_tornado.core.common import bulk_items, did_key, map_batches, row_mapper, validate
 from rucio_tornado.core.dids.graph import datasets_under, fetch_dids
 from rucio_tornado.models import DID, RSE, DatasetLock
 
@@ -50,8 +50,7 @@ def dataset_locks_by_rse(issuer, rse):
 
 def _requested(dids):
     """``[(scope, name, TYPE or None)]`` of the body's ``dids``, checked."""
-    if not isinstance(dids, list):
-        raise exceptions.InvalidJSONType("dids must be a list")
+    bulk_items(dids, "dids")
     out = []
     for index, item in enumerate(dids):
         scope, name = did_key(item, f"dids[{index}]")

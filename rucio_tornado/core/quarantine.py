@@ -9,7 +9,7 @@ quarantines nothing.
 from rucio_tornado import exceptions
 from rucio_tornado.core import lookup, permissions
 from rucio_tornado.core.bulk import insert_rows, select_by_keys
-from rucio_tornado.core.common import check_type, did_key, integer
+from rucio_tornado.core.common import bulk_items, check_type, did_key, integer
 from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.db import atomic
 from rucio_tornado.models import RSE, QuarantinedReplica, Replica
@@ -56,7 +56,7 @@ def _checked(item, index):
 def quarantine_replicas(issuer: Issuer, replicas: list, rse: str | None = None,
                         rse_id: str | None = None) -> None:
     """Add the quarantined replicas of one RSE (see the module's docstring)."""
-    check_type(replicas, list, "replicas")
+    bulk_items(replicas, "replicas")
     if not replicas:
         return
     rse_row = _rse_row(rse, rse_id)

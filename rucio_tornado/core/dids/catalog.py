@@ -23,7 +23,7 @@ from rucio_tornado import exceptions
 from rucio_tornado.core import events as catalog_events
 from rucio_tornado.core import lookup
 from rucio_tornado.core.bulk import by_scope, insert_rows, select_by_keys
-from rucio_tornado.core.common import (after, check_type, did_key, did_label, integer, map_batches,
+from rucio_tornado.core.common import (bulk_items, after, check_type, did_key, did_label, integer, map_batches,
                                        rfc1123, row_mapper, to_bool, validate)
 from rucio_tornado.core.dids import meta as did_meta
 from rucio_tornado.core.dids.graph import (COLLECTIONS, ancestors_of, check_scope_permission,
@@ -81,8 +81,7 @@ def add_dids(issuer: Issuer, items: list, extra_keys: tuple = (),
     ``check_extra(item, label)`` checks them as each item is checked, so that the first bad
     item of a request is the one reported, whatever is wrong with it.
     """
-    if not isinstance(items, list):
-        raise exceptions.InvalidJSONType("body must be a json list")
+    bulk_items(items, "body")
     allowed = set(NEW_DID_KEYS) | set(extra_keys)
     now = utcnow()
     rows, meta_rows, seen, checked_scopes = [], [], set(), set()
@@ -274,8 +273,7 @@ def checked_attachments(issuer: Issuer, attachments: list,
     attaches each one before asking for the next (:func:`attach_children`) reports errors in
     the order of the list.
     """
-    if not isinstance(attachments, list):
-        raise exceptions.InvalidJSONType("attachments must be a list")
+    bulk_items(attachments, "attachments")
     parents = []
     for attachment in attachments:
         if not isinstance(attachment, dict):

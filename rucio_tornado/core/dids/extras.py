@@ -19,7 +19,7 @@ import peewee as pw
 
 from rucio_tornado import exceptions
 from rucio_tornado.core import lookup, permissions
-from rucio_tornado.core.common import did_key, did_label, integer, validate
+from rucio_tornado.core.common import bulk_items, did_key, did_label, integer, validate
 from rucio_tornado.core.dids import catalog
 from rucio_tornado.core.dids.graph import check_scope_permission
 from rucio_tornado.core.permissions import Issuer
@@ -58,8 +58,7 @@ def resurrect(issuer: Issuer, dids: list) -> None:
     expired one loses its expiry. A DID that is neither is DataIdentifierNotFound, and nothing
     changes."""
     permissions.check(issuer, "resurrect")
-    if not isinstance(dids, list):
-        raise exceptions.InvalidJSONType("body must be a json list")
+    bulk_items(dids, "body")
     keys = [did_key(item, f"dids[{index}]") for index, item in enumerate(dids)]
     now = utcnow()
     for scope, name in dict.fromkeys(keys):

@@ -8,7 +8,7 @@ import peewee as pw
 from rucio_tornado import db as dbmod
 from rucio_tornado.core import lookup, permissions
 from rucio_tornado.core.bulk import by_scope, insert_rows, select_by_keys
-from rucio_tornado.core.common import check_type, did_key
+from rucio_tornado.core.common import bulk_items, did_key
 from rucio_tornado.models import DID, Content
 
 COLLECTIONS = ("DATASET", "CONTAINER")
@@ -29,7 +29,7 @@ def listed_keys(items: list) -> list[tuple[str, str]]:
     """``[(scope, name)]`` of a ``dids`` list, in order and duplicates kept: a listing answers
     every DID as often as it is asked for (:func:`common.did_keys` would merge them)."""
     return [did_key(item, f"dids[{index}]")
-            for index, item in enumerate(check_type(items, list, "'dids'"))]
+            for index, item in enumerate(bulk_items(items, "'dids'"))]
 
 
 def fetch_dids(keys, *fields: pw.Field) -> dict[tuple[str, str], tuple]:

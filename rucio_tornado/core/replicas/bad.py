@@ -9,7 +9,7 @@ import datetime
 from rucio_tornado import exceptions
 from rucio_tornado.core import lookup, permissions
 from rucio_tornado.core.bulk import insert_rows, select_by_keys
-from rucio_tornado.core.common import check_type, did_key, did_label, parse_date, rfc1123, \
+from rucio_tornado.core.common import bulk_items, check_type, did_key, did_label, parse_date, rfc1123, \
     row_mapper
 from rucio_tornado.core.replicas.pfns import RSECatalog, rse_names
 from rucio_tornado.core.replicas.registration import set_states
@@ -248,7 +248,7 @@ def declare_bad_replicas(issuer, replicas: list, reason: str | None,
     ``ReplicaNotFound`` (as the real server)."""
     permissions.check(issuer, "declare_bad_replicas")
     reason = _reason(reason)
-    replicas = check_type(replicas, list, "replicas")
+    replicas = bulk_items(replicas, "replicas")
     if not replicas:
         return {}
     if any(isinstance(item, str) != isinstance(replicas[0], str) for item in replicas):
@@ -286,7 +286,7 @@ def declare_bad_did_replicas(issuer, rse: str, dids: list, reason: str | None) -
     permissions.check(issuer, "declare_bad_replicas")
     rse_row = lookup.rse(rse)
     targets = []
-    for index, item in enumerate(check_type(dids, list, "dids")):
+    for index, item in enumerate(bulk_items(dids, "dids")):
         scope, name = did_key(item, f"dids[{index}]")
         targets.append((rse_row, scope, name, did_label(scope, name)))
     return _declare(issuer, targets, _reason(reason))

@@ -12,7 +12,7 @@ import ujson
 from rucio_tornado import exceptions
 from rucio_tornado.core import events, lookup, permissions
 from rucio_tornado.core.bulk import by_scope, in_list, insert_rows, select_by_keys
-from rucio_tornado.core.common import NAME_PATTERNS, check_type, did_key, did_keys, did_label
+from rucio_tornado.core.common import bulk_items, NAME_PATTERNS, check_type, did_key, did_keys, did_label
 from rucio_tornado.core.dids.graph import check_scope_permission
 from rucio_tornado.core.replicas.pfns import RSECatalog
 from rucio_tornado.db import atomic, database
@@ -182,7 +182,7 @@ def add_replicas(issuer, rse: str, files: list, ignore_availability: bool = True
     rse_row = lookup.rse(rse)
     if not ignore_availability and not rse_row.availability_write:
         raise exceptions.ResourceTemporaryUnavailable(f"{rse} is blocked for writes")
-    files = check_type(files, list, "files")
+    files = bulk_items(files, "files")
     if rse_row.deterministic and len(files) >= STREAMED_MINIMUM and \
             _add_new_files_streamed(issuer, rse_row, files):
         return
@@ -326,7 +326,7 @@ def update_replicas_states(issuer, rse: str, files: list) -> None:
     permissions.check(issuer, "update_replicas_states", rse=rse)
     rse_row = lookup.rse(rse)
     by_state, keys = {}, []
-    for index, item in enumerate(check_type(files, list, "files")):
+    for index, item in enumerate(bulk_items(files, "files")):
         key = _file_key(item, index)
         state = state_name(item.get("state"), _file_label(item, index))
         by_state.setdefault(state, []).append(key)
@@ -355,7 +355,7 @@ def set_tombstone(issuer, replicas: list) -> None:
     """``[{"rse", "scope", "name"}]``: mark each replica for immediate deletion."""
     now = utcnow()
     rse_rows = {}
-    for index, item in enumerate(check_type(replicas, list, "replicas")):
+    for index, item in enumerate(bulk_items(replicas, "replicas")):
         scope, name = did_key(item, f"replicas[{index}]")
         rse = check_type(item.get("rse"), str, f"replicas[{index}].rse")
         permissions.check(issuer, "set_tombstone", rse=rse)
