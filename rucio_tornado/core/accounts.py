@@ -12,9 +12,6 @@ ACCOUNT_TYPES = ("USER", "GROUP", "SERVICE")
 #: Statuses ``update_account`` may set (DELETED only comes from ``delete_account``).
 SETTABLE_STATUSES = ("ACTIVE", "SUSPENDED")
 
-#: Kept while core/rules and core/subscriptions still call it: use ``lookup.account``.
-get_row = lookup.account
-
 
 def account_type(value) -> str:
     """The upper-cased account type; InvalidAccountType."""

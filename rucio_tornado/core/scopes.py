@@ -6,9 +6,6 @@ from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.db import atomic
 from rucio_tornado.models import DID, Scope, utcnow
 
-#: Kept while core/dids still calls it: use ``lookup.scope``.
-get_row = lookup.scope
-
 
 @atomic
 def add_scope(issuer: Issuer, account: str, scope: str) -> None:

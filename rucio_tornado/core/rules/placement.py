@@ -11,14 +11,13 @@ from peewee import SQL, fn
 
 from rucio_tornado import exceptions
 from rucio_tornado.core import lookup
+from rucio_tornado.core.account_limits import UNLIMITED
 from rucio_tornado.core.bulk import by_scope
 from rucio_tornado.core.dids.graph import datasets_under
 from rucio_tornado.core.rses import expression as rse_expression
 from rucio_tornado.core.rules.locks import lock_account_usage
 from rucio_tornado.models import (DID, AccountAttribute, AccountGlobalLimit, AccountLimit,
                                   AccountUsage, Content, Replica, RSEUsage)
-
-UNLIMITED = -1
 
 
 def resolve(expression: str) -> list[dict]:
