@@ -53,6 +53,7 @@ def make_app(settings, database, tokens=None, request_checks=()):
         tokens=tokens or TokenService.from_settings(settings),
         external_tokens=ExternalTokens.from_settings(settings),
         request_checks=tuple(security.request_checks(settings)) + tuple(request_checks),
+        routes=tuple(ROUTES),
         route_patterns=metrics.route_patterns(ROUTES),
         activity=Activity(),
         login_throttle=LoginThrottle.from_settings(settings),

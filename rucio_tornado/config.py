@@ -8,6 +8,7 @@ import dataclasses
 import ipaddress
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "RUCIO_TORNADO_"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "conf" / "rucio-tornado.cfg"
@@ -184,7 +185,6 @@ def validate(settings):
 
 
 def _authentication_problems(settings):
-    from rucio_tornado.core.auth.oidc import parse_issuers
     problems = []
     if settings.ssl_client_ca_path and not Path(settings.ssl_client_ca_path).is_dir():
         problems.append(f"ssl_client_ca_path: directory not found: {settings.ssl_client_ca_path}")
@@ -254,3 +254,32 @@ def safe_url(url):
         creds, host = rest.split("@", 1)
         return f"{scheme}//{creds.split(':')[0]}:***@{host}"
     return url
+
+
+#: Hosts a JWKS or discovery URL may reach over plain http (a local test issuer).
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def parse_issuers(text):
+    """``"ISS=JWKS, ISS"`` -> ``{iss: jwks location or ""}``; ValueError if malformed. The
+    first ``=`` of each entry separates the issuer from its JWKS file or URL."""
+    issuers = {}
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        issuer, _, location = (piece.strip() for piece in entry.partition("="))
+        if not issuer:
+            raise ValueError(f"no issuer in {entry!r}")
+        for url in filter(None, (issuer if not location else None, location)):
+            if "://" in url:
+                check_url(url)
+        issuers[issuer] = location
+    return issuers
+
+
+def check_url(url):
+    """https, or http on a loopback address only (a local test issuer)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK):
+        return url
+    raise ValueError(f"{url}: JWKS and discovery URLs must be https (http only on loopback)")

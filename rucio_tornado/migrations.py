@@ -19,7 +19,8 @@ import peewee
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from rucio_tornado import exceptions
-from rucio_tornado.models import ALL_MODELS, RSE, RSEProtocol, SchemaVersion
+from rucio_tornado.core.rules.lifecycle import remove_rule
+from rucio_tornado.models import ALL_MODELS, RSE, Rule, RSEProtocol, SchemaVersion, utcnow
 
 
 class SchemaOutOfDate(exceptions.ConfigurationError):
@@ -70,8 +71,6 @@ def _rules_unique(database, migrator):
     synchronisation builds): of identical rules stored by concurrent requests before it, the
     oldest stays; the others are removed as the expiry task removes a rule (their locks
     released, the usage they booked returned, a history row kept)."""
-    from rucio_tornado.core.rules.lifecycle import remove_rule
-    from rucio_tornado.models import Rule, utcnow
     key = (Rule.scope, Rule.name, Rule.account, Rule.rse_expression, Rule.copies)
     groups = (Rule.select(*key).group_by(*key).having(peewee.fn.COUNT(Rule.id) > 1).tuples())
     now = utcnow()

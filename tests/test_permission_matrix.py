@@ -688,6 +688,36 @@ async def opendata_delete(api):
     return req(f"/opendata/dids/{SCOPE}/{dataset}", probe=f"/opendata/dids/{SCOPE}/{dataset}")
 
 
+async def did_resurrect(api):
+    name = tagged("ds")
+    assert (await api.post(f"/dids/{SCOPE}/{name}", {"type": "DATASET", "lifetime": 0.001})
+            ).status == 201
+    time.sleep(0.01)                                    # expired: resurrect brings it back
+    return req("/dids/resurrect", [{"scope": SCOPE, "name": name}],
+               probe=f"/dids/{SCOPE}/{name}")
+
+
+async def did_sample(api):
+    return req("/dids/sample", {"input_scope": SCOPE, "input_name": await new_dataset(api),
+                                "output_scope": SCOPE, "output_name": tagged("sample"),
+                                "nbfiles": 1})
+
+
+async def did_sample_path(api):
+    return req(f"/dids/{SCOPE}/{await new_dataset(api)}/{SCOPE}/{tagged('sample')}/1/sample")
+
+
+async def did_follow(api):
+    return req(f"/dids/{SCOPE}/{await new_dataset(api)}/follow", {"account": "jdoe"})
+
+
+async def did_unfollow(api):
+    dataset = await new_dataset(api)
+    assert (await api.post(f"/dids/{SCOPE}/{dataset}/follow", {"account": "jdoe"})).status == 201
+    return req(f"/dids/{SCOPE}/{dataset}/follow", {"account": "jdoe"},
+               probe=f"/dids/{SCOPE}/{dataset}/follow")
+
+
 async def qos_add(api):
     return req(f"/rses/{FILE_RSE}/qos_policy/{tagged('POLICY')}",
                probe=f"/rses/{FILE_RSE}/qos_policy")
@@ -795,6 +825,11 @@ MATRIX = {
     (rf"/dids/bulkfiles{S}", "POST"): Row(EVERYONE, bulk_files),
     (rf"/dids/bulkmeta{S}", "POST"): Row(EVERYONE, bulk_meta),
     (rf"/dids/bulkdidsmeta{S}", "POST"): Row(OWNER, bulk_dids_meta),
+    (rf"/dids/resurrect{S}", "POST"): Row(ADMIN, did_resurrect),
+    (rf"/dids/sample{S}", "POST"): Row(OWNER, did_sample),
+    (rf"/dids/{P}/{P}/{P}/{P}/{P}/sample{S}", "POST"): Row(OWNER, did_sample_path),
+    (rf"/dids/{P}/{P}/follow{S}", "POST"): Row(OWNER, did_follow),    # owner = the follower
+    (rf"/dids/{P}/{P}/follow{S}", "DELETE"): Row(OWNER, did_unfollow),
     (rf"/dids/{P}/guid{S}", "POST"): Row(OWNER, guid_add),
     (rf"/dids/{P}/guid{S}", "DELETE"): Row(OWNER, guid_delete),
     (rf"/dids/{P}/{P}/status{S}", "PUT"): Row(OWNER, did_status),

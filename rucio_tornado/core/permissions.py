@@ -9,6 +9,8 @@ module adds its actions to :data:`RULES` in the section below marked for it.
 from dataclasses import dataclass
 
 from rucio_tornado import exceptions
+from rucio_tornado.core.rses import expression
+from rucio_tornado.models import AccountAttribute
 
 
 @dataclass(frozen=True)
@@ -58,22 +60,18 @@ def root_only(issuer, **_):
 
 def _country_admin_of(account) -> set:
     """The countries XX of the account's attributes ``country-XX`` = ``admin``."""
-    from rucio_tornado.core.rses.expression import decode_attribute
-    from rucio_tornado.models import AccountAttribute
     rows = AccountAttribute.select(AccountAttribute.key, AccountAttribute.value).where(
         AccountAttribute.account == account, AccountAttribute.key.startswith("country-"))
     return {key.partition("-")[2] for key, value in rows.tuples()
-            if decode_attribute(value) == "admin"}
+            if expression.decode_attribute(value) == "admin"}
 
 
 def _rse_countries(rse=None, rse_expression=None) -> set | None:
     """The ``country`` attributes of the RSE named ``rse`` or of those ``rse_expression``
     resolves to (None for an RSE without one); None when nothing resolves."""
-    from rucio_tornado import exceptions as errors
-    from rucio_tornado.core.rses import expression
     try:
         rses = expression.resolve(rse_expression if rse is None else f"rse={rse}")
-    except errors.RucioException:
+    except exceptions.RucioException:
         return None
     return {item["attributes"].get("country") for item in rses} or None
 

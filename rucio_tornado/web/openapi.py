@@ -20,6 +20,8 @@ import inspect
 import re
 import textwrap
 
+from rucio_tornado import __version__
+from rucio_tornado.web import unsupported
 from rucio_tornado.web.base import BaseHandler
 
 _VERBS = ("get", "head", "post", "put", "patch", "delete")
@@ -184,7 +186,6 @@ def _operation(handler_class, verb, path_names, methods_of_501):
 
 def build(routes, title="rucio-tornado", version="0") -> dict:
     """The OpenAPI 3.0 document of ``routes`` (entries of web/routes.py's table)."""
-    from rucio_tornado.web import unsupported
     paths = {}
     for route in routes:
         pattern, handler_class = route[0], route[1]
@@ -220,17 +221,17 @@ def build(routes, title="rucio-tornado", version="0") -> dict:
     }
 
 
-@functools.lru_cache(maxsize=1)
-def document() -> dict:
-    """The document of the application's route table (built once per process)."""
-    from rucio_tornado.web import routes
-    from rucio_tornado import __version__
-    return build(routes.ROUTES, version=__version__)
+def document(routes) -> dict:
+    """The document of a route table, with this server's version."""
+    return build(routes, version=__version__)
 
 
 class OpenAPIHandler(BaseHandler):
-    """``GET /openapi.json``: the OpenAPI 3 document of this server's routes."""
+    """``GET /openapi.json``: the OpenAPI 3 document of the application's route table."""
     auth_required = False
 
     def get(self):
-        self.send_json(document())
+        settings = self.application.settings       # built once per application
+        if "openapi_document" not in settings:
+            settings["openapi_document"] = document(settings["routes"])
+        self.send_json(settings["openapi_document"])

@@ -16,41 +16,15 @@ import asyncio
 import json
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import jwt
 
 from rucio_tornado import exceptions
+from rucio_tornado.config import LOOPBACK, check_url, parse_issuers  # noqa: F401  (oidc's API)
 
 ALGORITHMS = {"RS256": "RSA", "ES256": "EC"}      # algorithm -> JWK key type
 MIN_REFETCH = 10.0
 DISCOVERY = "/.well-known/openid-configuration"
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
-
-def parse_issuers(text):
-    """``"ISS=JWKS, ISS"`` -> ``{iss: jwks location or ""}``; ValueError if malformed. The
-    first ``=`` of each entry separates the issuer from its JWKS file or URL."""
-    issuers = {}
-    for entry in (part.strip() for part in text.split(",")):
-        if not entry:
-            continue
-        issuer, _, location = (piece.strip() for piece in entry.partition("="))
-        if not issuer:
-            raise ValueError(f"no issuer in {entry!r}")
-        for url in filter(None, (issuer if not location else None, location)):
-            if "://" in url:
-                check_url(url)
-        issuers[issuer] = location
-    return issuers
-
-
-def check_url(url):
-    """https, or http on a loopback address only (a local test issuer)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK):
-        return url
-    raise ValueError(f"{url}: JWKS and discovery URLs must be https (http only on loopback)")
 
 
 class KeySet:
