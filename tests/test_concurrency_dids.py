@@ -5,21 +5,18 @@ Every race runs ROUNDS rounds; threads meet at a ``threading.Barrier`` and send 
 at once, each on its own connection. Every round is checked for a violated invariant, a 5xx or
 an error text that names a database constraint.
 """
-import threading
 import uuid
 
 import pytest
-import requests
 
 from rucio_tornado.core.auth.tokens import TokenService
 from tests.pg import create_pg_database, drop_pg_database
 from tests.prodtools import TEST_SECRET, Server
+from tests.racing import Client, race
 
 pytestmark = pytest.mark.concurrency
 
 ROUNDS = 20
-#: Words that only a database error puts into a message.
-INTERNALS = ("pkey", "constraint", "integrity", "unique", "duplicate key", "violates", "sql")
 
 
 @pytest.fixture(scope="module", params=["postgresql", "sqlite"])
@@ -39,56 +36,6 @@ def server(request, tmp_path_factory):
         assert process.stop() == 0
         if request.param == "postgresql":
             drop_pg_database(url)
-
-
-class Client:
-    """Requests as root, one connection per thread; every answer is checked for a 5xx or an
-    error naming database internals."""
-
-    def __init__(self, server):
-        self.server, self.local = server, threading.local()
-        self.problems = []
-
-    def request(self, method, path, body=None):
-        session = getattr(self.local, "session", None)
-        if session is None:
-            session = self.local.session = requests.Session()
-        response = session.request(method, self.server.url + path, json=body, timeout=60,
-                                   headers=self.server.headers)
-        text = (response.headers.get("ExceptionMessage", "") + response.text).lower()
-        if response.status_code >= 500 or (response.status_code >= 400 and
-                                           any(word in text for word in INTERNALS)):
-            self.problems.append(f"{method} {path}: {response.status_code} {response.text}")
-        return response
-
-    def ok(self, method, path, body=None):
-        response = self.request(method, path, body)
-        assert response.status_code in (200, 201), f"{method} {path}: {response.text}"
-        return response
-
-    def lines(self, path):
-        import json
-        return [json.loads(line) for line in self.ok("GET", path).text.splitlines() if line]
-
-
-def race(client, *requests_):
-    """Send the ``(method, path, body)`` requests at once (one thread each, released together
-    by a barrier); their responses in order."""
-    barrier = threading.Barrier(len(requests_))
-    results = [None] * len(requests_)
-
-    def run(index, method, path, body):
-        barrier.wait()
-        try:
-            results[index] = client.request(method, path, body)
-        except Exception as exc:  # reported as the request's result, checked by the caller
-            results[index] = exc
-    threads = [threading.Thread(target=run, args=(i, *r)) for i, r in enumerate(requests_)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return results
 
 
 @pytest.fixture
@@ -122,7 +69,7 @@ def test_containers_attached_into_each_other_never_make_a_cycle(client):
         x, y = f"x{i}", f"y{i}"
         add_collection(client, x, "CONTAINER")
         add_collection(client, y, "CONTAINER")
-        answers = race(client, *[("POST", f"/dids/{client.scope}/{p}/dids",
+        answers = race(client, [("POST", f"/dids/{client.scope}/{p}/dids",
                                   {"dids": dids(client, [c])}) for p, c in ((x, y), (y, x))])
         statuses = sorted(a.status_code for a in answers)
         in_y = [d["name"] for d in client.lines(f"/dids/{client.scope}/{y}/dids")]
@@ -139,7 +86,7 @@ def test_containers_attached_into_each_other_never_make_a_cycle(client):
         ring = [f"r{i}a", f"r{i}b", f"r{i}c"]
         for name in ring:
             add_collection(client, name, "CONTAINER")
-        answers = race(client, *[("POST", "/dids/attachments", {"attachments": [
+        answers = race(client, [("POST", "/dids/attachments", {"attachments": [
             {"scope": client.scope, "name": p, "dids": dids(client, [c])}]})
             for p, c in zip(ring, ring[1:] + ring[:1])])
         assert sorted(a.status_code for a in answers) == [201, 201, 409]
@@ -162,7 +109,7 @@ def test_close_and_attach_at_once_freeze_what_the_dataset_holds(client):
             "dids": dids(client, [f"f{i}_{a}_{k}" for k in range(per_attacher)
                                   if (a, k) != (0, 0)])}) for a in range(attachers)]
         close = ("PUT", f"/dids/{client.scope}/{ds}/status", {"open": False})
-        answers = race(client, close, *attach)
+        answers = race(client, [close, *attach])
         assert answers[0].status_code == 200, answers[0].text
         for answer in answers[1:]:
             assert answer.status_code == 201 or (
@@ -189,7 +136,7 @@ def test_attachments_with_ignore_duplicate_at_once_all_succeed(client):
             {"scope": client.scope, "name": ds,
              "dids": dids(client, [f"g{i}_{k}" for k in range(children)])},
             {"scope": client.scope, "name": cont, "dids": dids(client, [ds])}]}
-        answers = race(client, *[("POST", "/dids/attachments", body)] * writers)
+        answers = race(client, [("POST", "/dids/attachments", body)] * writers)
         bad = [a.text for a in answers if a.status_code != 201]
         files = client.lines(f"/dids/{client.scope}/{ds}/dids")
         held = client.lines(f"/dids/{client.scope}/{cont}/dids")
@@ -204,7 +151,7 @@ def test_the_same_attachment_at_once_is_stored_once(client):
     for i in range(ROUNDS):
         ds = f"once{i}"
         add_collection(client, ds, "DATASET")
-        answers = race(client, *[("POST", f"/dids/{client.scope}/{ds}/dids",
+        answers = race(client, [("POST", f"/dids/{client.scope}/{ds}/dids",
                                   {"dids": dids(client, [f"h{i}"])})] * 8)
         assert sorted(a.status_code for a in answers) == [201] + [409] * 7
         assert {a.headers.get("ExceptionClass") for a in answers
@@ -215,7 +162,7 @@ def test_the_same_attachment_at_once_is_stored_once(client):
 
 def test_the_same_collection_created_at_once_exists_once(client):
     for i in range(ROUNDS):
-        answers = race(client, *[("POST", f"/dids/{client.scope}/new{i}",
+        answers = race(client, [("POST", f"/dids/{client.scope}/new{i}",
                                   {"type": "DATASET"})] * 8)
         assert sorted(a.status_code for a in answers) == [201] + [409] * 7
         assert {a.headers.get("ExceptionClass") for a in answers

@@ -6,16 +6,14 @@ Every race runs ROUNDS rounds (20 on PostgreSQL) of CONCURRENT requests; threads
 and send their request at once, each on its own connection. Every round is checked for a
 violated invariant; every answer for a 5xx or an error text naming database internals.
 """
-import json
-import threading
 import uuid
 
 import pytest
-import requests
 
 from rucio_tornado.core.auth.tokens import TokenService
 from tests.pg import create_pg_database, drop_pg_database
 from tests.prodtools import TEST_SECRET, Server
+from tests.racing import Client, race
 
 pytestmark = pytest.mark.concurrency
 
@@ -23,9 +21,6 @@ pytestmark = pytest.mark.concurrency
 ROUNDS = {"postgresql": 20, "sqlite": 5}
 CONCURRENT = 20
 SIZE = 1000
-#: Words that only a database error puts into a message.
-INTERNALS = ("pkey", "constraint", "integrity", "unique", "duplicate key", "violates", "sql",
-             "account_usage", "rules_did")
 
 
 @pytest.fixture(scope="module", params=["postgresql", "sqlite"])
@@ -48,53 +43,6 @@ def server(request, tmp_path_factory):
             drop_pg_database(url)
 
 
-class Client:
-    """Requests as root, each racing thread on its own kept-alive connection (``slot``); every
-    answer is checked for a 5xx or an error naming database internals."""
-
-    def __init__(self, server):
-        self.server = server
-        self.problems = []
-        self.sessions = [requests.Session() for _ in range(CONCURRENT + 1)]
-
-    def request(self, method, path, body=None, slot=CONCURRENT):
-        response = self.sessions[slot].request(method, self.server.url + path, json=body, timeout=60,
-                                   headers=self.server.headers)
-        text = (response.headers.get("ExceptionMessage", "") + response.text).lower()
-        if response.status_code >= 500 or (response.status_code >= 400 and
-                                           any(word in text for word in INTERNALS)):
-            self.problems.append(f"{method} {path}: {response.status_code} {response.text}")
-        return response
-
-    def ok(self, method, path, body=None):
-        response = self.request(method, path, body)
-        assert response.status_code in (200, 201), f"{method} {path}: {response.text}"
-        return response
-
-    def lines(self, path):
-        return [json.loads(line) for line in self.ok("GET", path).text.splitlines() if line]
-
-
-def race(client, requests_):
-    """Send the ``(method, path, body)`` requests at once (one thread each, released together
-    by a barrier); their responses (or exceptions) in order."""
-    barrier = threading.Barrier(len(requests_))
-    results = [None] * len(requests_)
-
-    def run(index, method, path, body):
-        barrier.wait()
-        try:
-            results[index] = client.request(method, path, body, slot=index)
-        except Exception as exc:  # reported as the request's result, checked by the caller
-            results[index] = exc
-    threads = [threading.Thread(target=run, args=(i, *r)) for i, r in enumerate(requests_)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return results
-
-
 def outcome(response):
     """``201``, the exception class of a Rucio error, or what went wrong otherwise."""
     if isinstance(response, Exception):
@@ -114,8 +62,7 @@ def client(server):
     api.ok("POST", f"/rses/{api.source}", {})
     api.ok("POST", f"/accounts/{api.account}", {"type": "USER", "email": None})
     yield api
-    for session in api.sessions:        # no idle keep-alive connection delays the shutdown
-        session.close()
+    api.close()
     assert not api.problems, "\n".join(api.problems[:5])
 
 
