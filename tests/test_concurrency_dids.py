@@ -230,3 +230,18 @@ async def test_listings_survive_a_cycle_and_a_deep_chain(api, db):
     assert (await api.post(f"/dids/{scope}/y/dids",
                            {"dids": [{"scope": scope, "name": "new"}]})).status == 201
     assert time.monotonic() - started < 30
+
+
+def test_the_same_new_file_registered_at_once_is_one_file(client):
+    """20 × ``POST /replicas`` of the same new file: registration is idempotent, so every
+    writer succeeds (no spurious 409) and the file and its replica exist once."""
+    for round_ in range(ROUNDS):
+        name = f"same{round_}"
+        body = {"rse": client.rse, "files": [{"scope": client.scope, "name": name, "bytes": 7,
+                                              "adler32": "0cc737eb"}]}
+        answers = race(client, [("POST", "/replicas", body)] * 20)
+        assert [getattr(a, "status_code", a) for a in answers] == [201] * 20, \
+            [getattr(a, "text", a) for a in answers if getattr(a, "status_code", 0) != 201][:3]
+        [replica] = client.lines(f"/replicas/{client.scope}/{name}")   # one file (and one
+        assert (replica["name"], replica["bytes"]) == (name, 7)        # replica: its key)
+        assert client.ok("GET", f"/dids/{client.scope}/{name}").json()["bytes"] == 7

@@ -186,6 +186,23 @@ def add_replicas(issuer, rse: str, files: list, ignore_availability: bool = True
     if rse_row.deterministic and len(files) >= STREAMED_MINIMUM and \
             _add_new_files_streamed(issuer, rse_row, files):
         return
+    for attempt in range(1, CONCURRENT_RETRIES + 1):
+        try:
+            with database.atomic():         # a savepoint: a lost race leaves nothing behind
+                return _register(issuer, rse_row, files)
+        except peewee.IntegrityError:
+            # another request registered some of these new files since we looked (it held
+            # the same unique keys until it committed): look again, they now exist
+            if attempt == CONCURRENT_RETRIES:
+                raise
+
+
+#: Times a registration is tried again when concurrent writers created the same new files.
+CONCURRENT_RETRIES = 3
+
+
+def _register(issuer, rse_row, files):
+    """The general registration path (see :func:`add_replicas`), inside one savepoint."""
     unique = {}
     for index, item in enumerate(files):
         checked = _checked_file(item, index, rse_row.deterministic)
