@@ -1,14 +1,38 @@
 """Racing concurrent writers through the HTTP API of a real server (issue 12 item 1): one
 client whose threads each keep their own connection, and a barrier that releases them at once.
 Every answer is checked for a 5xx or an error text that names database internals."""
+import contextlib
 import json
 import threading
 
 import requests
 
+from rucio_tornado.core.auth.tokens import TokenService
+from tests.pg import create_pg_database, drop_pg_database
+from tests.prodtools import TEST_SECRET, Server
+
 #: Words that only a database error puts into a message.
 INTERNALS = ("pkey", "constraint", "integrity", "unique", "duplicate key", "violates", "sql",
              "account_usage", "rules_did")
+
+
+@contextlib.contextmanager
+def racing_server(backend, workdir, processes):
+    """A production server on a fresh database: ``processes`` worker processes (each with its
+    own pool) on PostgreSQL, one on SQLite; ``headers`` carry root's token."""
+    if backend == "postgresql":
+        url, args = create_pg_database("rt_race"), ["--processes", str(processes)]
+    else:
+        url, args = f"sqlite:///{workdir / 'race.db'}", []
+    process = Server(workdir, {"db": url, "db_pool_size": 8}, serve_args=args)
+    process.backend = backend
+    process.headers = {"X-Rucio-Auth-Token": TokenService(TEST_SECRET).issue("root")[0]}
+    try:
+        yield process
+    finally:
+        assert process.stop() == 0
+        if backend == "postgresql":
+            drop_pg_database(url)
 
 
 class Client:

@@ -10,10 +10,7 @@ import uuid
 
 import pytest
 
-from rucio_tornado.core.auth.tokens import TokenService
-from tests.pg import create_pg_database, drop_pg_database
-from tests.prodtools import TEST_SECRET, Server
-from tests.racing import Client, race
+from tests.racing import Client, race, racing_server
 
 pytestmark = pytest.mark.concurrency
 
@@ -25,22 +22,10 @@ SIZE = 1000
 
 @pytest.fixture(scope="module", params=["postgresql", "sqlite"])
 def server(request, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp(f"rules-race-{request.param}")
-    if request.param == "postgresql":
-        url = create_pg_database("rt_rrace")
-        args = ["--processes", "2"]
-    else:
-        url, args = f"sqlite:///{workdir / 'race.db'}", []
-    process = Server(workdir, {"db": url, "db_pool_size": 8}, serve_args=args)
-    process.backend = request.param
-    process.rounds = ROUNDS[request.param]
-    process.headers = {"X-Rucio-Auth-Token": TokenService(TEST_SECRET).issue("root")[0]}
-    try:
-        yield process
-    finally:
-        assert process.stop() == 0
-        if request.param == "postgresql":
-            drop_pg_database(url)
+    with racing_server(request.param, tmp_path_factory.mktemp("rules-race-" + request.param),
+                       processes=2) as server:
+        server.rounds = ROUNDS[request.param]
+        yield server
 
 
 def outcome(response):
