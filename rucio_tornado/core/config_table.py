@@ -6,6 +6,7 @@ changed or removed value is kept in :class:`ConfigHistory`; reading and writing 
 an admin account. :func:`value` is the server's own reader (no issuer, no permission).
 """
 import math
+import reprlib
 
 from rucio_tornado import exceptions
 from rucio_tornado.core import permissions
@@ -95,7 +96,8 @@ def _checked(section, option, item):
     if not isinstance(item, (str, int, float)) or (     # booleans too: stored as True/False
             isinstance(item, float) and not math.isfinite(item)):
         raise exceptions.ConfigValueRefused(
-            f"Could not set value '{item}' for section '{section}' option '{option}'")
+            f"Could not set value '{reprlib.repr(item)}' for section '{section}' "
+            f"option '{option}'")                       # reprlib: any depth of nesting
     text = str(item)
     if len(text) > VALUE_LENGTH:
         raise exceptions.ConfigValueRefused(

@@ -244,6 +244,8 @@ def targeted():
                                "account": "root"})),
         ("POST", f"/accounts/{ACCOUNT}/limits/global/{quote(DEEP)}", _j({"bytes": 1})),
         ("GET", f"/replicas/suspicious?rse_expression={quote(DEEP)}", None),
+        # a value nested 1000 deep (its error message once recursed)
+        ("POST", "/config", b'{"s": {"o": ' + b'{"a":' * 1000 + b"1" + b"}" * 1002),
     ]
     for number in big:
         cases += [
