@@ -20,6 +20,31 @@ def new_id():
     return uuid.uuid4().hex
 
 
+def account_column(**options):
+    """An account name (25 characters, as Rucio's)."""
+    return pw.CharField(max_length=25, **options)
+
+
+def scope_column(**options):
+    """A scope name (25 characters, as Rucio's)."""
+    return pw.CharField(max_length=25, **options)
+
+
+def name_column(**options):
+    """A DID name (250 characters, as Rucio's)."""
+    return pw.CharField(max_length=250, **options)
+
+
+def id_column(**options):
+    """An id: 32 hex digits of a UUID (RSEs, rules, subscriptions, …)."""
+    return pw.CharField(max_length=32, **options)
+
+
+def enum_column(**options):
+    """An enum stored by its name (``DATASET``, ``ACTIVE``, …), up to 10 characters."""
+    return pw.CharField(max_length=10, **options)
+
+
 class BaseModel(pw.Model):
     created_at = pw.DateTimeField(default=utcnow)
     updated_at = pw.DateTimeField(default=utcnow)
@@ -29,58 +54,82 @@ class BaseModel(pw.Model):
         legacy_table_names = False
 
 
+def keyed_by(*columns, indexes=None):
+    """The ``Meta`` of a table whose primary key is ``columns`` (and that has ``indexes``)."""
+    options = {"primary_key": pw.CompositeKey(*columns)}
+    if indexes is not None:
+        options["indexes"] = indexes
+    return type("Meta", (), options)
+
+
+class DIDKeyed(BaseModel):
+    """A table about one DID: its key comes first (no table of its own)."""
+    scope = scope_column()
+    name = name_column()
+
+
+class ChildKeyed(DIDKeyed):
+    """A table of DIDs inside other DIDs: the parent's key, then the child's (no table)."""
+    child_scope = scope_column()
+    child_name = name_column()
+
+
+class Sized(BaseModel):
+    """A file's size and checksums, copied where a listing needs them (no table)."""
+    bytes = pw.BigIntegerField(null=True)
+    adler32 = pw.CharField(max_length=8, null=True)
+    md5 = pw.CharField(max_length=32, null=True)
+
+
 # -- accounts, identities, scopes ----------------------------------------------------------
 class Account(BaseModel):
-    account = pw.CharField(max_length=25, primary_key=True)
-    account_type = pw.CharField(max_length=10)             # USER | GROUP | SERVICE
-    status = pw.CharField(max_length=10, default="ACTIVE")  # ACTIVE | SUSPENDED | DELETED
+    account = account_column(primary_key=True)
+    account_type = enum_column()             # USER | GROUP | SERVICE
+    status = enum_column(default="ACTIVE")  # ACTIVE | SUSPENDED | DELETED
     email = pw.CharField(max_length=255, null=True)
     suspended_at = pw.DateTimeField(null=True)
     deleted_at = pw.DateTimeField(null=True)
 
 
 class AccountAttribute(BaseModel):
-    account = pw.CharField(max_length=25)
+    account = account_column()
     key = pw.CharField(max_length=255)
     value = pw.TextField(null=True)                         # JSON-encoded (booleans stay booleans)
 
-    class Meta:
-        primary_key = pw.CompositeKey("account", "key")
+    Meta = keyed_by("account", "key")
 
 
 class Identity(BaseModel):
     identity = pw.CharField(max_length=2048)
-    identity_type = pw.CharField(max_length=10)             # USERPASS | X509 | GSS | SSH | OIDC
+    identity_type = enum_column()             # USERPASS | X509 | GSS | SSH | OIDC
     password_hash = pw.CharField(max_length=512, null=True)
     email = pw.CharField(max_length=255, null=True)
     deleted = pw.BooleanField(default=False)
 
-    class Meta:
-        primary_key = pw.CompositeKey("identity", "identity_type")
+    Meta = keyed_by("identity", "identity_type")
 
 
 class IdentityAccount(BaseModel):
     identity = pw.CharField(max_length=2048)
-    identity_type = pw.CharField(max_length=10)
-    account = pw.CharField(max_length=25, index=True)
+    identity_type = enum_column()
+    account = account_column(index=True)
     is_default = pw.BooleanField(default=False)
 
-    class Meta:
-        primary_key = pw.CompositeKey("identity", "identity_type", "account")
+    Meta = keyed_by("identity", "identity_type", "account")
 
 
 class Scope(BaseModel):
-    scope = pw.CharField(max_length=25, primary_key=True)
-    account = pw.CharField(max_length=25, index=True)
+    scope = scope_column(primary_key=True)
+    account = account_column(index=True)
     is_default = pw.BooleanField(default=False)
-    status = pw.CharField(max_length=10, default="OPEN")     # OPEN | CLOSED | DELETED
+    status = enum_column(default="OPEN")     # OPEN | CLOSED | DELETED
     closed_at = pw.DateTimeField(null=True)
     deleted_at = pw.DateTimeField(null=True)
 
 
 # -- storage elements ----------------------------------------------------------------------
 class RSE(BaseModel):
-    id = pw.CharField(max_length=32, primary_key=True, default=new_id)
+    id = id_column(primary_key=True, default=new_id)
     rse = pw.CharField(max_length=255, index=True)          # unique among non-deleted RSEs
     vo = pw.CharField(max_length=3, default="def")
     rse_type = pw.CharField(max_length=4, default="DISK")   # DISK | TAPE
@@ -112,16 +161,15 @@ RSE.add_index(RSE.index(RSE.rse, unique=True, name="rse_name_unique"))
 
 
 class RSEAttribute(BaseModel):
-    rse_id = pw.CharField(max_length=32)
+    rse_id = id_column()
     key = pw.CharField(max_length=255, index=True)
     value = pw.TextField(null=True)                         # JSON-encoded: "2" -> '"2"', true -> 'true'
 
-    class Meta:
-        primary_key = pw.CompositeKey("rse_id", "key")
+    Meta = keyed_by("rse_id", "key")
 
 
 class RSEProtocol(BaseModel):
-    rse_id = pw.CharField(max_length=32, index=True)
+    rse_id = id_column(index=True)
     scheme = pw.CharField(max_length=255)
     hostname = pw.CharField(max_length=255, default="")
     port = pw.IntegerField(default=0)
@@ -142,99 +190,86 @@ class RSEProtocol(BaseModel):
 
 
 class RSEDistance(BaseModel):
-    src_rse_id = pw.CharField(max_length=32)
-    dest_rse_id = pw.CharField(max_length=32, index=True)
+    src_rse_id = id_column()
+    dest_rse_id = id_column(index=True)
     distance = pw.IntegerField(null=True)
 
-    class Meta:
-        primary_key = pw.CompositeKey("src_rse_id", "dest_rse_id")
+    Meta = keyed_by("src_rse_id", "dest_rse_id")
 
 
-class RSEUsage(BaseModel):
-    rse_id = pw.CharField(max_length=32)
+class RSEUsageColumns(BaseModel):
+    """What one source (``storage``, ``rucio``, …) reports of an RSE's space (no table)."""
+    rse_id = id_column()
     source = pw.CharField(max_length=255)
     used = pw.BigIntegerField(null=True)
     free = pw.BigIntegerField(null=True)
     files = pw.BigIntegerField(null=True)
 
-    class Meta:
-        primary_key = pw.CompositeKey("rse_id", "source")
+
+class RSEUsage(RSEUsageColumns):
+    Meta = keyed_by("rse_id", "source")
 
 
-class RSEUsageHistory(BaseModel):
-    rse_id = pw.CharField(max_length=32)
-    source = pw.CharField(max_length=255)
-    used = pw.BigIntegerField(null=True)
-    free = pw.BigIntegerField(null=True)
-    files = pw.BigIntegerField(null=True)
-
+class RSEUsageHistory(RSEUsageColumns):
     class Meta:
         indexes = ((("rse_id", "source", "updated_at"), False),)
 
 
 class RSELimit(BaseModel):
-    rse_id = pw.CharField(max_length=32)
+    rse_id = id_column()
     name = pw.CharField(max_length=255)
     value = pw.BigIntegerField()
 
-    class Meta:
-        primary_key = pw.CompositeKey("rse_id", "name")
+    Meta = keyed_by("rse_id", "name")
 
 
-class AccountLimit(BaseModel):
-    """Local limit of an account on one RSE, in bytes (-1 = unlimited)."""
-    account = pw.CharField(max_length=25)
-    rse_id = pw.CharField(max_length=32)
+class AccountBytesLimit(BaseModel):
+    """How many bytes an account may have somewhere, -1 = unlimited (no table)."""
+    account = account_column()
     bytes = pw.BigIntegerField()
 
-    class Meta:
-        primary_key = pw.CompositeKey("account", "rse_id")
+
+class AccountLimit(AccountBytesLimit):
+    """The local limit: on one RSE."""
+    rse_id = id_column()
+    Meta = keyed_by("account", "rse_id")
 
 
-class AccountGlobalLimit(BaseModel):
-    """Global limit of an account over the RSEs of an RSE expression (-1 = unlimited)."""
-    account = pw.CharField(max_length=25)
+class AccountGlobalLimit(AccountBytesLimit):
+    """The global limit: over the RSEs of an RSE expression."""
     rse_expression = pw.CharField(max_length=3000)
-    bytes = pw.BigIntegerField()
-
-    class Meta:
-        primary_key = pw.CompositeKey("account", "rse_expression")
+    Meta = keyed_by("account", "rse_expression")
 
 
-class AccountUsage(BaseModel):
-    """Bytes and files locked by an account's rules on one RSE (maintained by the rules)."""
-    account = pw.CharField(max_length=25)
-    rse_id = pw.CharField(max_length=32, index=True)
+class AccountUsageColumns(BaseModel):
+    """Bytes and files locked by an account's rules on one RSE (no table)."""
+    account = account_column()
+    rse_id = id_column()
     files = pw.BigIntegerField(default=0)
     bytes = pw.BigIntegerField(default=0)
 
-    class Meta:
-        primary_key = pw.CompositeKey("account", "rse_id")
+
+class AccountUsage(AccountUsageColumns):
+    """The current usage (maintained by the rules)."""
+    Meta = keyed_by("account", "rse_id", indexes=((("rse_id",), False),))
 
 
-class AccountUsageHistory(BaseModel):
-    account = pw.CharField(max_length=25)
-    rse_id = pw.CharField(max_length=32)
-    files = pw.BigIntegerField(default=0)
-    bytes = pw.BigIntegerField(default=0)
-
+class AccountUsageHistory(AccountUsageColumns):
     class Meta:
         indexes = ((("account", "rse_id", "updated_at"), False),)
 
 
 # -- data identifiers ----------------------------------------------------------------------
-class DID(BaseModel):
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    did_type = pw.CharField(max_length=10)                  # FILE | DATASET | CONTAINER
-    account = pw.CharField(max_length=25)
+class DID(DIDKeyed):
+    did_type = enum_column()                  # FILE | DATASET | CONTAINER
+    account = account_column()
     is_open = pw.BooleanField(null=True)                    # collections only
     monotonic = pw.BooleanField(default=False)
     hidden = pw.BooleanField(default=False)
     obsolete = pw.BooleanField(default=False)
     complete = pw.BooleanField(null=True)
     is_new = pw.BooleanField(default=True)                  # not yet seen by the subscription evaluator
-    availability = pw.CharField(max_length=10, default="AVAILABLE")
+    availability = enum_column(default="AVAILABLE")
     suppressed = pw.BooleanField(default=False)
     bytes = pw.BigIntegerField(null=True)
     length = pw.BigIntegerField(null=True)
@@ -265,35 +300,24 @@ class DID(BaseModel):
     constituent = pw.BooleanField(null=True)
     access_cnt = pw.IntegerField(null=True)
 
-    class Meta:
-        primary_key = pw.CompositeKey("scope", "name")
-        indexes = ((("scope", "did_type", "name"), False), (("is_new", "did_type"), False))
+    Meta = keyed_by("scope", "name",
+                    indexes=((("scope", "did_type", "name"), False), (("is_new", "did_type"), False)))
 
 
-class DIDMeta(BaseModel):
+class DIDMeta(DIDKeyed):
     """Free-form metadata: one row per (DID, key). ``value`` is JSON; ``number`` its float."""
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
     key = pw.CharField(max_length=255)
     value = pw.TextField(null=True)
     number = pw.DoubleField(null=True)                       # for .gt/.lt filters
 
-    class Meta:
-        primary_key = pw.CompositeKey("scope", "name", "key")
-        indexes = ((("key", "value"), False), (("key", "number"), False))
+    Meta = keyed_by("scope", "name", "key",
+                    indexes=((("key", "value"), False), (("key", "number"), False)))
 
 
-class Attachment(BaseModel):
+class Attachment(ChildKeyed, Sized):
     """The columns of an attachment, shared by :class:`Content` and its history (no table)."""
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    child_scope = pw.CharField(max_length=25)
-    child_name = pw.CharField(max_length=250)
-    did_type = pw.CharField(max_length=10)                  # the parent's type
-    child_type = pw.CharField(max_length=10)
-    bytes = pw.BigIntegerField(null=True)
-    adler32 = pw.CharField(max_length=8, null=True)
-    md5 = pw.CharField(max_length=32, null=True)
+    did_type = enum_column()                  # the parent's type
+    child_type = enum_column()
 
 
 class Content(Attachment):
@@ -302,9 +326,8 @@ class Content(Attachment):
     events = pw.BigIntegerField(null=True)
     rule_evaluation = pw.BooleanField(null=True)
 
-    class Meta:
-        primary_key = pw.CompositeKey("scope", "name", "child_scope", "child_name")
-        indexes = ((("child_scope", "child_name"), False),)
+    Meta = keyed_by("scope", "name", "child_scope", "child_name",
+                    indexes=((("child_scope", "child_name"), False),))
 
 
 class ContentHistory(Attachment):
@@ -315,27 +338,19 @@ class ContentHistory(Attachment):
         indexes = ((("scope", "name"), False),)
 
 
-class ArchiveContent(BaseModel):
+class ArchiveContent(ChildKeyed, Sized):
     """A constituent file ``(child_scope, child_name)`` inside the archive file ``(scope, name)``."""
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    child_scope = pw.CharField(max_length=25)
-    child_name = pw.CharField(max_length=250)
-    bytes = pw.BigIntegerField(null=True)
-    adler32 = pw.CharField(max_length=8, null=True)
-    md5 = pw.CharField(max_length=32, null=True)
     guid = pw.CharField(max_length=36, null=True)
     length = pw.BigIntegerField(null=True)
 
-    class Meta:
-        primary_key = pw.CompositeKey("scope", "name", "child_scope", "child_name")
-        indexes = ((("child_scope", "child_name"), False),)
+    Meta = keyed_by("scope", "name", "child_scope", "child_name",
+                    indexes=((("child_scope", "child_name"), False),))
 
 
 class MetaKey(BaseModel):
     """Metadata conventions (``/meta/`` and ``/meta_conventions/`` share this table)."""
     key = pw.CharField(max_length=255, primary_key=True)
-    key_type = pw.CharField(max_length=10, default="ALL")   # ALL|COLLECTION|CONTAINER|DATASET|FILE|DERIVED
+    key_type = enum_column(default="ALL")   # ALL|COLLECTION|CONTAINER|DATASET|FILE|DERIVED
     value_type = pw.CharField(max_length=255, null=True)
     value_regexp = pw.CharField(max_length=255, null=True)
     default_value = pw.TextField(null=True)
@@ -345,15 +360,14 @@ class MetaValue(BaseModel):
     key = pw.CharField(max_length=255)
     value = pw.CharField(max_length=255)
 
-    class Meta:
-        primary_key = pw.CompositeKey("key", "value")
+    Meta = keyed_by("key", "value")
 
 
 # -- replicas ------------------------------------------------------------------------------
 class Replica(BaseModel):
-    rse_id = pw.CharField(max_length=32)
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
+    rse_id = id_column()
+    scope = scope_column()
+    name = name_column()
     bytes = pw.BigIntegerField()
     md5 = pw.CharField(max_length=32, null=True)
     adler32 = pw.CharField(max_length=8, null=True)
@@ -364,18 +378,15 @@ class Replica(BaseModel):
     tombstone = pw.DateTimeField(null=True)
     accessed_at = pw.DateTimeField(null=True)
 
-    class Meta:
-        primary_key = pw.CompositeKey("scope", "name", "rse_id")
-        indexes = ((("rse_id", "scope", "name"), False), (("tombstone",), False))
+    Meta = keyed_by("scope", "name", "rse_id",
+                    indexes=((("rse_id", "scope", "name"), False), (("tombstone",), False)))
 
 
-class BadReplica(BaseModel):
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    rse_id = pw.CharField(max_length=32)
+class BadReplica(DIDKeyed):
+    rse_id = id_column()
     reason = pw.TextField(null=True)
     state = pw.CharField(max_length=24, default="BAD")      # BAD | SUSPICIOUS | RECOVERED | ...
-    account = pw.CharField(max_length=25, null=True)
+    account = account_column(null=True)
     bytes = pw.BigIntegerField(null=True)
     expires_at = pw.DateTimeField(null=True)
 
@@ -387,15 +398,13 @@ class BadPFN(BaseModel):
     path = pw.CharField(max_length=2048)
     state = pw.CharField(max_length=24)
     reason = pw.TextField(null=True)
-    account = pw.CharField(max_length=25, null=True)
+    account = account_column(null=True)
     expires_at = pw.DateTimeField(null=True)
 
 
-class CollectionReplica(BaseModel):
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    did_type = pw.CharField(max_length=10)
-    rse_id = pw.CharField(max_length=32, index=True)
+class CollectionReplica(DIDKeyed):
+    did_type = enum_column()
+    rse_id = id_column(index=True)
     bytes = pw.BigIntegerField(default=0)
     length = pw.BigIntegerField(default=0)
     available_bytes = pw.BigIntegerField(default=0)
@@ -403,18 +412,17 @@ class CollectionReplica(BaseModel):
     state = pw.CharField(max_length=24, default="UNAVAILABLE")
     accessed_at = pw.DateTimeField(null=True)
 
-    class Meta:
-        primary_key = pw.CompositeKey("scope", "name", "rse_id")
+    Meta = keyed_by("scope", "name", "rse_id")
 
 
 # -- rules, locks, transfer requests, subscriptions ------------------------------------------
 class Rule(BaseModel):
-    id = pw.CharField(max_length=32, primary_key=True, default=new_id)
-    subscription_id = pw.CharField(max_length=32, null=True, index=True)
-    account = pw.CharField(max_length=25, index=True)
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    did_type = pw.CharField(max_length=10)
+    id = id_column(primary_key=True, default=new_id)
+    subscription_id = id_column(null=True, index=True)
+    account = account_column(index=True)
+    scope = scope_column()
+    name = name_column()
+    did_type = enum_column()
     state = pw.CharField(max_length=20, default="REPLICATING")  # REPLICATING|OK|STUCK|SUSPENDED|WAITING_APPROVAL|INJECT
     error = pw.CharField(max_length=255, null=True)
     rse_expression = pw.CharField(max_length=3000)
@@ -427,15 +435,15 @@ class Rule(BaseModel):
     locks_stuck_cnt = pw.BigIntegerField(default=0)
     source_replica_expression = pw.CharField(max_length=255, null=True)
     activity = pw.CharField(max_length=50, default="User Subscriptions")
-    grouping = pw.CharField(max_length=10, default="DATASET")  # ALL | DATASET | NONE
-    notification = pw.CharField(max_length=10, default="NO")   # YES | NO | CLOSE | PROGRESS
+    grouping = enum_column(default="DATASET")  # ALL | DATASET | NONE
+    notification = enum_column(default="NO")   # YES | NO | CLOSE | PROGRESS
     stuck_at = pw.DateTimeField(null=True)
     purge_replicas = pw.BooleanField(default=False)
     ignore_availability = pw.BooleanField(default=False)
     ignore_account_limit = pw.BooleanField(default=False)
     priority = pw.IntegerField(default=3)
     comments = pw.CharField(max_length=255, null=True)
-    child_rule_id = pw.CharField(max_length=32, null=True)
+    child_rule_id = id_column(null=True)
     eol_at = pw.DateTimeField(null=True)
     split_container = pw.BooleanField(default=False)
     meta = pw.TextField(null=True)                            # JSON
@@ -463,11 +471,11 @@ Rule.add_index(Rule.index(Rule.scope, Rule.name, Rule.account, _RuleExpressionKe
 
 class RuleHistory(BaseModel):
     """A snapshot of a rule written on every change (``/rules/.../history``)."""
-    rule_id = pw.CharField(max_length=32, index=True)
-    account = pw.CharField(max_length=25)
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    did_type = pw.CharField(max_length=10)
+    rule_id = id_column(index=True)
+    account = account_column()
+    scope = scope_column()
+    name = name_column()
+    did_type = enum_column()
     state = pw.CharField(max_length=20)
     rse_expression = pw.CharField(max_length=3000)
     copies = pw.IntegerField()
@@ -484,16 +492,15 @@ class RuleHistory(BaseModel):
 class Lock(BaseModel):
     """The columns of a rule's lock on one DID at one RSE, shared by file and dataset locks
     (no table)."""
-    rule_id = pw.CharField(max_length=32)
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    rse_id = pw.CharField(max_length=32)
-    account = pw.CharField(max_length=25)
+    rule_id = id_column()
+    scope = scope_column()
+    name = name_column()
+    rse_id = id_column()
+    account = account_column()
     bytes = pw.BigIntegerField(null=True)
     state = pw.CharField(max_length=12, default="REPLICATING")  # REPLICATING | OK | STUCK
 
-    class Meta:
-        primary_key = pw.CompositeKey("rule_id", "scope", "name", "rse_id")
+    Meta = keyed_by("rule_id", "scope", "name", "rse_id")
 
 
 class ReplicaLock(Lock):
@@ -510,11 +517,11 @@ class DatasetLock(Lock):
 
 class TransferRequest(BaseModel):
     """A queued transfer for a replica a rule is waiting for (we never perform transfers)."""
-    id = pw.CharField(max_length=32, primary_key=True, default=new_id)
-    rule_id = pw.CharField(max_length=32, index=True)
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    dest_rse_id = pw.CharField(max_length=32)
+    id = id_column(primary_key=True, default=new_id)
+    rule_id = id_column(index=True)
+    scope = scope_column()
+    name = name_column()
+    dest_rse_id = id_column()
     source_replica_expression = pw.CharField(max_length=255, null=True)
     activity = pw.CharField(max_length=50, null=True)
     bytes = pw.BigIntegerField(null=True)
@@ -525,9 +532,9 @@ class TransferRequest(BaseModel):
 
 
 class Subscription(BaseModel):
-    id = pw.CharField(max_length=32, primary_key=True, default=new_id)
+    id = id_column(primary_key=True, default=new_id)
     name = pw.CharField(max_length=64)
-    account = pw.CharField(max_length=25)
+    account = account_column()
     filter = pw.TextField()                                  # JSON string, as the client sends it
     replication_rules = pw.TextField()                       # JSON string
     policyid = pw.IntegerField(default=3)
@@ -546,24 +553,22 @@ class Subscription(BaseModel):
 class LifetimeException(BaseModel):
     """One DID of a request to extend the lifetime model's end of life (``exception_id`` is
     shared by the DIDs requested together)."""
-    exception_id = pw.CharField(max_length=32, default=new_id)
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    did_type = pw.CharField(max_length=10)
-    account = pw.CharField(max_length=25)
+    exception_id = id_column(default=new_id)
+    scope = scope_column()
+    name = name_column()
+    did_type = enum_column()
+    account = account_column()
     pattern = pw.CharField(max_length=255, null=True)
     comments = pw.CharField(max_length=4000, null=True)
-    state = pw.CharField(max_length=10, default="WAITING")   # WAITING | APPROVED | REJECTED
+    state = enum_column(default="WAITING")   # WAITING | APPROVED | REJECTED
     expires_at = pw.DateTimeField(null=True)
 
-    class Meta:
-        primary_key = pw.CompositeKey("exception_id", "scope", "name")
-        indexes = ((("state",), False),)
+    Meta = keyed_by("exception_id", "scope", "name", indexes=((("state",), False),))
 
 
 class TransferLimit(BaseModel):
     """A limit on transfers to (or from) the RSEs of an expression, per activity."""
-    id = pw.CharField(max_length=32, primary_key=True, default=new_id)
+    id = id_column(primary_key=True, default=new_id)
     rse_expression = pw.CharField(max_length=3000)
     activity = pw.CharField(max_length=50, null=True)
     direction = pw.CharField(max_length=12, default="DESTINATION")   # DESTINATION | SOURCE
@@ -580,8 +585,7 @@ class ConfigOption(BaseModel):
     opt = pw.CharField(max_length=128)
     value = pw.CharField(max_length=4000)
 
-    class Meta:
-        primary_key = pw.CompositeKey("section", "opt")
+    Meta = keyed_by("section", "opt")
 
 
 class ConfigHistory(BaseModel):
@@ -602,8 +606,7 @@ class Heartbeat(BaseModel):
     thread_name = pw.CharField(max_length=64, null=True)
     payload = pw.CharField(max_length=3000, null=True)
 
-    class Meta:
-        primary_key = pw.CompositeKey("executable", "hostname", "pid", "thread_id")
+    Meta = keyed_by("executable", "hostname", "pid", "thread_id")
 
 
 class Trace(BaseModel):
@@ -616,11 +619,10 @@ class Trace(BaseModel):
 
 # -- QoS policies of RSEs (core/qos_policies.py) ----------------------------------------------
 class RSEQoSPolicy(BaseModel):
-    rse_id = pw.CharField(max_length=32)
+    rse_id = id_column()
     qos_policy = pw.CharField(max_length=64)
 
-    class Meta:
-        primary_key = pw.CompositeKey("rse_id", "qos_policy")
+    Meta = keyed_by("rse_id", "qos_policy")
 
 
 # -- authentication ---------------------------------------------------------------------------
@@ -628,7 +630,7 @@ class SSHChallenge(BaseModel):
     """A challenge of ``GET /auth/ssh_challenge_token``: signed once by the client's SSH key,
     deleted when used (in the database so that every process agrees)."""
     challenge = pw.CharField(max_length=128, primary_key=True)
-    account = pw.CharField(max_length=25)
+    account = account_column()
     expires_at = pw.DateTimeField()
 
     class Meta:
@@ -659,70 +661,52 @@ class SchemaVersion(BaseModel):
 # -- quarantined replicas and the opendata catalog (core/quarantine.py, core/opendata.py) ------
 class QuarantinedReplica(BaseModel):
     """A file found on an RSE that has no replica in the catalog (``/replicas/quarantine``)."""
-    rse_id = pw.CharField(max_length=32)
+    rse_id = id_column()
     path = pw.CharField(max_length=1024)
     bytes = pw.BigIntegerField(null=True)
     md5 = pw.CharField(max_length=32, null=True)
     adler32 = pw.CharField(max_length=8, null=True)
-    scope = pw.CharField(max_length=25, null=True)
-    name = pw.CharField(max_length=250, null=True)
+    scope = scope_column(null=True)
+    name = name_column(null=True)
 
-    class Meta:
-        primary_key = pw.CompositeKey("rse_id", "path")
+    Meta = keyed_by("rse_id", "path")
 
 
-class OpenDataDID(BaseModel):
+class OpenDataDID(DIDKeyed):
     """A DID in the opendata catalog; state D (draft), P (public) or S (suspended)."""
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
     state = pw.CharField(max_length=1, default="D")
 
-    class Meta:
-        primary_key = pw.CompositeKey("scope", "name")
-        indexes = ((("state", "updated_at"), False),)
+    Meta = keyed_by("scope", "name", indexes=((("state", "updated_at"), False),))
 
 
-class OpenDataDOI(BaseModel):
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
+class OpenDataDOI(DIDKeyed):
     doi = pw.CharField(max_length=255, unique=True)
 
-    class Meta:
-        primary_key = pw.CompositeKey("scope", "name")
+    Meta = keyed_by("scope", "name")
 
 
-class OpenDataRecord(BaseModel):
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
+class OpenDataRecord(DIDKeyed):
     record_id = pw.BigIntegerField(unique=True)
 
-    class Meta:
-        primary_key = pw.CompositeKey("scope", "name")
+    Meta = keyed_by("scope", "name")
 
 
-class OpenDataMeta(BaseModel):
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
+class OpenDataMeta(DIDKeyed):
     meta = pw.TextField()                                    # JSON object
 
-    class Meta:
-        primary_key = pw.CompositeKey("scope", "name")
+    Meta = keyed_by("scope", "name")
 
 
 ALL_MODELS.extend([QuarantinedReplica, OpenDataDID, OpenDataDOI, OpenDataRecord, OpenDataMeta])
 
 
 # -- followers of DIDs (core/dids/extras.py) ---------------------------------------------------
-class DIDFollower(BaseModel):
+class DIDFollower(DIDKeyed):
     """An account following a DID (``/dids/{scope}/{name}/follow``; Rucio's ``dids_followed``)."""
-    scope = pw.CharField(max_length=25)
-    name = pw.CharField(max_length=250)
-    account = pw.CharField(max_length=25)
-    did_type = pw.CharField(max_length=10)
+    account = account_column()
+    did_type = enum_column()
 
-    class Meta:
-        primary_key = pw.CompositeKey("scope", "name", "account")
-        indexes = ((("account",), False),)
+    Meta = keyed_by("scope", "name", "account", indexes=((("account",), False),))
 
 
 ALL_MODELS.append(DIDFollower)
@@ -738,11 +722,11 @@ class OIDCLogin(BaseModel):
     state = pw.CharField(max_length=64, primary_key=True)
     nonce = pw.CharField(max_length=64)
     access_msg = pw.CharField(max_length=80, unique=True)
-    account = pw.CharField(max_length=25, null=True)
+    account = account_column(null=True)
     polling = pw.BooleanField(default=False)
     auth_url = pw.TextField()
     token = pw.TextField(null=True)
-    token_jti = pw.CharField(max_length=32, null=True, index=True)
+    token_jti = id_column(null=True, index=True)
     refresh_token = pw.TextField(null=True)
     expires_at = pw.DateTimeField(index=True)
     refresh_expires_at = pw.DateTimeField(null=True)   # the refresh token kept until then

@@ -103,16 +103,16 @@ class Compare:
 class Operation:
     """``left OP right`` with OP one of ``|`` (union), ``&`` (intersection), ``\\`` (difference)."""
     op: str
-    left: object
-    right: object
+    left: "Node"
+    right: "Node"
 
     def evaluate(self, snapshot):
-        left, right = self.left.evaluate(snapshot), self.right.evaluate(snapshot)
-        if self.op == "|":
-            return left | right
-        if self.op == "&":
-            return left & right
-        return left - right
+        return _SET_OPERATIONS[self.op](self.left.evaluate(snapshot), self.right.evaluate(snapshot))
+
+
+_SET_OPERATIONS = {"|": set.union, "&": set.intersection, "\\": set.difference}
+#: A node of the syntax tree: each evaluates to the set of RSE ids it selects.
+Node = All | Name | Compare | Operation
 
 
 def column_boolean(text: str) -> bool:

@@ -197,7 +197,9 @@ def delete_protocols(issuer: Issuer, rse: str, scheme: str, hostname: str | None
 
 
 # -- distances ---------------------------------------------------------------------------------
-def _pairs(source, destination, bidirectional):
+def _pairs(issuer, action, source, destination, bidirectional):
+    """After the permission check: the (source id, destination id) pairs a write touches."""
+    permissions.check(issuer, action)
     bidirectional = to_bool(bidirectional, "bidirectional")
     src, dst = lookup.rse(source).id, lookup.rse(destination).id
     return [(src, dst), (dst, src)] if bidirectional and src != dst else [(src, dst)]
@@ -211,9 +213,8 @@ def _existing(pair):
 def add_distance(issuer: Issuer, source: str, destination: str, distance: int,
                  bidirectional: bool = False) -> None:
     """Add the distance (also the way back if ``bidirectional``); an existing one -> 409."""
-    permissions.check(issuer, "add_distance")
+    pairs = _pairs(issuer, "add_distance", source, destination, bidirectional)
     distance = integer(distance, "distance", minimum=0)
-    pairs = _pairs(source, destination, bidirectional)
     for pair in pairs:
         if _existing(pair) is not None:
             # The real server raises Duplicate() without a message: its wire message is "None".
@@ -241,9 +242,8 @@ def _require_existing(pairs, source, destination):
 def update_distance(issuer: Issuer, source: str, destination: str, distance: int,
                     bidirectional: bool = False) -> None:
     """Change an existing distance (both ways if ``bidirectional``); missing -> NoDistance."""
-    permissions.check(issuer, "update_distance")
+    pairs = _pairs(issuer, "update_distance", source, destination, bidirectional)
     distance = integer(distance, "distance", minimum=0)
-    pairs = _pairs(source, destination, bidirectional)
     _require_existing(pairs, source, destination)
     for src, dst in pairs:
         RSEDistance.update(distance=distance, updated_at=utcnow()).where(
@@ -255,8 +255,7 @@ def delete_distance(issuer: Issuer, source: str, destination: str,
                     bidirectional: bool = False) -> None:
     """Delete the distance (both ways if ``bidirectional``); a missing one is no error, as in
     the real server."""
-    permissions.check(issuer, "delete_distance")
-    pairs = _pairs(source, destination, bidirectional)
+    pairs = _pairs(issuer, "delete_distance", source, destination, bidirectional)
     for src, dst in pairs:
         RSEDistance.delete().where(RSEDistance.src_rse_id == src,
                                    RSEDistance.dest_rse_id == dst).execute()
