@@ -260,7 +260,7 @@ class AccountUsageHistory(AccountUsageColumns):
 
 
 # -- data identifiers ----------------------------------------------------------------------
-class DID(DIDKeyed):
+class DID(DIDKeyed, Sized):
     did_type = enum_column()                  # FILE | DATASET | CONTAINER
     account = account_column()
     is_open = pw.BooleanField(null=True)                    # collections only
@@ -271,10 +271,7 @@ class DID(DIDKeyed):
     is_new = pw.BooleanField(default=True)                  # not yet seen by the subscription evaluator
     availability = enum_column(default="AVAILABLE")
     suppressed = pw.BooleanField(default=False)
-    bytes = pw.BigIntegerField(null=True)
     length = pw.BigIntegerField(null=True)
-    md5 = pw.CharField(max_length=32, null=True)
-    adler32 = pw.CharField(max_length=8, null=True)
     expired_at = pw.DateTimeField(null=True)
     purge_replicas = pw.BooleanField(default=True)
     deleted_at = pw.DateTimeField(null=True)
@@ -659,13 +656,10 @@ class SchemaVersion(BaseModel):
 
 
 # -- quarantined replicas and the opendata catalog (core/quarantine.py, core/opendata.py) ------
-class QuarantinedReplica(BaseModel):
+class QuarantinedReplica(Sized):
     """A file found on an RSE that has no replica in the catalog (``/replicas/quarantine``)."""
     rse_id = id_column()
     path = pw.CharField(max_length=1024)
-    bytes = pw.BigIntegerField(null=True)
-    md5 = pw.CharField(max_length=32, null=True)
-    adler32 = pw.CharField(max_length=8, null=True)
     scope = scope_column(null=True)
     name = name_column(null=True)
 
