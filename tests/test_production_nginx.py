@@ -128,6 +128,21 @@ def stack(tmp_path_factory):
     assert codes == [0, 0, 0]
 
 
+@pytest.fixture(scope="module")
+def sqlite_stack(tmp_path_factory):
+    """The same with one server process behind the https port, on SQLite."""
+    workdir = tmp_path_factory.mktemp("nginx-sqlite")
+    running = start_stack(workdir, f"sqlite:///{workdir / 'rucio.db'}", plain_processes=1)
+    yield running
+    assert running["stop"]() == [0, 0]
+
+
+@pytest.fixture(params=["stack", "sqlite_stack"])
+def either_stack(request):
+    """For the grid proxy tests: on PostgreSQL, then on SQLite."""
+    return request.getfixturevalue(request.param)
+
+
 def _wait_for(ready, process, workdir, timeout=20):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -274,9 +289,10 @@ def test_x509_certificates_through_nginx(stack):
             stack["url"])
 
 
-def test_grid_proxies_through_the_passthrough_port(stack):
+def test_grid_proxies_through_the_passthrough_port(either_stack):
     """x509_proxy logs in on the TLS passthrough port (the token then works on the https port);
     a certificate works there too."""
+    stack = either_stack
     carol = _carol(stack)
     _whoami(stack, "x509_proxy", f"client_x509_proxy = {carol['proxy']}", stack["passthrough"])
     _whoami(stack, "x509", f"client_cert = {carol['cert']}\nclient_key = {carol['key']}",
@@ -307,11 +323,12 @@ def test_x509_refusals_through_nginx(stack):
     assert spoofed.headers["ExceptionMessage"] == "Cannot get DN"
 
 
-def test_grid_proxy_refusals_on_the_passthrough_port(stack):
+def test_grid_proxy_refusals_on_the_passthrough_port(either_stack):
     """What nginx does not check, the proxy-verifying processes do: a proxy signed by a key
     that is not its user's, or whose user certificate is of a CA we do not trust, fails the TLS
     handshake; headers a client sends there are never believed."""
     from cryptography.hazmat.primitives.asymmetric import rsa
+    stack = either_stack
     carol, pki, url, ca = _carol(stack), stack["pki"], stack["passthrough"], stack["ca"]
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = pki.proxy("x509up_forged", carol["user"], other_key)
