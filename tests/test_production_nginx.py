@@ -66,9 +66,10 @@ def nginx_config(workdir, ports, upstreams, tls_upstream, cert, key, client_ca):
     return path
 
 
-def start_stack(workdir, db_url, plain_processes=2):
+def start_stack(workdir, db_url, plain_processes=2, tls_settings=None):
     """``plain_processes`` servers behind nginx's https port, one terminating TLS itself behind
-    its passthrough port, nginx: the stack's dict, with a ``stop()`` that returns exit codes."""
+    its passthrough port (configured as the example says, plus ``tls_settings``), nginx: the
+    stack's dict, with a ``stop()`` that returns the exit codes."""
     if NGINX is None:
         if REQUIRE_PG:
             pytest.fail("nginx is required (RUCIO_TORNADO_REQUIRE_PG is set) but not installed")
@@ -92,12 +93,12 @@ def start_stack(workdir, db_url, plain_processes=2):
         for name in "ab"[:plain_processes]:   # at once: schema creation and bootstrap must not race
             servers.append(Server(workdir / name, dict(settings, trusted_proxies="127.0.0.1"),
                                   wait=False))
-        # the processes verifying grid proxies: TLS of their own, no trusted_proxies
-        servers.append(Server(workdir / "tls", dict(settings, ssl_certfile=cert, ssl_keyfile=key,
-                                                    ssl_client_ca=ca),
-                              scheme="https", ca=ca, wait=False))
         for server in servers:
             server.wait_until_up()
+        # then (SQLite would lock) the process verifying grid proxies: TLS of its own
+        servers.append(Server(workdir / "tls", dict(settings, ssl_certfile=cert, ssl_keyfile=key,
+                                                    ssl_client_ca=ca, **(tls_settings or {})),
+                              scheme="https", ca=ca))
         ports = {kind: free_port() for kind in ("tls", "http", "passthrough")}
         plain = [server.port for server in servers[:-1]]
         config = nginx_config(workdir, ports, (plain * 2)[:2], servers[-1].port, cert, key, ca)
@@ -130,9 +131,12 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sqlite_stack(tmp_path_factory):
-    """The same with one server process behind the https port, on SQLite."""
+    """The same with one server process behind the https port, on SQLite; its TLS process lists
+    nginx in trusted_proxies (as an operator copying the other processes' configuration
+    would): client-certificate headers sent through the passthrough are still not believed."""
     workdir = tmp_path_factory.mktemp("nginx-sqlite")
-    running = start_stack(workdir, f"sqlite:///{workdir / 'rucio.db'}", plain_processes=1)
+    running = start_stack(workdir, f"sqlite:///{workdir / 'rucio.db'}", plain_processes=1,
+                          tls_settings={"trusted_proxies": "127.0.0.1"})
     yield running
     assert running["stop"]() == [0, 0]
 
