@@ -1,7 +1,10 @@
 """End to end: conf/nginx.conf.example terminating TLS in front of two production server
 processes on one PostgreSQL database, driven by the real rucio-clients over https."""
+import json
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -66,10 +69,10 @@ def nginx_config(workdir, ports, upstreams, tls_upstream, cert, key, client_ca):
     return path
 
 
-def start_stack(workdir, db_url, plain_processes=2, tls_settings=None):
+def start_stack(workdir, db_url, plain_processes=2):
     """``plain_processes`` servers behind nginx's https port, one terminating TLS itself behind
-    its passthrough port (configured as the example says, plus ``tls_settings``), nginx: the
-    stack's dict, with a ``stop()`` that returns the exit codes."""
+    its passthrough port (configured as the example says), nginx: the stack's dict, with a
+    ``stop()`` that returns the exit codes."""
     if NGINX is None:
         if REQUIRE_PG:
             pytest.fail("nginx is required (RUCIO_TORNADO_REQUIRE_PG is set) but not installed")
@@ -96,9 +99,10 @@ def start_stack(workdir, db_url, plain_processes=2, tls_settings=None):
         for server in servers:
             server.wait_until_up()
         # then (SQLite would lock) the process verifying grid proxies: TLS of its own
-        servers.append(Server(workdir / "tls", dict(settings, ssl_certfile=cert, ssl_keyfile=key,
-                                                    ssl_client_ca=ca, **(tls_settings or {})),
-                              scheme="https", ca=ca))
+        servers.append(Server(workdir / "tls", dict(
+            settings, trusted_proxies="127.0.0.1", proxy_protocol="true", ssl_certfile=cert,
+            ssl_keyfile=key, ssl_client_ca=ca), scheme="https", ca=ca, wait=False))
+        _wait_for_proxied(servers[-1], ca)
         ports = {kind: free_port() for kind in ("tls", "http", "passthrough")}
         plain = [server.port for server in servers[:-1]]
         config = nginx_config(workdir, ports, (plain * 2)[:2], servers[-1].port, cert, key, ca)
@@ -131,12 +135,9 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sqlite_stack(tmp_path_factory):
-    """The same with one server process behind the https port, on SQLite; its TLS process lists
-    nginx in trusted_proxies (as an operator copying the other processes' configuration
-    would): client-certificate headers sent through the passthrough are still not believed."""
+    """The same with one server process behind the https port, on SQLite."""
     workdir = tmp_path_factory.mktemp("nginx-sqlite")
-    running = start_stack(workdir, f"sqlite:///{workdir / 'rucio.db'}", plain_processes=1,
-                          tls_settings={"trusted_proxies": "127.0.0.1"})
+    running = start_stack(workdir, f"sqlite:///{workdir / 'rucio.db'}", plain_processes=1)
     yield running
     assert running["stop"]() == [0, 0]
 
@@ -145,6 +146,38 @@ def sqlite_stack(tmp_path_factory):
 def either_stack(request):
     """For the grid proxy tests: on PostgreSQL, then on SQLite."""
     return request.getfixturevalue(request.param)
+
+
+def proxied_request(port, ca, path="/ping", header=b"PROXY TCP4 203.0.113.9 127.0.0.1 4444 443\r\n",
+                    source="127.0.0.1", headers=""):
+    """A GET over TLS to ``port`` from ``source``, preceded by a PROXY ``header``, as nginx's
+    passthrough sends it: the response's status line and headers (b"" if the server closed)."""
+    context = ssl.create_default_context(cafile=ca)
+    with socket.create_connection(("127.0.0.1", port), timeout=10,
+                                  source_address=(source, 0)) as raw:
+        raw.sendall(header)
+        try:
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{headers}"
+                            "Connection: close\r\n\r\n".encode())
+                return b"".join(iter(lambda: tls.recv(65536), b"")).split(b"\r\n\r\n")[0]
+        except (ssl.SSLError, ConnectionError):
+            return b""
+
+
+def _wait_for_proxied(server, ca, timeout=30):
+    """Server.wait_until_up for a proxy_protocol server (its /ping needs the header)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited {server.process.returncode}:\n{server.log()}")
+        try:
+            if proxied_request(server.port, ca).startswith(b"HTTP/1.1 200"):
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("server did not come up:\n" + server.log())
 
 
 def _wait_for(ready, process, workdir, timeout=20):
@@ -348,3 +381,40 @@ def test_grid_proxy_refusals_on_the_passthrough_port(either_stack):
     assert anonymous.status_code == 401
     assert anonymous.headers["ExceptionClass"] == "CannotAuthenticate"
     assert anonymous.headers["ExceptionMessage"] == "Cannot get DN"
+    assert "Traceback" not in stack["tls_server"].log()
+
+
+def test_the_passthrough_port_passes_the_client_address(stack):
+    """nginx's PROXY header gives the TLS process the client's address; the header is believed
+    from trusted_proxies only, and X-Forwarded-For from a client there is not."""
+    tls_server, ca = stack["tls_server"], stack["ca"]
+    port = int(stack["passthrough"].rsplit(":", 1)[1])
+    answer = proxied_request(port, ca, "/ping?via=nginx", header=b"", source="127.0.0.2",
+                             headers="X-Forwarded-For: 198.51.100.1\r\n")
+    assert answer.startswith(b"HTTP/1.1 200")
+    direct = proxied_request(tls_server.port, ca, "/ping?via=header")     # as nginx would
+    assert direct.startswith(b"HTTP/1.1 200")
+    v2 = proxied_request(tls_server.port, ca, "/ping?via=v2", header=_v2_header("2001:db8::7"))
+    assert v2.startswith(b"HTTP/1.1 200")
+    assert proxied_request(tls_server.port, ca, header=b"") == b""         # no header: closed
+    assert proxied_request(tls_server.port, ca, source="127.0.0.2") == b""  # not trusted
+    seen = {line["path"]: line["remote_ip"] for line in _access_lines(tls_server)}
+    assert seen["/ping?via=nginx"] == "127.0.0.2"
+    assert seen["/ping?via=header"] == "203.0.113.9"
+    assert seen["/ping?via=v2"] == "2001:db8::7"
+    assert "Traceback" not in tls_server.log()
+
+
+def _v2_header(client):
+    """A PROXY v2 header (as HAProxy's send-proxy-v2 writes it) naming ``client``."""
+    from ipaddress import IPv6Address
+
+    from proxyprotocol.result import ProxyResultIPv6
+    from proxyprotocol.v2 import ProxyProtocolV2
+    return ProxyProtocolV2().pack(ProxyResultIPv6((IPv6Address(client), 5555),
+                                                  (IPv6Address("::1"), 443)))
+
+
+def _access_lines(server):
+    return [json.loads(line.split("rucio_tornado.access: ", 1)[1])
+            for line in server.log().splitlines() if "rucio_tornado.access: " in line]
