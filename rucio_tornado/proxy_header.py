@@ -3,7 +3,7 @@
 Behind a TLS passthrough (nginx ``stream`` with ``proxy_protocol on``, HAProxy ``send-proxy``)
 the TCP peer is the proxy; the header says who the client is. It must be consumed exactly,
 never a byte of the TLS handshake behind it (which Tornado's ``start_tls`` takes over from an
-idle socket), so it is framed here by peeking at the socket, then read to its last byte;
+idle socket), so it is framed here by peeking at the socket and read to its last byte only;
 parsing is the ``proxy-protocol`` library's.
 """
 import asyncio
@@ -17,7 +17,6 @@ from proxyprotocol.result import is_ipv4, is_ipv6
 V1_PREFIX, V1_MAX = b"PROXY ", 107            # the longest v1 line, CRLF included
 V2_SIGNATURE, V2_FIXED = b"\r\n\r\n\x00\r\nQUIT\n", 16
 V2_MAX = V2_FIXED + 4096                      # addresses and TLVs; nginx sends v1 anyway
-RETRY = 0.01                                  # seconds between peeks at an incomplete header
 
 _PARSER = ProxyProtocolDetect()
 
@@ -62,17 +61,21 @@ def client_address(header, peer):
 async def read_client_address(sock, peer):
     """Consume the PROXY header from the non-blocking ``sock``: the client's address.
     BadHeader if it is not one (or the connection ends first); the caller bounds the wait."""
-    loop = asyncio.get_running_loop()
+    loop, received = asyncio.get_running_loop(), b""
     while True:
         await _readable(loop, sock)
-        data = sock.recv(V2_MAX, socket.MSG_PEEK)
+        try:
+            data = sock.recv(V2_MAX, socket.MSG_PEEK)
+        except BlockingIOError:               # a spurious wake-up
+            continue
         if not data:
             raise BadHeader("connection closed before the PROXY header")
-        length = header_length(data)
-        if length is not None:
-            header = sock.recv(length)        # all of it is there: we just peeked at it
-            return client_address(header, peer)
-        await asyncio.sleep(RETRY)            # readable again at once: wait for more bytes
+        length = header_length(received + data)
+        if length is None:                    # incomplete: every byte so far is the header's
+            received += sock.recv(len(data))
+            continue
+        received += sock.recv(length - len(received))
+        return client_address(received, peer)
 
 
 async def _readable(loop, sock):
