@@ -303,21 +303,30 @@ def _whoami(stack, auth_type, creds, auth_url):
     at ``auth_url`` and working on nginx's https port."""
     from rucio.client import Client
     from rucio.common.config import clean_cached_config
-    workdir = Path(stack["workdir"])
-    config, token_file = workdir / f"rucio-{auth_type}.cfg", workdir / f"token-{auth_type}"
-    config.write_text(X509_CFG.format(url=stack["url"], auth_url=auth_url, auth_type=auth_type,
-                                      account="carol", ca=stack["ca"], creds=creds,
-                                      token_file=token_file))
+    config, token_file = _x509_config(stack, auth_type, creds, auth_url)
     os.environ["RUCIO_CONFIG"] = str(config)
     clean_cached_config()
     client = Client(rucio_host=stack["url"], auth_host=auth_url, account="carol",
                     ca_cert=stack["ca"], auth_type=auth_type)
     assert client.whoami()["account"] == "carol"
     os.remove(token_file)
-    rucio = shutil.which("rucio") or str(Path(sys.executable).parent / "rucio")
-    result = subprocess.run([rucio, "whoami"], capture_output=True, text=True, timeout=60,
-                            env=dict(os.environ, RUCIO_CONFIG=str(config)))
+    result = _rucio_whoami(config)
     assert result.returncode == 0 and "carol" in result.stdout, result.stderr
+
+
+def _x509_config(stack, auth_type, creds, auth_url):
+    workdir = Path(stack["workdir"])
+    config, token_file = workdir / f"rucio-{auth_type}.cfg", workdir / f"token-{auth_type}"
+    config.write_text(X509_CFG.format(url=stack["url"], auth_url=auth_url, auth_type=auth_type,
+                                      account="carol", ca=stack["ca"], creds=creds,
+                                      token_file=token_file))
+    return config, token_file
+
+
+def _rucio_whoami(config):
+    rucio = shutil.which("rucio") or str(Path(sys.executable).parent / "rucio")
+    return subprocess.run([rucio, "whoami"], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, RUCIO_CONFIG=str(config)))
 
 
 def test_x509_certificates_through_nginx(stack):
@@ -376,6 +385,13 @@ def test_grid_proxy_refusals_on_the_passthrough_port(either_stack):
     for proxy in (forged, untrusted):
         with pytest.raises(requests.exceptions.SSLError):
             requests.get(url + "/auth/x509_proxy", verify=ca, cert=proxy, timeout=10)
+        config, token_file = _x509_config(stack, "x509_proxy", f"client_x509_proxy = {proxy}",
+                                          url)
+        if token_file.exists():
+            os.remove(token_file)
+        result = _rucio_whoami(config)
+        assert result.returncode != 0 and "carol" not in result.stdout
+        assert "SSL" in result.stderr or "certificate" in result.stderr, result.stderr
     anonymous = requests.get(url + "/auth/x509_proxy", verify=ca, headers={
         "X-SSL-Client-S-DN": CAROL, "X-SSL-Client-Verify": "SUCCESS"})
     assert anonymous.status_code == 401
