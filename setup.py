@@ -22,6 +22,7 @@ setup(
         "requests>=2.28",   # rucio-tornado load (the bulk loader is an HTTP client)
         "tqdm>=4.66",       # rucio-tornado load's progress bar
         "botocore>=1.34",             # signed URLs: AWS Signature V4 presigning (s3 RSEs)
+        "proxy-protocol>=0.11",       # PROXY headers of a TLS passthrough (proxy_protocol)
     ],
     extras_require={
         "test": [

@@ -58,6 +58,8 @@ class Settings:
     oidc_login_lifetime: int = 300       # seconds a started login may take
     ssh_challenge_lifetime: int = 10     # seconds a client has to sign an SSH challenge
     trusted_proxies: str = ""            # comma-separated addresses allowed to set X-Forwarded-*
+    proxy_protocol: bool = False         # connections start with a PROXY header (TLS passthrough),
+                                         # believed from trusted_proxies only: others are closed
     shutdown_timeout: float = 30.0       # seconds running requests get on SIGTERM
     periodic_tasks: bool = True          # run rule expiry and subscriptions in-process (development)
     periodic_interval: float = 10.0      # seconds between periodic task runs
@@ -179,6 +181,9 @@ def validate(settings):
         if any(network.prefixlen == 0 for network in networks):
             problems.append("trusted_proxies must not cover every address (0.0.0.0/0, ::/0): "
                             "anybody could then claim any client address and https")
+        if settings.proxy_protocol and not networks:
+            problems.append("proxy_protocol needs trusted_proxies (the addresses of the proxies "
+                            "that send the PROXY header)")
     if settings.is_production:
         problems.extend(_production_problems(settings))
     return problems

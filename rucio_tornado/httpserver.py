@@ -7,14 +7,25 @@ once, because the listening socket stays readable: at the open-files limit the p
 that handler (``add_sockets``): on a resource error it stops accepting for a back-off (0.05 s
 doubling to 1 s, reset by the next successful accept), logs at most one line per
 :data:`LOG_EVERY` seconds with the count of failures in between, and keeps serving the
-connections it has, which free descriptors as they finish. Everything else is Tornado's.
+connections it has, which free descriptors as they finish.
+
+With ``proxy_protocol`` (a TLS passthrough in front), each connection first sends a PROXY
+header naming the client: it is read (``proxy_header.py``) only from a peer in
+``trusted_proxies`` (others are closed at once), within :data:`PROXY_HEADER_TIMEOUT`, and TLS
+starts after it. Everything else is Tornado's.
 """
+import asyncio
 import errno
 import logging
+import ssl
 import time
 
 import tornado.httpserver
 from tornado.ioloop import IOLoop
+from tornado.iostream import StreamClosedError
+
+from rucio_tornado.proxy_header import BadHeader, read_client_address
+from rucio_tornado.web.security import ForwardedHeaders
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +34,7 @@ RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.EN
 BACKOFF_FIRST, BACKOFF_MAX = 0.05, 1.0
 LOG_EVERY = 10.0
 ACCEPTS_PER_EVENT = 128             # as Tornado's loop: then let other callbacks run
+PROXY_HEADER_TIMEOUT = 10.0         # seconds from accept to the end of the PROXY header
 
 
 def server_options(settings):
@@ -39,11 +51,41 @@ def server_options(settings):
         "max_body_size": 2 * settings.max_body_size,
         "idle_connection_timeout": settings.idle_connection_timeout,
         "body_timeout": settings.body_timeout,
+        "proxy_protocol": ForwardedHeaders(settings.trusted_proxies).is_trusted
+        if settings.proxy_protocol else None,
     }
 
 
 class HTTPServer(tornado.httpserver.HTTPServer):
-    """Tornado's HTTPServer with :func:`add_accept_handler` as its accept loop."""
+    """Tornado's HTTPServer with :func:`add_accept_handler` as its accept loop and, given
+    ``proxy_protocol`` (address -> whether its PROXY header is believed), the client's address
+    from that header."""
+
+    def initialize(self, *args, proxy_protocol=None, ssl_options=None, **kwargs):
+        self.believes_proxy_header, self.tls = proxy_protocol, None
+        if proxy_protocol is not None:      # TLS starts after the header, not at accept
+            self.tls, ssl_options = ssl_options, None
+        super().initialize(*args, ssl_options=ssl_options, **kwargs)
+
+    async def handle_stream(self, stream, address):
+        if self.believes_proxy_header is not None:
+            try:
+                stream, address = await asyncio.wait_for(self._after_proxy_header(stream, address),
+                                                         PROXY_HEADER_TIMEOUT)
+            except (BadHeader, TimeoutError, StreamClosedError, ssl.SSLError, OSError) as exc:
+                log.info("connection from %s closed: %s", address[0], exc or type(exc).__name__)
+                if stream.socket is not None:   # else start_tls took it and closed it
+                    stream.close()
+                return
+        super().handle_stream(stream, address)
+
+    async def _after_proxy_header(self, stream, address):
+        if not self.believes_proxy_header(address[0]):
+            raise BadHeader("not one of trusted_proxies")
+        address = await read_client_address(stream.socket, address)
+        if self.tls is not None:
+            stream = await stream.start_tls(server_side=True, ssl_options=self.tls)
+        return stream, address
 
     def add_sockets(self, sockets):
         for sock in sockets:

@@ -89,7 +89,9 @@ class TokenHandler(LoginHandler):
 
 class X509Handler(LoginHandler):
     """``GET /auth/x509``, ``/auth/x509/webui``, ``/auth/x509_proxy``: the DN of the verified
-    client certificate (ours when we terminate TLS, else a trusted proxy's header)."""
+    client certificate: ours when we terminate TLS (then never a header, even from a trusted
+    address: behind a TLS passthrough every client comes from the proxy's address), else a
+    trusted proxy's header."""
 
     async def get(self):
         await self.send_token(resolve.login_identity, "X509", self.client_dn(),
@@ -97,17 +99,18 @@ class X509Handler(LoginHandler):
 
     def client_dn(self):
         request, config = self.request, self.config
-        if from_trusted_proxy(request) and request.headers.get(config.x509_dn_header):
-            verified = request.headers.get(config.x509_verify_header, "").strip()
-            if verified != "SUCCESS":
-                raise exceptions.CannotAuthenticate(
-                    f"Cannot authenticate: the client certificate did not verify ({verified})")
-            return x509.dn_from_header(request.headers[config.x509_dn_header])
-        der = request.get_ssl_certificate(binary_form=True) if request.protocol == "https" \
-            and not from_trusted_proxy(request) else None
-        if not der:
+        if config.terminates_tls:
+            der = request.get_ssl_certificate(binary_form=True)
+            if not der:
+                raise exceptions.CannotAuthenticate("Cannot get DN")
+            return x509.dn_from_certificate(der)
+        if not (from_trusted_proxy(request) and request.headers.get(config.x509_dn_header)):
             raise exceptions.CannotAuthenticate("Cannot get DN")
-        return x509.dn_from_certificate(der)
+        verified = request.headers.get(config.x509_verify_header, "").strip()
+        if verified != "SUCCESS":
+            raise exceptions.CannotAuthenticate(
+                f"Cannot authenticate: the client certificate did not verify ({verified})")
+        return x509.dn_from_header(request.headers[config.x509_dn_header])
 
 
 class SSHChallengeHandler(LoginHandler):
