@@ -10,8 +10,10 @@ attach, detach and close lock the parent DID rows (``SELECT ... FOR UPDATE``, in
 before they read what they check, so a close freezes exactly the content it counts and
 attachments to one parent never race on its duplicates; attaching a container into a container
 first takes the graph's advisory lock (:func:`graph.lock_graph`), so two attachments can never
-close a cycle between them; creating a DID that a concurrent request created first is decided
-by the primary key. Listings walk the graph iteratively and stop at a cycle.
+close a cycle between them (the check of a whole call: one read of the graph above its parents,
+under that lock, plus the call's own links: :class:`graph.NestingCheck`); creating a DID that
+a concurrent request created first is decided by the primary key. Listings walk the graph
+iteratively and stop at a cycle.
 """
 import re
 from collections.abc import Callable, Iterator

@@ -1,5 +1,6 @@
 """The DID-graph toolkit every DID module stands on: set-based fetch and insert, children,
-descendants, ancestors, the datasets under a collection, and the scope permission check.
+descendants, ancestors, the datasets under a collection, the cycle check of nested attachments,
+and the scope permission check.
 
 It imports no other DID module (catalog, meta and search all import it).
 """
