@@ -394,9 +394,13 @@ class BaseHandler(web.RequestHandler):
     def send_rucio_error(self, status, name, message):
         self.set_status(status)
         self.set_header("Content-Type", "application/octet-stream")
+        self.set_error_headers(name, message)
+        self.finish(ujson.dumps({"ExceptionClass": name, "ExceptionMessage": message}))
+
+    def set_error_headers(self, name, message):
+        """``ExceptionClass`` and ``ExceptionMessage`` (made safe for a header line)."""
         self.set_header("ExceptionClass", name)
         self.set_header("ExceptionMessage", _header_safe(message))
-        self.finish(ujson.dumps({"ExceptionClass": name, "ExceptionMessage": message}))
 
     def log_exception(self, typ, value, tb):
         """A caller's mistake (a Rucio or HTTP error below 500) is in the access log only; a

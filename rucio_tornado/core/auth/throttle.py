@@ -75,11 +75,12 @@ class LoginThrottle:
     def failed(self, identity, address) -> None:
         """Count one failure for the identity and the address (a window that ended starts
         again at 1)."""
-        now = self.clock()
+        now, keys = self.clock(), self.keys(identity, address)
+        if not keys:
+            return
         ended = LoginFailure.window_start <= self._cutoff(now)
         (LoginFailure.insert_many([{"key": key, "window_start": now, "failures": 1,
-                                    "created_at": now, "updated_at": now}
-                                   for key in self.keys(identity, address)])
+                                    "created_at": now, "updated_at": now} for key in keys])
          .on_conflict(conflict_target=[LoginFailure.key], update={
              LoginFailure.failures: Case(None, [(ended, 1)], LoginFailure.failures + 1),
              LoginFailure.window_start: Case(None, [(ended, EXCLUDED.window_start)],
