@@ -131,6 +131,8 @@ def problem(response):
     name = response.headers.get("ExceptionClass")
     if not name or "ExceptionMessage" not in response.headers:
         return f"{status} without the Rucio headers"
+    if response.headers.get("Content-Type", "").startswith("text/html"):
+        return None         # a browser's page (Rucio's /auth/oidc_code): the headers say it
     try:
         body = response.json()
     except ValueError:
