@@ -727,3 +727,15 @@ class OIDCLogin(BaseModel):
 
 
 ALL_MODELS.append(OIDCLogin)
+
+
+# -- failed password logins, shared by every server process (core/auth/throttle.py) -----------
+class LoginFailure(BaseModel):
+    """The failed logins of one identity or client address (``key``: ``identity:<sha256>`` /
+    ``address:<ip>``) in the window that began with the first of them at ``window_start``."""
+    key = pw.CharField(max_length=80, primary_key=True)
+    window_start = pw.DateTimeField(index=True)
+    failures = pw.IntegerField(default=0)
+
+
+ALL_MODELS.append(LoginFailure)

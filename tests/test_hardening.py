@@ -13,7 +13,6 @@ from rucio_tornado import cli, db as dbmodule, exceptions
 from rucio_tornado.app import make_app
 from rucio_tornado.config import Settings, validate
 from rucio_tornado.core.auth import passwords
-from rucio_tornado.core.auth.throttle import LoginThrottle
 from rucio_tornado.db import Database
 from rucio_tornado.models import Account
 from tests.conftest import TEST_SECRET, Api, create_pg_database, drop_pg_database
@@ -207,21 +206,6 @@ async def test_scrypt_runs_in_its_own_pool(api, monkeypatch):
     monkeypatch.setattr(passwords, "verify_password", recording)
     assert (await _login(api, "ddmlab", "secret")).status == 200
     assert threads and all(name.startswith("scrypt") for name in threads), threads
-
-
-def test_throttle_window_ends_and_memory_is_bounded(monkeypatch):
-    now = [0.0]
-    throttle = LoginThrottle(2, 10, clock=lambda: now[0])
-    for _ in range(2):
-        throttle.failed("u", "1.2.3.4")
-    with pytest.raises(exceptions.LoginThrottled):
-        throttle.check("u", "1.2.3.4")
-    now[0] = 10.0
-    throttle.check("u", "1.2.3.4")
-    monkeypatch.setattr("rucio_tornado.core.auth.throttle.MAX_KEYS", 100)
-    for i in range(1000):
-        throttle.failed(f"user{i}", f"10.0.{i // 250}.{i % 250}")
-    assert len(throttle._failures) <= 100
 
 
 # -- item 3: production never keeps the development password -------------------------------------

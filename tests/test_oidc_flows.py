@@ -146,7 +146,7 @@ async def test_refusals(api, jane, provider, db):
     bad = await api.as_(None).get("/auth/oidc_code?code=x&state=nosuch")
     assert (bad.status, bad.headers["ExceptionClass"]) == (401, "CannotAuthenticate")
     bad = await api.as_(None).get("/auth/oidc_code?state=nosuch")
-    assert bad.status == 400
+    assert bad.status == 400 and "code and state must be set" in bad.headers["ExceptionMessage"]
     bad = await api.as_(None).get("/auth/oidc_redirect?nosuch")
     assert bad.status == 401
     # a replayed ID token (wrong nonce) grants nothing

@@ -39,21 +39,23 @@ class LoginHandler(BaseHandler):
         return account, token, expires.strftime(RFC1123)
 
     async def login_userpass(self, username, password, account):
-        """A password login: throttled per identity and address (``core/auth/throttle.py``)
-        before any work, the hash read in the database executor, scrypt in its own pool."""
+        """A password login: throttled per identity and address (``core/auth/throttle.py``:
+        the check in the executor call that reads the hash), scrypt in its own pool."""
         throttle = self.application.settings["login_throttle"]
         key, address = (username if isinstance(username, str) else None), self.request.remote_ip
-        throttle.check(key, address)
         try:
-            stored = await self.run(passwords.password_hash_of, username, password, account)
+            pending, stored = await self.run(_checked_hash, throttle, key, address, username,
+                                             password, account)
             await asyncio.get_running_loop().run_in_executor(
                 self.application.settings["password_hasher"], passwords.check_password,
                 password, stored, username, account)
-        except (exceptions.CannotAuthenticate, exceptions.UnknownIdentity):
-            throttle.failed(key, address)
+        except exceptions.LoginThrottled:
             raise
-        throttle.succeeded(key)
-        return await self.login(passwords.account_of_login, username, account)
+        except (exceptions.CannotAuthenticate, exceptions.UnknownIdentity):
+            await self.run(throttle.failed, key, address)
+            raise
+        return await self.login(_account_of_login, throttle if pending else None, username,
+                                account)
 
     async def send_token(self, authenticate, *args):
         """Log in and answer with the token in headers, as the header-based logins do."""
@@ -65,6 +67,20 @@ class LoginHandler(BaseHandler):
         self.set_header("X-Rucio-Auth-Token-Expires", expires)
         self.set_header("X-Rucio-Auth-Account", account)
         self.finish()
+
+
+def _checked_hash(throttle, key, address, username, password, account):
+    """(whether the identity has failures to clear, its stored hash): one executor call."""
+    pending = throttle.check(key, address)
+    return pending, passwords.password_hash_of(username, password, account)
+
+
+def _account_of_login(throttle, username, account):
+    """After a verified password: clear the identity's failures (when it had any) in the
+    executor call that picks the account."""
+    if throttle is not None:
+        throttle.succeeded(username)
+    return passwords.account_of_login(username, account)
 
 
 class UserpassHandler(LoginHandler):

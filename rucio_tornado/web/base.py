@@ -394,14 +394,26 @@ class BaseHandler(web.RequestHandler):
     def send_rucio_error(self, status, name, message):
         self.set_status(status)
         self.set_header("Content-Type", "application/octet-stream")
-        self.set_header("ExceptionClass", name)
-        self.set_header("ExceptionMessage", _header_safe(message))
+        self.set_error_headers(name, message)
         self.finish(ujson.dumps({"ExceptionClass": name, "ExceptionMessage": message}))
 
+    def set_error_headers(self, name, message):
+        """``ExceptionClass`` and ``ExceptionMessage`` (made safe for a header line)."""
+        self.set_header("ExceptionClass", name)
+        self.set_header("ExceptionMessage", _header_safe(message))
+
     def log_exception(self, typ, value, tb):
-        if isinstance(value, exceptions.RucioException) and value.status < 500:
-            return
-        if isinstance(value, web.HTTPError) and value.status_code < 500:
+        """A caller's mistake (a Rucio or HTTP error below 500) is in the access log only; a
+        501 (a route or feature this server does not serve) is an expected answer too: one
+        INFO line, no traceback. Real 5xx keep Tornado's ERROR line with the traceback."""
+        if isinstance(value, exceptions.RucioException):
+            status = value.status
+        else:
+            status = value.status_code if isinstance(value, web.HTTPError) else 500
+        if status == 501:
+            log.info("%s %s: 501 %s", self.request.method, self.request.uri,
+                     _header_safe(getattr(value, "message", value)))
+        if status < 500 or status == 501:
             return
         super().log_exception(typ, value, tb)
 

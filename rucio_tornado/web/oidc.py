@@ -105,7 +105,7 @@ class CodeOIDCHandler(OIDCHandler):
     def write_error(self, status_code, **kwargs):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, exceptions.RucioException):
-            self.set_header("ExceptionClass", exc.name)
+            self.set_error_headers(exc.name, exc.message)     # as Rucio's error_headers
             self.page(exc.status, f"Authentication failed: {exc.message}")
             return
         super().write_error(status_code, **kwargs)

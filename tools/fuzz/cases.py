@@ -131,6 +131,8 @@ def problem(response):
     name = response.headers.get("ExceptionClass")
     if not name or "ExceptionMessage" not in response.headers:
         return f"{status} without the Rucio headers"
+    if response.headers.get("Content-Type", "").startswith("text/html"):
+        return None         # a browser's page (Rucio's /auth/oidc_code): the headers say it
     try:
         body = response.json()
     except ValueError:
@@ -175,13 +177,10 @@ def seed(session, url, token):
         {"scope": SCOPE, "name": FILE, "bytes": 10, "adler32": "0cc737eb"}]})
     call("POST", f"/dids/{SCOPE}/{DATASET}/dids", {"dids": [{"scope": SCOPE, "name": FILE}]})
     call("POST", f"/dids/{SCOPE}/{CONTAINER}/dids", {"dids": [{"scope": SCOPE, "name": DATASET}]})
-    # one attachment a call, from the bottom up (a bulk call of 1000 nested attachments
-    # takes minutes: see docs/RELIABILITY.md)
-    call("POST", f"/dids/{SCOPE}/chain{CHAIN_DEPTH - 1}/dids",
-         {"dids": [{"scope": SCOPE, "name": DATASET}]})
-    for i in reversed(range(CHAIN_DEPTH - 1)):
-        call("POST", f"/dids/{SCOPE}/chain{i}/dids", {"dids": [{"scope": SCOPE,
-                                                                  "name": f"chain{i + 1}"}]})
+    # the chain in one bulk call of CHAIN_DEPTH nested attachments
+    call("POST", "/dids/attachments", {"attachments": [
+        {"scope": SCOPE, "name": f"chain{i}", "dids": [{"scope": SCOPE, "name": child}]}
+        for i, child in enumerate([f"chain{i}" for i in range(1, CHAIN_DEPTH)] + [DATASET])]})
     call("POST", "/rules", {"dids": [{"scope": SCOPE, "name": DATASET}], "copies": 1,
                             "rse_expression": RSE, "account": "root"})
 

@@ -1,29 +1,37 @@
-"""Failed-login throttling: per identity and per client address, in this process.
+"""Failed-login throttling per identity and per client address, shared by every server process
+through the database (table ``login_failure``).
 
 After ``max_failures`` failed password logins for one identity within ``window`` seconds (or
 three times as many from one client address, which may be a site's NAT), further logins of that
 identity (from that address) get ``429 CannotAuthenticate`` with ``Retry-After`` until the
-window that started with the first failure ends, before any database work or hashing. A
-successful login clears its identity's count. The real client does not retry a 429 (it retries
-only 502/503/504), so a throttled user sees one clear error.
+window that started with the first failure ends, before the password is hashed. A successful
+login clears its identity's count. The real client does not retry a 429 (it retries only
+502/503/504), so a throttled user sees one clear error.
 
-Counts live in the process: with ``processes = N`` an attacker spread over the workers gets up
-to N times the attempts (docs/RELIABILITY.md); memory is bounded by :data:`MAX_KEYS`.
+Every method runs in the database executor (the hashing does not: ``web/auth.py``).
+:meth:`check` is one indexed read of at most two rows, run in the same executor call as the
+read of the password hash; a failure is one ``INSERT ... ON CONFLICT DO UPDATE`` of both rows
+(atomic on PostgreSQL and SQLite, so concurrent guesses on several processes all count); a
+success writes only when its identity had failures. Rows of ended windows are deleted by the
+process that records a failure, at most once a window.
 """
-import threading
+import datetime
+import hashlib
 import time
 
-from rucio_tornado import exceptions
+from peewee import EXCLUDED, Case
 
-MAX_KEYS = 100_000
+from rucio_tornado import db as dbmod
+from rucio_tornado import exceptions
+from rucio_tornado.models import LoginFailure, utcnow
+
 ADDRESS_FACTOR = 3
 
 
 class LoginThrottle:
-    def __init__(self, max_failures=10, window=300.0, clock=time.monotonic):
+    def __init__(self, max_failures=10, window=300.0, clock=utcnow):
         self.max_failures, self.window, self.clock = max_failures, window, clock
-        self._failures = {}            # key -> [first failure time, count]
-        self._lock = threading.Lock()
+        self._pruned = None             # monotonic time of this process's last expiry pass
 
     @classmethod
     def from_settings(cls, settings):
@@ -31,49 +39,68 @@ class LoginThrottle:
 
     @staticmethod
     def keys(identity, address):
-        return ("identity", identity), ("address", address)
+        """The rows of a login: its identity's (hashed: names may be 2 KB) and its address's."""
+        keys = [] if identity is None else [
+            "identity:" + hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()]
+        return keys + ([f"address:{address}"[:80]] if address else [])
 
     def _limit(self, key):
-        return self.max_failures * (ADDRESS_FACTOR if key[0] == "address" else 1)
+        return self.max_failures * (ADDRESS_FACTOR if key.startswith("address:") else 1)
 
-    def check(self, identity, address):
-        """Raise LoginThrottled if the identity or the address failed too often lately."""
+    def _cutoff(self, now):
+        return now - datetime.timedelta(seconds=self.window)
+
+    def check(self, identity, address) -> bool:
+        """LoginThrottled if the identity or the address failed too often in their current
+        window; else whether the identity has failures in it (a success must clear them)."""
         now = self.clock()
-        with self._lock:
-            for key in self.keys(identity, address):
-                entry = self._failures.get(key)
-                if entry is None:
-                    continue
-                if now - entry[0] >= self.window:
-                    del self._failures[key]
-                elif entry[1] >= self._limit(key):
-                    wait = max(1, int(entry[0] + self.window - now + 0.999))
-                    error = exceptions.LoginThrottled(
-                        f"Cannot authenticate: too many failed logins for this {key[0]}; "
-                        f"try again in {wait} seconds")
-                    error.headers = {"Retry-After": str(wait)}
-                    raise error
+        keys = self.keys(identity, address)
+        rows = (LoginFailure.select(LoginFailure.key, LoginFailure.window_start,
+                                    LoginFailure.failures)
+                .where(LoginFailure.key.in_(keys),
+                       LoginFailure.window_start > self._cutoff(now)).tuples())
+        pending = False
+        for key, start, failures in rows:
+            if failures >= self._limit(key):
+                wait = max(1, int((start - now).total_seconds() + self.window + 0.999))
+                kind = key.split(":", 1)[0]
+                error = exceptions.LoginThrottled(
+                    f"Cannot authenticate: too many failed logins for this {kind}; "
+                    f"try again in {wait} seconds")
+                error.headers = {"Retry-After": str(wait)}
+                raise error
+            pending = pending or key.startswith("identity:")
+        return pending
 
-    def failed(self, identity, address):
-        now = self.clock()
-        with self._lock:
-            if len(self._failures) >= MAX_KEYS:
-                self._prune(now)
-            for key in self.keys(identity, address):
-                entry = self._failures.get(key)
-                if entry is None or now - entry[0] >= self.window:
-                    self._failures[key] = [now, 1]
-                else:
-                    entry[1] += 1
+    def failed(self, identity, address) -> None:
+        """Count one failure for the identity and the address (a window that ended starts
+        again at 1)."""
+        now, keys = self.clock(), self.keys(identity, address)
+        if not keys:
+            return
+        ended = LoginFailure.window_start <= self._cutoff(now)
+        (LoginFailure.insert_many([{"key": key, "window_start": now, "failures": 1,
+                                    "created_at": now, "updated_at": now} for key in keys])
+         .on_conflict(conflict_target=[LoginFailure.key], update={
+             LoginFailure.failures: Case(None, [(ended, 1)], LoginFailure.failures + 1),
+             LoginFailure.window_start: Case(None, [(ended, EXCLUDED.window_start)],
+                                             LoginFailure.window_start),
+             LoginFailure.updated_at: EXCLUDED.updated_at})
+         .execute())
+        self._expire(now)
 
-    def succeeded(self, identity):
-        with self._lock:
-            self._failures.pop(("identity", identity), None)
+    def succeeded(self, identity) -> None:
+        LoginFailure.delete().where(LoginFailure.key.in_(self.keys(identity, None))).execute()
 
-    def _prune(self, now):
-        expired = [key for key, (start, _) in self._failures.items()
-                   if now - start >= self.window]
-        for key in expired:
-            del self._failures[key]
-        while len(self._failures) > MAX_KEYS // 2:  # still full: forget the oldest windows
-            del self._failures[next(iter(self._failures))]
+    def _expire(self, now):
+        """Delete the rows of ended windows, at most once a window per process. PostgreSQL
+        skips rows a concurrent failure is updating (no lock waits in either direction)."""
+        if self._pruned is not None and time.monotonic() - self._pruned < self.window:
+            return
+        self._pruned = time.monotonic()
+        ended = LoginFailure.select(LoginFailure.key).where(
+            LoginFailure.window_start <= self._cutoff(now))
+        if dbmod.current().is_postgresql:
+            ended = ended.for_update(skip_locked=True)
+        LoginFailure.delete().where(LoginFailure.key.in_(ended)).execute()
+

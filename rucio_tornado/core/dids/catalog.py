@@ -10,8 +10,10 @@ attach, detach and close lock the parent DID rows (``SELECT ... FOR UPDATE``, in
 before they read what they check, so a close freezes exactly the content it counts and
 attachments to one parent never race on its duplicates; attaching a container into a container
 first takes the graph's advisory lock (:func:`graph.lock_graph`), so two attachments can never
-close a cycle between them; creating a DID that a concurrent request created first is decided
-by the primary key. Listings walk the graph iteratively and stop at a cycle.
+close a cycle between them (the check of a whole call: one read of the graph above its parents,
+under that lock, plus the call's own links: :class:`graph.NestingCheck`); creating a DID that
+a concurrent request created first is decided by the primary key. Listings walk the graph
+iteratively and stop at a cycle.
 """
 import re
 from collections.abc import Callable, Iterator
@@ -26,7 +28,7 @@ from rucio_tornado.core.bulk import by_scope, insert_rows, select_by_keys
 from rucio_tornado.core.common import (bulk_items, after, check_type, did_key, did_label, integer, map_batches,
                                        rfc1123, row_mapper, to_bool, validate)
 from rucio_tornado.core.dids import meta as did_meta
-from rucio_tornado.core.dids.graph import (COLLECTIONS, ancestors_of, check_scope_permission,
+from rucio_tornado.core.dids.graph import (COLLECTIONS, NestingCheck, check_scope_permission,
                                           children_of, datasets_under, fetch_dids, insert_dicts,
                                           listed_keys, lock_dids, lock_graph, names_in)
 from rucio_tornado.core.permissions import Issuer
@@ -284,25 +286,35 @@ def checked_attachments(issuer: Issuer, attachments: list,
         check_type(attachment["dids"], list, "'dids'")
         parents.append(did_key(attachment, "attachment"))
     check_scope_permission(issuer, "attach_dids", [s for s, _ in parents])
-    if _may_nest_containers(attachments, parents):
+    nesting = _may_nest_containers(attachments, parents)
+    if nesting:
         lock_graph()
     # the parents stay locked until commit: a concurrent close waits for this attachment (and
     # freezes what it added), an attachment after a close sees the parent closed
     parent_rows = lock_dids(parents, DID.did_type, DID.is_open)
+    if nesting:
+        nesting = NestingCheck([key for key in parents
+                                if parent_rows.get(key, ("",))[0] == "CONTAINER"])
     for attachment in attachments:
-        yield (attachment, *_checked_children(attachment, parent_rows, ignore_duplicate))
+        parent_type, keys = _checked_children(attachment, parent_rows, ignore_duplicate)
+        if nesting and parent_type == "CONTAINER":
+            nesting.attach((attachment["scope"], attachment["name"]), keys)
+        yield attachment, parent_type, keys
 
 
 def _may_nest_containers(attachments, parents):
-    """Whether some attachment puts a container into a container (read without locks: a
-    DID's type never changes). Malformed children are left to :func:`_checked_children`."""
+    """Whether some attachment may put a container into a container: a child of a container
+    is a container or does not exist yet (it may be created as one before it is attached).
+    Read without locks: a DID's type never changes, and DIDs are never deleted. Malformed
+    children are left to :func:`_checked_children`."""
     containers = {key for key, (kind,) in fetch_dids(parents, DID.did_type).items()
                   if kind == "CONTAINER"}
-    children = [(child["scope"], child["name"])
+    children = {(child["scope"], child["name"])
                 for attachment, key in zip(attachments, parents) if key in containers
                 for child in attachment["dids"] if isinstance(child, dict)
-                and isinstance(child.get("scope"), str) and isinstance(child.get("name"), str)]
-    return any(kind == "CONTAINER" for kind, in fetch_dids(children, DID.did_type).values())
+                and isinstance(child.get("scope"), str) and isinstance(child.get("name"), str)}
+    kinds = fetch_dids(children, DID.did_type)
+    return len(kinds) < len(children) or any(kind == "CONTAINER" for kind, in kinds.values())
 
 
 def _checked_children(attachment, parent_rows, ignore_duplicate):
@@ -355,11 +367,6 @@ def attach_children(attachment: dict, parent_type: str, keys: list,
                 f"Data identifier '{did_label(*key)}' not found")
     kinds = {found[k][0] for k in keys}
     _check_legal(label, parent_type, kinds)
-    if parent_type == "CONTAINER" and "CONTAINER" in kinds:
-        lock_graph()    # already held unless a child became a container since the check
-        loop = ancestors_of([(scope, name)]) | {(scope, name)}
-        if any(k in loop for k in keys):
-            raise exceptions.UnsupportedOperation("Circular attachment detected")
     if parent_type == "DATASET":
         _check_consistency(dids, found)
     existing = set(select_by_keys(Content, (Content.child_scope, Content.child_name), keys,

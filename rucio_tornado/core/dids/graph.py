@@ -1,14 +1,16 @@
 """The DID-graph toolkit every DID module stands on: set-based fetch and insert, children,
-descendants, ancestors, the datasets under a collection, and the scope permission check.
+descendants, ancestors, the datasets under a collection, the cycle check of nested attachments,
+and the scope permission check.
 
 It imports no other DID module (catalog, meta and search all import it).
 """
 import peewee as pw
 
 from rucio_tornado import db as dbmod
+from rucio_tornado import exceptions
 from rucio_tornado.core import lookup, permissions
 from rucio_tornado.core.bulk import by_scope, insert_rows, select_by_keys
-from rucio_tornado.core.common import bulk_items, did_key
+from rucio_tornado.core.common import bulk_items, did_key, did_label
 from rucio_tornado.models import DID, Content
 
 COLLECTIONS = ("DATASET", "CONTAINER")
@@ -95,16 +97,78 @@ def descendants_of(scope: str, name: str) -> list[tuple[str, str]]:
 
 
 def ancestors_of(keys) -> set[tuple[str, str]]:
-    """Every (scope, name) that contains one of ``keys``, at any depth."""
-    seen, frontier = set(), set(keys)
-    while frontier:
-        found = set()
-        for scope, names in by_scope(frontier):
-            found.update(Content.select(Content.scope, Content.name).where(
-                Content.child_scope == scope, names_in(Content.child_name, names)).tuples())
-        frontier = found - seen
-        seen |= found
-    return seen
+    """Every (scope, name) that contains one of ``keys``, at any depth: one recursive query
+    per chunk of keys (``UNION`` drops repeats, so a cycle ends the walk)."""
+    return {(row[0], row[1]) for row in _walk_up(keys, with_children=False)}
+
+
+def ancestor_links(keys) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """``[(parent, child)]``: every attachment whose child is one of ``keys`` or one of their
+    ancestors (the part of the graph above ``keys``), by the same recursive walk."""
+    return [((row[0], row[1]), (row[2], row[3])) for row in _walk_up(keys, with_children=True)]
+
+
+def _walk_up(keys, with_children):
+    """Rows ``(scope, name[, child_scope, child_name])`` of the attachments above ``keys``."""
+    rows = set()
+    for scope, names in by_scope(keys):
+        up = ancestors_cte(scope, names, with_children)
+        rows.update(up.select_from(*[up.c[f] for f in _fields(with_children)]).tuples())
+    return rows
+
+
+def _fields(with_children):
+    return ["scope", "name"] + (["child_scope", "child_name"] if with_children else [])
+
+
+def ancestors_cte(scope: str, names: list, with_children: bool = False) -> pw.CTE:
+    """The recursive query ``up(scope, name[, child_scope, child_name])`` of the attachments
+    above ``scope:names`` (``up.select_from(up.c.scope, up.c.name)`` in a subquery: the
+    ancestors, for a join in SQL)."""
+    fields = _fields(with_children)
+    up = (Content.select(*[getattr(Content, f) for f in fields])
+          .where(Content.child_scope == scope, names_in(Content.child_name, names))
+          .cte("up", recursive=True, columns=fields))
+    above = Content.alias("above")
+    step = (above.select(*[getattr(above, f) for f in fields])
+            .join(up, on=(above.child_scope == up.c.scope) & (above.child_name == up.c.name)))
+    return up.union(step)
+
+
+class NestingCheck:
+    """The cycle check of every container-into-container attachment of one call, against one
+    read of the graph above the call's parents (:func:`ancestor_links`, taken once under
+    :func:`lock_graph`) and the links the call adds, kept in memory: a call of 1000 nested
+    attachments is one query, not a walk per attachment."""
+
+    def __init__(self, parents):
+        self.parents_of = {}
+        for parent, child in ancestor_links(parents):
+            self.parents_of.setdefault(child, set()).add(parent)
+        self.holders = {p for ps in self.parents_of.values() for p in ps}
+
+    def attach(self, parent, children) -> None:
+        """UnsupportedOperation if a child already holds ``parent`` (at any depth); else the
+        links count for the attachments after this one."""
+        if any(child in self.holders for child in children):
+            above = self._above(parent)
+            for child in children:
+                if child in above:
+                    raise exceptions.UnsupportedOperation(
+                        f"Circular attachment detected. {did_label(*child)} is already a "
+                        f"parent of {did_label(*parent)}")
+        for child in children:
+            self.parents_of.setdefault(child, set()).add(parent)
+        if children:
+            self.holders.add(parent)
+
+    def _above(self, key):
+        seen, frontier = set(), [key]
+        while frontier:
+            found = {p for k in frontier for p in self.parents_of.get(k, ())} - seen
+            seen |= found
+            frontier = list(found)
+        return seen
 
 
 def datasets_under(scope: str, name: str, did_type: str) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from peewee import SQL, Tuple, fn
 
 from rucio_tornado.core import events
 from rucio_tornado.core.bulk import by_scope, chunks
-from rucio_tornado.core.dids.graph import ancestors_of, datasets_under
+from rucio_tornado.core.dids.graph import ancestors_cte, ancestors_of, datasets_under
 from rucio_tornado import exceptions
 from rucio_tornado.core.rules.lifecycle import inject_rule, release_parents, remove_expired_rules
 from rucio_tornado.core.rules.locks import (add_dataset_locks, insert_file_locks, refresh_rules,
@@ -118,10 +118,11 @@ def files_attached(scope: str, name: str, files) -> None:
 
 def collections_attached(scope: str, name: str, children) -> None:
     """Rules on a container (or above it) lock the files of datasets newly placed under it."""
-    above = list(_ancestors(scope, name))
-    if not any(Rule.select().where(_on_keys(part)).exists()
-               for part in chunks(above, KEY_PAIRS_PER_QUERY)):
-        return
+    up = ancestors_cte(scope, [name])
+    if not Rule.select(Rule.id).where(
+            ((Rule.scope == scope) & (Rule.name == name))
+            | Tuple(Rule.scope, Rule.name).in_(up.select_from(up.c.scope, up.c.name))).exists():
+        return                          # one query, the walk up in SQL
     for child_scope, child_name, child_type in children:
         for ds_scope, ds_name in datasets_under(child_scope, child_name, child_type):
             files = list(Content.select(Content.child_scope, Content.child_name, Content.bytes)
