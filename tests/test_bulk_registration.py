@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from rucio_tornado.core import bulk
-from rucio_tornado.models import Replica
+from rucio_tornado.models import DID, DIDMeta, Replica
 from tests.conftest import count_rows
 from tests.test_replicas import add, did, files, listing, world  # noqa: F401 (fixture)
 
@@ -64,3 +64,35 @@ async def test_big_calls_with_existing_files_meta_or_a_bad_item(api, world, db):
     assert count_rows(db, Replica) == 4500
     lines = await listing(api, [did("meta.00700"), did("big.00003"), did("big.01499")])
     assert [sorted(line["states"]) for line in lines] == [["MOCK", "MOCK2"]] * 2 + [["MOCK"]]
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_files_with_and_without_meta_in_one_call(api, world, db):  # noqa: F811
+    """A checked file without ``meta`` (absent, null or ``{}``) carries None, not a dict: the
+    files with ``meta`` next to them still get their columns and keys."""
+    items = files("plain") + files("empty", meta={}) + files("none", meta=None) + \
+        files("rich", meta={"guid": "abc", "color": "red"})
+    await add(api, "MOCK", items)
+    with db.peewee.connection_context():
+        guids = dict(DID.select(DID.name, DID.guid).where(DID.scope == "user.jdoe").tuples())
+        assert {name: guids[name] for name in ("plain", "empty", "none", "rich")} == \
+            {"plain": None, "empty": None, "none": None, "rich": "abc"}
+        assert [(m.name, m.key) for m in DIDMeta.select()] == [("rich", "color")]
+    big = files(*[f"bulk.{i:04d}" for i in range(1200)], meta={})   # the streamed path
+    await add(api, "MOCK", big)
+    assert count_rows(db, Replica) == 4 + 1200
+
+
+def test_select_by_keys_finds_any_name(db):
+    """PostgreSQL gets the names as one ``text[]`` literal: quotes, backslashes, commas and
+    braces in names come back as they are (SQLite binds each name)."""
+    names = ['plain', 'with"quote', 'back\\slash', 'a,b', '{braced}', 'sp ace', "it's", 'NULL']
+
+    def run():
+        bulk.insert_rows(DID, ["scope", "name", "did_type", "account"],
+                         [("user.jdoe", n, "FILE", "root") for n in names])
+        keys = [("user.jdoe", n) for n in names] + [("user.jdoe", "missing")]
+        return sorted(name for _, name in bulk.select_by_keys(DID, (DID.scope, DID.name), keys))
+
+    assert db.run_sync(run) == sorted(names)
+    assert bulk.text_array(['x"y', "z\\"]) == '{"x\\"y","z\\\\"}'

@@ -13,7 +13,7 @@ import argparse
 import cProfile
 import pstats
 
-from benchdb import ROOT, bench_files, fresh_database, timed
+from benchdb import ROOT, bench_files, fresh_database, timed, timed_cpu
 
 from rucio_tornado.core.dids.catalog import add_did, attach_dids
 from rucio_tornado.core.replicas.registration import add_replicas
@@ -40,11 +40,11 @@ def main():
         for call, start in enumerate(range(0, len(files), args.chunk), 1):
             part = files[start:start + args.chunk]
             profiler = cProfile.Profile() if call == profile_call else None
-            elapsed = db.run_sync(timed, attach_dids, ROOT, "bench", "dataset", part,
-                                  profiler=profiler)
+            elapsed, cpu = db.run_sync(timed_cpu, attach_dids, ROOT, "bench", "dataset", part,
+                                       profiler=profiler)
             print(f"{args.backend}: call {call}: {len(part):,} files in {elapsed:.2f} s = "
-                  f"{len(part) / elapsed:,.0f} files/s (dataset now {start + len(part):,})",
-                  flush=True)
+                  f"{len(part) / elapsed:,.0f} files/s, thread CPU {cpu:.2f} s (dataset now "
+                  f"{start + len(part):,})", flush=True)
             if profiler:
                 pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
 

@@ -145,7 +145,7 @@ def run_bench(args, script, *extra):
 
 def measure_tree(args, label, tree, work, limit):
     """All figures of one server tree; returns a dict."""
-    out = {"label": label}
+    out = {"label": label, "load": os.getloadavg()[0]}
     if args.db == "sqlite":
         db_url = f"sqlite:///{work}/{label}.sqlite"
     else:
@@ -171,6 +171,8 @@ def measure_tree(args, label, tree, work, limit):
         load = json.loads(Path(load_json).read_text()).get("load", {})
         out["register"], out["attach"] = load.get("register_files_per_s"), \
             load.get("attach_files_per_s")
+        if not args.listings:   # registration figures only
+            return out
         compare_json = f"{work}/{label}-compare.json"
         done = run_bench(args, "compare_listings.py", "--url", server.url, "--server-pid",
                          str(server.pid), "--limit-url", limit.url, "--limit-pid",
@@ -198,6 +200,23 @@ def measure_tree(args, label, tree, work, limit):
     return out
 
 
+def start_limit(args, work):
+    """The limit's data (``gen_data.py``, kept if present) and ``limit_server.py`` on it."""
+    limit_db = "sqlite" if args.db == "sqlite" else "pg"
+    data = ["-n", str(args.n), "--db", limit_db]
+    data += ["--sqlite-path", args.sqlite_path] if args.sqlite_path and limit_db == "sqlite" \
+        else []
+    data += ["--pg-dsn", args.pg_dsn] if limit_db == "pg" else []
+    print(run_bench(args, "gen_data.py", *data).stdout.strip())
+    limit_args = [args.bench_python, str(Path(args.bench_dir) / "limit_server.py"), "--db",
+                  limit_db, "-n", str(args.n), "--enc", "ujson", "--port", str(free_port())]
+    if limit_db == "pg":
+        limit_args += ["--pg-dsn", args.pg_dsn]
+    elif args.sqlite_path:
+        limit_args += ["--sqlite-path", args.sqlite_path]
+    return Process(limit_args, f"{work}/limit.log")
+
+
 def export_ref(ref, work):
     target = Path(work) / f"tree-{ref.replace('/', '_')}"
     target.mkdir()
@@ -219,12 +238,13 @@ def report(results):
                 values.append("")
         print(f"| {name} | " + " | ".join(values) + " |")
 
+    line("load average at the start", lambda r: f"{r['load']:.2f}")
     line("POST /replicas files/s", lambda r: f"{r['register']:,.0f}")
     line("attach files/s", lambda r: f"{r['attach']:,.0f}")
     line("RSS idle / after load / settled MB", lambda r: (
         f"{r['rss_idle']:.0f} / {r['rss_after_load']:.0f} / {r['rss_settled']:.0f} "
         f"(+{r['rss_settled'] - r['rss_idle']:.0f})"))
-    kinds = results[0]["compare"].get("listings", {})
+    kinds = results[0].get("compare", {}).get("listings", {})
     for kind in kinds:
         def ratio(r, kind=kind):
             item = r["compare"]["listings"][kind]
@@ -251,7 +271,8 @@ def main():
     parser.add_argument("-n", type=int, default=200_000)
     parser.add_argument("--chunk", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--listings", default="replicas")
+    parser.add_argument("--listings", default="replicas",
+                        help="listings compare_listings.py streams ('' = registration only)")
     parser.add_argument("--bench-dir", default="/work/shared/bench")
     parser.add_argument("--bench-python", default="/tmp/bench-venv/bin/python")
     parser.add_argument("--pg-dsn", default="host=127.0.0.1 user=postgres dbname=bench_limit")
@@ -263,33 +284,29 @@ def main():
                         help="seconds after the load before the settled RSS is read")
     parser.add_argument("--gzip", action="store_true",
                         help="also read the replica listing with and without gzip")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure the trees this many times, alternating (noisy machine)")
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args()
     work = args.workdir or tempfile.mkdtemp(prefix="rt-yard-")
     print(f"# {args.db}, n={args.n:,}, workdir {work}, load average "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
-    limit_db = "sqlite" if args.db == "sqlite" else "pg"
-    data = ["-n", str(args.n), "--db", limit_db]
-    data += ["--sqlite-path", args.sqlite_path] if args.sqlite_path and limit_db == "sqlite" \
-        else []
-    data += ["--pg-dsn", args.pg_dsn] if limit_db == "pg" else []
-    print(run_bench(args, "gen_data.py", *data).stdout.strip())
-    port = free_port()
-    limit_args = [args.bench_python, str(Path(args.bench_dir) / "limit_server.py"), "--db",
-                  limit_db, "-n", str(args.n), "--enc", "ujson", "--port", str(port)]
-    if limit_db == "pg":
-        limit_args += ["--pg-dsn", args.pg_dsn]
-    elif args.sqlite_path:
-        limit_args += ["--sqlite-path", args.sqlite_path]
-    limit = Process(limit_args, f"{work}/limit.log")
+    limit = start_limit(args, work) if args.listings else None
     try:
         trees = [("ours", ROOT)]
         if args.baseline_ref:
             trees.append((args.baseline_ref.replace("/", "_"), export_ref(args.baseline_ref,
                                                                           work)))
-        results = [measure_tree(args, label, tree, work, limit) for label, tree in trees]
+        results = []
+        for round_ in range(1, args.rounds + 1):   # ours, baseline, ours, baseline, ...
+            for label, tree in trees:
+                name = label if args.rounds == 1 else f"{label} #{round_}"
+                print(f"## {name}: load average {os.getloadavg()[0]:.2f}", flush=True)
+                results.append(measure_tree(args, name.replace(" #", "-"), tree, work, limit))
+                results[-1]["label"] = name
     finally:
-        limit.stop()
+        if limit:
+            limit.stop()
     report(results)
     print(f"\nload average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
