@@ -2,14 +2,17 @@
 from rucio_tornado.core import heartbeats
 from rucio_tornado.core.common import optional, require
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.schemas import ANY, accepts, obj
 
 
 class HeartbeatsHandler(BaseHandler):
     async def get(self):
         self.send_json(await self.call(heartbeats.list_heartbeats))
 
+    @accepts(obj(("executable", "hostname", "pid"), executable=ANY, hostname=ANY, pid=ANY,
+                 older_than=ANY, payload=ANY))
     async def post(self):
-        body = self.json_body(dict)
+        body = self.json_body()
         await self.call(heartbeats.send_heartbeat, require(body, "executable"),
                         require(body, "hostname"), require(body, "pid"),
                         optional(body, "older_than"), optional(body, "payload"))

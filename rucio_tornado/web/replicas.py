@@ -6,6 +6,7 @@ from rucio_tornado.core.replicas import pfns
 from rucio_tornado.core.replicas import registration as replicas
 from rucio_tornado.core.common import optional, require, to_bool
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.schemas import ANY, accepts, bulk, obj
 from rucio_tornado.web.streaming import encode_text, write_stream
 
 METALINK_TYPE = "application/metalink4+xml"
@@ -14,6 +15,12 @@ METALINK_TYPE = "application/metalink4+xml"
 LIST_OPTIONS = {"schemes": list, "ignore_availability": bool, "all_states": bool,
                 "unavailable": bool, "rse_expression": str, "resolve_parents": bool,
                 "updated_after": (str, int, float), "nrandom": int, "domain": str, "sort": str}
+#: Keys of a file in ``/replicas`` bodies: what the real server reads of one (the upload
+#: client's ``_convert_file_for_api`` sends the first eight), and the attributes of a listing's
+#: rows passed back as they are.
+FILE_KEYS = ("scope", "name", "bytes", "adler32", "md5", "meta", "pfn", "state", "path",
+             "tombstone", "lock_cnt", "account", "guid", "events", "type", "did_type",
+             "error_message")
 
 
 class ReplicaStreamMixin:
@@ -48,33 +55,35 @@ class ReplicaStreamMixin:
 
 class ReplicasHandler(BaseHandler):
     """``/replicas``: add (POST), change states (PUT), delete (DELETE)."""
+    BODY = obj(("rse", "files"), rse=str, files=bulk(*FILE_KEYS), ignore_availability=ANY)
 
-    async def _rse_and_files(self):
+    async def _apply(self, fn, answer, availability=True):
+        """``fn(issuer, rse, files[, ignore_availability=])``, then ``answer()``."""
         # Bodies of 100,000 files take a noticeable time to parse: do it off the IOLoop.
         body = await self.run(self.json_body)
-        return body, require(body, "rse", str), require(body, "files", list)
+        options = {"ignore_availability": to_bool(body.get("ignore_availability", True))} \
+            if availability else {}
+        await self.call(fn, body["rse"], body["files"], **options)
+        answer()
 
-    async def post(self):
-        body, rse, files = await self._rse_and_files()
-        await self.call(replicas.add_replicas, rse, files,
-                        ignore_availability=to_bool(body.get("ignore_availability", True)))
-        self.created()
+    @accepts(BODY)
+    def post(self):
+        return self._apply(replicas.add_replicas, self.created)
 
-    async def put(self):
-        _, rse, files = await self._rse_and_files()
-        await self.call(replicas.update_replicas_states, rse, files)
-        self.ok()
+    @accepts(BODY)
+    def put(self):
+        return self._apply(replicas.update_replicas_states, self.ok, availability=False)
 
-    async def delete(self):
-        body, rse, files = await self._rse_and_files()
-        await self.call(replicas.delete_replicas, rse, files,
-                        ignore_availability=to_bool(body.get("ignore_availability", True)))
-        self.ok()
+    @accepts(BODY)
+    def delete(self):
+        return self._apply(replicas.delete_replicas, self.ok)
 
 
 class ListReplicasHandler(ReplicaStreamMixin, BaseHandler):
     """``POST /replicas/list``."""
 
+    @accepts(obj(("dids",), dids=list, **LIST_OPTIONS, client_location=ANY,
+                 signature_lifetime=ANY, resolve_archives=ANY))
     async def post(self):
         body = self.json_body()
         options = {key: optional(body, key, kinds) for key, kinds in LIST_OPTIONS.items()
@@ -105,6 +114,7 @@ class DatasetReplicasHandler(BaseHandler):
 class DatasetReplicasBulkHandler(BaseHandler):
     """``POST /replicas/datasets_bulk``."""
 
+    @accepts(obj(("dids",), dids=list))
     async def post(self):
         await self.stream(dataset_replicas.list_dataset_replicas_bulk,
                           require(self.json_body(), "dids", list))
@@ -120,6 +130,7 @@ class DatasetsPerRSEHandler(BaseHandler):
 class SetTombstonesHandler(BaseHandler):
     """``POST /replicas/tombstone``."""
 
+    @accepts(obj(("replicas",), replicas=list))
     async def post(self):
         await self.call(replicas.set_tombstone, require(self.json_body(), "replicas", list))
         self.created()
@@ -128,6 +139,7 @@ class SetTombstonesHandler(BaseHandler):
 class DeclareBadReplicasHandler(BaseHandler):
     """``POST /replicas/bad``: by PFN or by DID and RSE."""
 
+    @accepts(obj(("replicas",), replicas=list, reason=str, force=ANY))
     async def post(self):
         body = self.json_body()
         result = await self.call(bad_replicas.declare_bad_replicas, require(body, "replicas", list),
@@ -139,6 +151,7 @@ class DeclareBadReplicasHandler(BaseHandler):
 class DeclareBadDIDReplicasHandler(BaseHandler):
     """``POST /replicas/bad/dids``: the replicas of DIDs on one RSE."""
 
+    @accepts(obj(("rse", "dids"), rse=str, dids=list, reason=str))
     async def post(self):
         body = self.json_body()
         result = await self.call(bad_replicas.declare_bad_did_replicas, require(body, "rse", str),
@@ -149,6 +162,8 @@ class DeclareBadDIDReplicasHandler(BaseHandler):
 class AddBadPFNsHandler(BaseHandler):
     """``POST /replicas/bad/pfns``."""
 
+    @accepts(obj(("pfns", "state"), pfns=list, reason=str, state=str,
+                 expires_at=(str, int, float)))
     async def post(self):
         body = self.json_body()
         await self.call(bad_replicas.add_bad_pfns, require(body, "pfns", list),
@@ -160,6 +175,7 @@ class AddBadPFNsHandler(BaseHandler):
 class DIDsFromPFNsHandler(BaseHandler):
     """``POST /replicas/dids``."""
 
+    @accepts(obj(("pfns",), pfns=list, rse=str))
     async def post(self):
         body = self.json_body()
         await self.stream(pfns.dids_from_pfns, require(body, "pfns", list),
@@ -190,6 +206,7 @@ class BadReplicaSummaryHandler(BaseHandler):
 class SuspiciousReplicasHandler(BaseHandler):
     """``/replicas/suspicious``: declare (POST) and list (GET, one JSON document)."""
 
+    @accepts(obj(("pfns",), pfns=list, reason=str))
     async def post(self):
         body = self.json_body()
         result = await self.call(bad_replicas.declare_suspicious_file_replicas,
