@@ -1,7 +1,7 @@
 """Accounts, account attributes, identities and scopes."""
 from rucio_tornado import exceptions
 from rucio_tornado.core import accounts, identities, scopes
-from rucio_tornado.core.common import optional, require
+from rucio_tornado.core.common import optional
 from rucio_tornado.web.base import BaseHandler, one_hop
 from rucio_tornado.web.schemas import ANY, accepts, obj
 from rucio_tornado.web.verbs import action, reader
@@ -54,17 +54,17 @@ class IdentitiesHandler(BaseHandler):
                  password=str, default=bool))
     async def post(self, account):
         body = self.json_body()
-        await self.call(identities.add_identity, account, require(body, "identity", str),
-                        require(body, "authtype", str), email=require(body, "email"),
-                        password=optional(body, "password", str),
-                        default=optional(body, "default", bool, False))
+        await self.call(identities.add_identity, account, body["identity"],
+                        body["authtype"], email=body["email"],
+                        password=optional(body, "password"),
+                        default=optional(body, "default", default=False))
         self.created()
 
     @accepts(obj(("identity", "authtype"), identity=str, authtype=str))
     async def delete(self, account):
         body = self.json_body()
-        await self.call(identities.delete_identity, account, require(body, "identity", str),
-                        require(body, "authtype", str))
+        await self.call(identities.delete_identity, account, body["identity"],
+                        body["authtype"])
         self.ok()
 
 
@@ -75,9 +75,9 @@ class IdentityPathHandler(BaseHandler):
     async def post(self, account, type_, identity):
         body = self.json_body()
         await self.call(identities.add_identity, account, identity, type_,
-                        email=optional(body, "email", str),
-                        password=optional(body, "password", str),
-                        default=optional(body, "default", bool, False))
+                        email=optional(body, "email"),
+                        password=optional(body, "password"),
+                        default=optional(body, "default", default=False))
         self.created()
 
     async def delete(self, account, type_, identity):

@@ -1,7 +1,7 @@
 """Data identifiers: creation, status, hierarchy, listings, search and DID metadata."""
 from rucio_tornado import exceptions
 from rucio_tornado.core import workflows
-from rucio_tornado.core.common import optional, require
+from rucio_tornado.core.common import optional
 from rucio_tornado.core.dids import catalog as dids
 from rucio_tornado.core.dids import meta
 from rucio_tornado.core.dids import search as did_search
@@ -57,8 +57,8 @@ class AttachmentsHandler(BaseHandler):
         if isinstance(body, list):
             attachments, ignore = body, False
         else:
-            attachments = require(body, "attachments", list)
-            ignore = optional(body, "ignore_duplicate", bool, False)
+            attachments = body["attachments"]
+            ignore = optional(body, "ignore_duplicate", default=False)
         await self.call(workflows.attach_dids_to_dids, attachments, ignore_duplicate=ignore)
         self.created()
 
@@ -66,7 +66,7 @@ class AttachmentsHandler(BaseHandler):
 class BulkFilesHandler(BaseHandler):
     @accepts(obj(("dids",), dids=list))
     async def post(self):
-        await self.stream(dids.bulk_list_files, require(self.json_body(), "dids", list))
+        await self.stream(dids.bulk_list_files, self.json_body()["dids"])
 
 
 class BulkMetaHandler(BaseHandler):
@@ -75,17 +75,17 @@ class BulkMetaHandler(BaseHandler):
     @accepts(obj(("dids",), dids=list, inherit=bool, plugin=str))
     async def post(self):
         body = self.json_body()
-        await self.stream(meta.get_metadata_bulk, require(body, "dids", list),
-                          inherit=optional(body, "inherit", bool, False),
-                          plugin=optional(body, "plugin", str, "JSON"))
+        await self.stream(meta.get_metadata_bulk, body["dids"],
+                          inherit=optional(body, "inherit", default=False),
+                          plugin=optional(body, "plugin", default="JSON"))
 
 
 class BulkDIDsMetaHandler(BaseHandler):
     @accepts(obj(("dids",), dids=list, recursive=bool))
     async def post(self):
         body = self.json_body()
-        await self.call(meta.set_dids_metadata_bulk, require(body, "dids", list),
-                        optional(body, "recursive", bool, False))
+        await self.call(meta.set_dids_metadata_bulk, body["dids"],
+                        optional(body, "recursive", default=False))
         self.created()
 
 
@@ -101,11 +101,11 @@ class DIDHandler(BaseHandler):
                  dids=list, rse=str))
     async def post(self, scope, name):
         body = self.json_body()
-        await self.call(workflows.add_did, scope, name, require(body, "type"),
-                        statuses=optional(body, "statuses", dict),
-                        meta=optional(body, "meta", dict), rules=optional(body, "rules", list),
-                        lifetime=body.get("lifetime"), dids=optional(body, "dids", list),
-                        rse=optional(body, "rse", str))
+        await self.call(workflows.add_did, scope, name, body["type"],
+                        statuses=optional(body, "statuses"),
+                        meta=optional(body, "meta"), rules=optional(body, "rules"),
+                        lifetime=body.get("lifetime"), dids=optional(body, "dids"),
+                        rse=optional(body, "rse"))
         self.created()
 
     async def delete(self, scope, name):
@@ -135,13 +135,13 @@ class ContentHandler(BaseHandler):
     @accepts(obj(("dids",), dids=bulk(*CHILD_KEYS), rse=str))
     async def post(self, scope, name):
         body = self.json_body()
-        await self.call(workflows.attach_dids, scope, name, require(body, "dids", list),
-                        rse=optional(body, "rse", str))
+        await self.call(workflows.attach_dids, scope, name, body["dids"],
+                        rse=optional(body, "rse"))
         self.created()
 
     @accepts(obj(("dids",), dids=list))
     async def delete(self, scope, name):
-        await self.call(dids.detach_dids, scope, name, require(self.json_body(), "dids", list))
+        await self.call(dids.detach_dids, scope, name, self.json_body()["dids"])
         self.ok()
 
 
@@ -211,8 +211,8 @@ class DIDMetaHandler(BaseHandler):
     @accepts(obj(("meta",), meta=dict, recursive=bool))
     async def post(self, scope, name):
         body = self.json_body()
-        await self.call(meta.set_metadata_bulk, scope, name, require(body, "meta", dict),
-                        optional(body, "recursive", bool, False))
+        await self.call(meta.set_metadata_bulk, scope, name, body["meta"],
+                        optional(body, "recursive", default=False))
         self.created()
 
     async def delete(self, scope, name):
@@ -232,8 +232,8 @@ class DIDMetaKeyHandler(BaseHandler):
 
     async def _set(self, scope, name, key):
         body = self.json_body()
-        await self.call(meta.set_metadata, scope, name, key, require(body, "value"),
-                        optional(body, "recursive", bool, False))
+        await self.call(meta.set_metadata, scope, name, key, body["value"],
+                        optional(body, "recursive", default=False))
 
     @accepts(_VALUE)
     async def post(self, scope, name, key):

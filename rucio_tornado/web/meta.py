@@ -12,9 +12,9 @@ _KEY_OPTIONS = {"key_type": str, "value_type": str, "value_regexp": str}
 
 
 def _key_options(body):
-    return {"key_type": optional(body, "key_type", str),
-            "value_type": optional(body, "value_type", str),
-            "value_regexp": optional(body, "value_regexp", str)}
+    return {"key_type": optional(body, "key_type"),
+            "value_type": optional(body, "value_type"),
+            "value_regexp": optional(body, "value_regexp")}
 
 
 class KeysWithDefaultsHandler(BaseHandler):

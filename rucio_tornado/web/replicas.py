@@ -4,7 +4,7 @@ from rucio_tornado.core.replicas import datasets as dataset_replicas
 from rucio_tornado.core.replicas import listing as replica_list
 from rucio_tornado.core.replicas import pfns
 from rucio_tornado.core.replicas import registration as replicas
-from rucio_tornado.core.common import optional, require, to_bool
+from rucio_tornado.core.common import optional, to_bool
 from rucio_tornado.web.base import BaseHandler
 from rucio_tornado.web.schemas import ANY, accepts, bulk, obj
 from rucio_tornado.web.streaming import encode_text, write_stream
@@ -90,7 +90,7 @@ class ListReplicasHandler(ReplicaStreamMixin, BaseHandler):
                    if body.get(key) is not None}
         # the real server's default: blocklisted RSEs are left out unless asked for
         options.setdefault("ignore_availability", "unavailable" in body)
-        await self.stream_replicas(replica_list.list_replicas, require(body, "dids", list),
+        await self.stream_replicas(replica_list.list_replicas, body["dids"],
                                    **options)
 
 
@@ -117,7 +117,7 @@ class DatasetReplicasBulkHandler(BaseHandler):
     @accepts(obj(("dids",), dids=list))
     async def post(self):
         await self.stream(dataset_replicas.list_dataset_replicas_bulk,
-                          require(self.json_body(), "dids", list))
+                          self.json_body()["dids"])
 
 
 class DatasetsPerRSEHandler(BaseHandler):
@@ -132,7 +132,7 @@ class SetTombstonesHandler(BaseHandler):
 
     @accepts(obj(("replicas",), replicas=list))
     async def post(self):
-        await self.call(replicas.set_tombstone, require(self.json_body(), "replicas", list))
+        await self.call(replicas.set_tombstone, self.json_body()["replicas"])
         self.created()
 
 
@@ -142,8 +142,8 @@ class DeclareBadReplicasHandler(BaseHandler):
     @accepts(obj(("replicas",), replicas=list, reason=str, force=ANY))
     async def post(self):
         body = self.json_body()
-        result = await self.call(bad_replicas.declare_bad_replicas, require(body, "replicas", list),
-                                 optional(body, "reason", str),
+        result = await self.call(bad_replicas.declare_bad_replicas, body["replicas"],
+                                 optional(body, "reason"),
                                  force=to_bool(body.get("force", False)))
         self.send_json(result, status=201)
 
@@ -154,8 +154,8 @@ class DeclareBadDIDReplicasHandler(BaseHandler):
     @accepts(obj(("rse", "dids"), rse=str, dids=list, reason=str))
     async def post(self):
         body = self.json_body()
-        result = await self.call(bad_replicas.declare_bad_did_replicas, require(body, "rse", str),
-                                 require(body, "dids", list), optional(body, "reason", str))
+        result = await self.call(bad_replicas.declare_bad_did_replicas, body["rse"],
+                                 body["dids"], optional(body, "reason"))
         self.send_json(result, status=201)
 
 
@@ -166,9 +166,9 @@ class AddBadPFNsHandler(BaseHandler):
                  expires_at=(str, int, float)))
     async def post(self):
         body = self.json_body()
-        await self.call(bad_replicas.add_bad_pfns, require(body, "pfns", list),
-                        optional(body, "reason", str), require(body, "state", str),
-                        expires_at=optional(body, "expires_at", (str, int, float)))
+        await self.call(bad_replicas.add_bad_pfns, body["pfns"],
+                        optional(body, "reason"), body["state"],
+                        expires_at=optional(body, "expires_at"))
         self.created()
 
 
@@ -178,8 +178,8 @@ class DIDsFromPFNsHandler(BaseHandler):
     @accepts(obj(("pfns",), pfns=list, rse=str))
     async def post(self):
         body = self.json_body()
-        await self.stream(pfns.dids_from_pfns, require(body, "pfns", list),
-                          rse=optional(body, "rse", str))
+        await self.stream(pfns.dids_from_pfns, body["pfns"],
+                          rse=optional(body, "rse"))
 
 
 def _args(handler, *names):
@@ -210,7 +210,7 @@ class SuspiciousReplicasHandler(BaseHandler):
     async def post(self):
         body = self.json_body()
         result = await self.call(bad_replicas.declare_suspicious_file_replicas,
-                                 require(body, "pfns", list), optional(body, "reason", str))
+                                 body["pfns"], optional(body, "reason"))
         self.send_json(result, status=201)
 
     async def get(self):

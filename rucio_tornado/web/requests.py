@@ -1,6 +1,5 @@
 """``/requests``: transfer requests of a DID, listings, history, metrics, transfer limits."""
 from rucio_tornado.core import requests
-from rucio_tornado.core.common import require
 from rucio_tornado.web.base import BaseHandler
 from rucio_tornado.web.schemas import ANY, accepts, obj
 from rucio_tornado.web.streaming import write_stream
@@ -56,15 +55,15 @@ class TransferLimitsHandler(BaseHandler):
                  **dict.fromkeys(_LIMIT_OPTIONS, ANY)))
     async def put(self):
         body = self.json_body()
-        await self.call(requests.set_transfer_limit, require(body, "rse_expression"),
-                        require(body, "max_transfers"), **_options(body, _LIMIT_OPTIONS))
+        await self.call(requests.set_transfer_limit, body["rse_expression"],
+                        body["max_transfers"], **_options(body, _LIMIT_OPTIONS))
         self.created("")
 
     @accepts(obj(("rse_expression",), rse_expression=ANY, max_transfers=ANY,
                  **dict.fromkeys(_LIMIT_OPTIONS, ANY)))    # a limit's keys: the others ignored
     async def delete(self):
         body = self.json_body()
-        await self.call(requests.delete_transfer_limit, require(body, "rse_expression"),
+        await self.call(requests.delete_transfer_limit, body["rse_expression"],
                         **_options(body, ("activity", "direction")))
         self.ok()
 

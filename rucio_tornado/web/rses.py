@@ -1,7 +1,7 @@
 """RSEs, RSE attributes, protocols, distances, RSE usage and RSE limits."""
 from rucio_tornado import exceptions
 from rucio_tornado.core import account_limits
-from rucio_tornado.core.common import optional, require
+from rucio_tornado.core.common import optional
 from rucio_tornado.core.rses import catalog as rses
 from rucio_tornado.core.rses import protocols as rse_protocols
 from rucio_tornado.core.rses import usage as rse_usage
@@ -129,8 +129,8 @@ class RSEUsageHandler(BaseHandler):
     @accepts(obj(("source", "used"), source=ANY, used=ANY, free=ANY, files=ANY))
     async def put(self, rse):
         body = self.json_body()
-        await self.call(rse_usage.set_rse_usage, rse, require(body, "source"),
-                        require(body, "used"), optional(body, "free"),
+        await self.call(rse_usage.set_rse_usage, rse, body["source"],
+                        body["used"], optional(body, "free"),
                         optional(body, "files"))
         self.ok()
 

@@ -2,7 +2,7 @@
 import ujson
 
 from rucio_tornado import exceptions
-from rucio_tornado.core.common import optional, require
+from rucio_tornado.core.common import optional
 from rucio_tornado.core.rules import lifecycle as rules
 from rucio_tornado.core.rules import listing as rule_listing
 from rucio_tornado.core.rules import spec
@@ -33,13 +33,13 @@ class RuleByIdHandler(BaseHandler):
                                             unknown=exceptions.InvalidRuleOption)))
     async def put(self, rule_id):
         body = self.json_body()
-        await self.call(rules.update_rule, rule_id, require(body, "options", dict))
+        await self.call(rules.update_rule, rule_id, body["options"])
         self.ok()
 
     @accepts(obj(purge_replicas=bool), empty={})    # the client always sends one; the seed not
     async def delete(self, rule_id):
         body = self.json_body()
-        await self.call(rules.delete_rule, rule_id, optional(body, "purge_replicas", bool))
+        await self.call(rules.delete_rule, rule_id, optional(body, "purge_replicas"))
         self.ok()
 
 
@@ -69,7 +69,7 @@ class RuleReduceHandler(BaseHandler):
     @accepts(obj(("copies",), copies=ANY, exclude_expression=ANY))
     async def post(self, rule_id):
         body = self.json_body()
-        ids = await self.call(rules.reduce_rule, rule_id, require(body, "copies"),
+        ids = await self.call(rules.reduce_rule, rule_id, body["copies"],
                               optional(body, "exclude_expression"))
         self.send_json(ids)
 
@@ -83,12 +83,12 @@ class RuleMoveHandler(BaseHandler):
                  source_replica_expression=ANY, rule_id=str, rse_expression=ANY))
     async def post(self, rule_id):
         body = self.json_body()
-        override = dict(optional(body, "override", dict, {}) or {})
+        override = dict(optional(body, "override", default={}) or {})
         for key in ("activity", "source_replica_expression"):
             if body.get(key) and key not in override:
                 override[key] = body[key]
-        new_id = await self.call(rules.move_rule, optional(body, "rule_id", str, rule_id),
-                                 require(body, "rse_expression"), override)
+        new_id = await self.call(rules.move_rule, optional(body, "rule_id", default=rule_id),
+                                 body["rse_expression"], override)
         self.created(ujson.dumps(new_id))
 
 
