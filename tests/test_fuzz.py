@@ -14,9 +14,10 @@ import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from rucio_tornado.web import openapi
+from rucio_tornado.web import openapi, schemas
 from rucio_tornado.web.base import BaseHandler
 from rucio_tornado.web.routes import ROUTES
+from rucio_tornado.web.rules import RuleCollectionHandler
 from rucio_tornado.web.unsupported import UnsupportedHandler, handles
 from tests.live import LiveServer
 from tools.fuzz import cases
@@ -53,9 +54,12 @@ def test_the_openapi_document_is_generated_from_the_route_table(fuzzed):
     assert document["openapi"].startswith("3.") and document == openapi.document(tuple(ROUTES))
     paths = document["paths"]
     rule = paths["/rules"]["post"]
-    assert rule["requestBody"]["content"]["application/json"]["schema"] == {"type": "object"}
-    assert paths["/dids"]["post"]["requestBody"]["content"]["application/json"]["schema"] == \
-        {"type": "array"}
+    # request bodies: the schemas the handlers declare and check bodies against
+    rule_schema = rule["requestBody"]["content"]["application/json"]["schema"]
+    assert rule_schema == schemas.body_of(RuleCollectionHandler, "post").schema
+    assert rule_schema["type"] == "object" and "rse_expression" in rule_schema["required"]
+    new_dids = paths["/dids"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert new_dids["type"] == "array" and "meta" in new_dids["items"]["properties"]
     assert [p["name"] for p in paths["/dids/{scope}/{name}/meta/{key}"]["get"]["parameters"]
             if p["in"] == "path"] == ["scope", "name", "key"]
     assert "recursive" in [p["name"] for p in paths["/dids/{scope}/"]["get"]["parameters"]]

@@ -1,61 +1,44 @@
 """Account limits (local / global) and account usage."""
 from rucio_tornado.core import account_limits
-from rucio_tornado.core.common import require
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.schemas import ANY, obj
+from rucio_tornado.web.verbs import action, reader
 
 
-class _LimitBody(BaseHandler):
-    def limit_bytes(self):
-        return require(self.json_body(), "bytes")
+#: The client's ``{"bytes"}`` (``set_local_account_limit`` / ``set_global_account_limit``).
+_LIMIT = obj(("bytes",), bytes=ANY)
 
 
-class LocalLimitsHandler(_LimitBody):
+class LocalLimitsHandler(BaseHandler):
     """``/accounts/{a}/limits[/local]``: the local limits; seed ``PUT`` body ``{rse, bytes}``."""
+    get = reader(account_limits.get_local_limits)
 
-    async def get(self, account):
-        self.send_json(await self.call(account_limits.get_local_limits, account))
-
-    async def put(self, account):
-        body = self.json_body()
-        await self.call(account_limits.set_local_limit, account, require(body, "rse", str),
-                        require(body, "bytes"))
-        self.ok()       # an update: 200, as the real server answers its updates
+    # an update: 200, as the real server answers its updates
+    put = action(account_limits.set_local_limit, keys=("rse", "bytes"),
+                 body=obj(("rse", "bytes"), rse=str, bytes=ANY))
 
 
-class LocalLimitHandler(_LimitBody):
-    """``/accounts/{a}/limits/local/{rse}`` (also ``/limits/{rse}``, legacy ``/accountlimits``)."""
+def _limit_handler(name, doc, get, set_, delete):
+    """The handler of one limit (local: on an RSE; global: on an RSE expression)."""
+    return type(name, (BaseHandler,), {
+        "__doc__": doc, "get": reader(get), "delete": action(delete),
+        "post": action(set_, created=True, body=_LIMIT, keys=("bytes",))})
 
-    async def get(self, account, rse):
-        self.send_json(await self.call(account_limits.get_local_limit, account, rse))
 
-    async def post(self, account, rse):
-        await self.call(account_limits.set_local_limit, account, rse, self.limit_bytes())
-        self.created()
-
-    async def delete(self, account, rse):
-        await self.call(account_limits.delete_local_limit, account, rse)
-        self.ok()
+LocalLimitHandler = _limit_handler(
+    "LocalLimitHandler",
+    "``/accounts/{a}/limits/local/{rse}`` (also ``/limits/{rse}``, legacy ``/accountlimits``).",
+    account_limits.get_local_limit, account_limits.set_local_limit,
+    account_limits.delete_local_limit)
+GlobalLimitHandler = _limit_handler(
+    "GlobalLimitHandler",
+    "``/accounts/{a}/limits/global/{expr}`` (expr ``quote_plus``-encoded by the client).",
+    account_limits.get_global_limit, account_limits.set_global_limit,
+    account_limits.delete_global_limit)
 
 
 class GlobalLimitsHandler(BaseHandler):
-    async def get(self, account):
-        self.send_json(await self.call(account_limits.get_global_limits, account))
-
-
-class GlobalLimitHandler(_LimitBody):
-    """``/accounts/{a}/limits/global/{expr}`` (expr ``quote_plus``-encoded by the client)."""
-
-    async def get(self, account, expression):
-        self.send_json(await self.call(account_limits.get_global_limit, account, expression))
-
-    async def post(self, account, expression):
-        await self.call(account_limits.set_global_limit, account, expression,
-                        self.limit_bytes())
-        self.created()
-
-    async def delete(self, account, expression):
-        await self.call(account_limits.delete_global_limit, account, expression)
-        self.ok()
+    get = reader(account_limits.get_global_limits)
 
 
 class LocalUsageHandler(BaseHandler):
@@ -69,5 +52,4 @@ class GlobalUsageHandler(BaseHandler):
 
 
 class AccountUsageHistoryHandler(BaseHandler):
-    async def get(self, account, rse):
-        self.send_json(await self.call(account_limits.get_usage_history, account, rse))
+    get = reader(account_limits.get_usage_history)

@@ -1,8 +1,10 @@
 """Accounts, account attributes, identities and scopes."""
 from rucio_tornado import exceptions
 from rucio_tornado.core import accounts, identities, scopes
-from rucio_tornado.core.common import optional, require
+from rucio_tornado.core.common import optional
 from rucio_tornado.web.base import BaseHandler, one_hop
+from rucio_tornado.web.schemas import ANY, accepts, obj
+from rucio_tornado.web.verbs import action, reader
 
 
 class AccountListHandler(BaseHandler):
@@ -23,39 +25,23 @@ class WhoAmIHandler(BaseHandler):
 
 
 class AccountHandler(BaseHandler):
-    @one_hop
-    async def get(self, account):
-        self.send_json(await self.call(accounts.get_account, account))
+    get = one_hop(reader(accounts.get_account))
+    post = action(accounts.add_account, created=True, keys=("type", "email"),
+                  body=obj(("type", "email"), type=ANY, email=ANY))
 
-    async def post(self, account):
-        body = self.json_body()
-        await self.call(accounts.add_account, account, require(body, "type"),
-                        require(body, "email"))
-        self.created()
-
-    async def put(self, account):
-        await self.call(accounts.update_account, account, self.json_body())
-        self.ok()
-
-    async def delete(self, account):
-        await self.call(accounts.delete_account, account)
-        self.ok()
+    put = action(accounts.update_account, body=obj(**dict.fromkeys(accounts.UPDATABLE, ANY)))
+    delete = action(accounts.delete_account)
 
 
 class AccountAttributesHandler(BaseHandler):
-    async def get(self, account):
-        self.send_json(await self.call(accounts.list_attributes, account))
+    get = reader(accounts.list_attributes)
 
 
 class AccountAttributeHandler(BaseHandler):
-    async def post(self, account, key):
-        body = self.json_body()
-        await self.call(accounts.add_attribute, account, key, require(body, "value"))
-        self.created()
+    post = action(accounts.add_attribute, created=True, keys=("value",),
+                  body=obj(("value",), key=ANY, value=ANY))
 
-    async def delete(self, account, key):
-        await self.call(accounts.delete_attribute, account, key)
-        self.ok()
+    delete = action(accounts.delete_attribute)
 
 
 class IdentitiesHandler(BaseHandler):
@@ -64,30 +50,34 @@ class IdentitiesHandler(BaseHandler):
     async def get(self, account):
         await self.stream(identities.list_identities, account)
 
+    @accepts(obj(("identity", "authtype", "email"), identity=str, authtype=str, email=ANY,
+                 password=str, default=bool))
     async def post(self, account):
         body = self.json_body()
-        await self.call(identities.add_identity, account, require(body, "identity", str),
-                        require(body, "authtype", str), email=require(body, "email"),
-                        password=optional(body, "password", str),
-                        default=optional(body, "default", bool, False))
+        await self.call(identities.add_identity, account, body["identity"],
+                        body["authtype"], email=body["email"],
+                        password=optional(body, "password"),
+                        default=optional(body, "default", default=False))
         self.created()
 
+    @accepts(obj(("identity", "authtype"), identity=str, authtype=str))
     async def delete(self, account):
         body = self.json_body()
-        await self.call(identities.delete_identity, account, require(body, "identity", str),
-                        require(body, "authtype", str))
+        await self.call(identities.delete_identity, account, body["identity"],
+                        body["authtype"])
         self.ok()
 
 
 class IdentityPathHandler(BaseHandler):
     """The seed's form: ``/accounts/{a}/identities/{type}/{identity}``; email/password in body."""
 
+    @accepts(obj(email=str, password=str, default=bool), empty={})
     async def post(self, account, type_, identity):
-        body = self.json_body(default={})
+        body = self.json_body()
         await self.call(identities.add_identity, account, identity, type_,
-                        email=optional(body, "email", str),
-                        password=optional(body, "password", str),
-                        default=optional(body, "default", bool, False))
+                        email=optional(body, "email"),
+                        password=optional(body, "password"),
+                        default=optional(body, "default", default=False))
         self.created()
 
     async def delete(self, account, type_, identity):
@@ -135,31 +125,19 @@ class UserpassIdentityHandler(BaseHandler):
 
 
 class ScopeListHandler(BaseHandler):
-    async def get(self):
-        self.send_json(await self.call(scopes.list_scopes))
+    get = reader(scopes.list_scopes)
 
 
 class ScopeOwnersHandler(BaseHandler):
-    async def get(self):
-        self.send_json(await self.call(scopes.list_scope_owners))
+    get = reader(scopes.list_scope_owners)
 
 
 class AccountScopesHandler(BaseHandler):
-    async def get(self, account):
-        self.send_json(await self.call(scopes.list_scopes_for_account, account))
+    get = reader(scopes.list_scopes_for_account)
 
 
 class ScopeHandler(BaseHandler):
     """``/accounts/{a}/scopes/{s}`` and ``/scopes/{a}/{s}``."""
-
-    async def post(self, account, scope):
-        await self.call(scopes.add_scope, account, scope)
-        self.created()
-
-    async def put(self, account, scope):
-        await self.call(scopes.update_scope, account, scope)
-        self.created()
-
-    async def delete(self, account, scope):
-        await self.call(scopes.delete_scope, account, scope)
-        self.ok()
+    post = action(scopes.add_scope, created=True)
+    put = action(scopes.update_scope, created=True)
+    delete = action(scopes.delete_scope)

@@ -7,6 +7,7 @@ from rucio_tornado.core.auth import passwords, resolve, ssh, x509
 from rucio_tornado.core.common import RFC1123
 from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.schemas import ANY, accepts, obj
 from rucio_tornado.web.security import from_trusted_proxy
 
 NO_CACHE = {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate",
@@ -96,6 +97,7 @@ class UserpassHandler(LoginHandler):
 class TokenHandler(LoginHandler):
     """``POST /auth/token``: ``{"account", "username", "password"}`` -> ``{"token", ...}``."""
 
+    @accepts(obj(account=ANY, username=ANY, password=ANY))
     async def post(self):
         body = self.json_body()
         account, token, expires = await self.login_userpass(

@@ -16,6 +16,7 @@ from tornado.ioloop import IOLoop
 from rucio_tornado import exceptions
 from rucio_tornado.core import bulk
 from rucio_tornado.core.auth import resolve
+from rucio_tornado.web import schemas
 from rucio_tornado.web.streaming import write_stream
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,8 @@ class BaseHandler(web.RequestHandler):
 
     - call the core with ``await self.call(core_fn, *args)`` (issuer passed first, runs in the
       database executor), or ``await self.run(fn, *args)`` when no issuer is needed;
-    - read bodies with :meth:`json_body`, query arguments with :meth:`arg` / :meth:`flag`;
+    - read bodies with :meth:`json_body` (declared with ``@accepts``, web/schemas.py),
+      query arguments with :meth:`arg` / :meth:`flag`;
     - answer with :meth:`send_json`, :meth:`created`, :meth:`ok` or ``await self.stream(...)``.
     Raising a :class:`RucioException` anywhere gives the Rucio error response.
     """
@@ -297,15 +299,20 @@ class BaseHandler(web.RequestHandler):
         return await write_stream(self, source)
 
     # -- input --------------------------------------------------------------------------------
-    def json_body(self, kind=dict, default=None):
-        """The body parsed as JSON whatever the Content-Type, checked to be a ``kind``.
+    def json_body(self):
+        """The body parsed as JSON whatever the Content-Type, checked against the schema the
+        verb declares with ``@accepts`` (web/schemas.py; the same one OpenAPI shows).
 
-        An empty body gives ``default`` when one is given, else a 400 ``ValueError``.
+        An empty body is the declared ``empty`` value, or a 400 ``ValueError`` without one.
         """
+        body = schemas.body_of(type(self), self.request.method.lower())
+        if body is None:
+            raise RuntimeError(f"{type(self).__name__}.{self.request.method.lower()} reads a "
+                               "body but declares no schema (@accepts)")
         raw = self.request.body
         if not raw or not raw.strip():
-            if default is not None:
-                return default
+            if body.empty is not None:
+                return type(body.empty)(body.empty)
             raise exceptions.InvalidValue("cannot decode json parameter dictionary")
         try:
             data = ujson.loads(raw)
@@ -313,12 +320,7 @@ class BaseHandler(web.RequestHandler):
             raise exceptions.InvalidValue("cannot decode json parameter dictionary") from None
         if _may_hold_bad_text(raw):
             _refuse_bad_text(data, "the request body")
-        if kind is not None and not isinstance(data, kind):
-            names = {dict: "dictionary", list: "list"}
-            label = names.get(kind, "list or dictionary") if not isinstance(kind, tuple) else \
-                " or ".join(names.get(k, k.__name__) for k in kind)
-            raise exceptions.InvalidJSONType(f"body must be a json {label}")
-        return data
+        return body.check(data)
 
     def decode_argument(self, value, name=None):
         """Path parts and query arguments: UTF-8 without NUL (bodies: json_body). A bad path

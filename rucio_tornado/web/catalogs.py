@@ -2,15 +2,15 @@
 from rucio_tornado import exceptions
 from rucio_tornado.core import dirac, opendata, quarantine, signed_urls
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.schemas import ANY, accepts, obj
 
 
 class DiracAddFilesHandler(BaseHandler):
     """``POST /dirac/addfiles``: ``{"lfns", "ignore_availability", "parents_metadata"}``."""
 
+    @accepts(obj(("lfns",), lfns=ANY, ignore_availability=ANY, parents_metadata=ANY))
     async def post(self):
-        body = self.json_body(dict)
-        if "lfns" not in body:
-            raise exceptions.MissingKey("'lfns' not defined")
+        body = self.json_body()
         await self.call(dirac.add_files, body["lfns"],
                         ignore_availability=body.get("ignore_availability") or False,
                         parents_metadata=body.get("parents_metadata"))
@@ -20,8 +20,9 @@ class DiracAddFilesHandler(BaseHandler):
 class QuarantineHandler(BaseHandler):
     """``POST /replicas/quarantine``: ``{"replicas", "rse" | "rse_id"}``; 200, empty."""
 
+    @accepts(obj(replicas=ANY, rse=ANY, rse_id=ANY))
     async def post(self):
-        body = self.json_body(dict)
+        body = self.json_body()
         await self.call(quarantine.quarantine_replicas, body.get("replicas") or [],
                         rse=body.get("rse"), rse_id=body.get("rse_id"))
         self.ok()
@@ -71,8 +72,9 @@ class OpenDataDIDHandler(BaseHandler):
         self.set_header("Content-Type", "application/json")
         self.finish()
 
+    @accepts(obj(state=ANY, meta=ANY, doi=ANY, record_id=ANY))
     async def put(self, scope, name):
-        body = self.json_body(dict)
+        body = self.json_body()
         result = await self.call(opendata.update_opendata_did, scope, name,
                                  state=body.get("state"), meta=body.get("meta"),
                                  doi=body.get("doi"), record_id=body.get("record_id"))

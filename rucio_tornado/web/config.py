@@ -1,6 +1,7 @@
 """The configuration table: ``/config[/{section}[/{option}[/{value}]]]``."""
 from rucio_tornado.core import config_table
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.schemas import accepts, obj
 
 
 class ConfigHandler(BaseHandler):
@@ -9,8 +10,9 @@ class ConfigHandler(BaseHandler):
     async def get(self):
         self.send_json(await self.call(config_table.list_config))
 
+    @accepts(obj(extra=True))      # sections by name; the core checks their options
     async def post(self):
-        await self.call(config_table.set_options, self.json_body(dict))
+        await self.call(config_table.set_options, self.json_body())
         self.created()
 
 

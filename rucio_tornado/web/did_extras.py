@@ -1,7 +1,7 @@
 """New DIDs, resurrection, samples and followers of DIDs (core/dids/extras.py)."""
-from rucio_tornado.core.common import require
 from rucio_tornado.core.dids import extras
 from rucio_tornado.web.base import JSON_TYPE, BaseHandler
+from rucio_tornado.web.schemas import ANY, accepts, array, obj
 from rucio_tornado.web.streaming import write_stream
 
 
@@ -15,24 +15,31 @@ class NewDIDsHandler(BaseHandler):
 class ResurrectHandler(BaseHandler):
     """``POST /dids/resurrect``: ``[{"scope", "name"}]`` deleted or expired DIDs come back."""
 
+    @accepts(array())
     async def post(self):
-        await self.call(extras.resurrect, self.json_body(list))
+        await self.call(extras.resurrect, self.json_body())
         self.created()
+
+
+SAMPLE_KEYS = ("input_scope", "input_name", "output_scope", "output_name", "nbfiles")
 
 
 class SampleHandler(BaseHandler):
     """``POST /dids/sample`` (the arguments in the body) and the legacy
     ``POST /dids/{input_scope}/{input_name}/{output_scope}/{output_name}/{nbfiles}/sample``."""
 
+    @accepts(obj(SAMPLE_KEYS, **dict.fromkeys(SAMPLE_KEYS, ANY)))
     async def post(self, *path):
         if path:
             arguments = path
         else:
             body = self.json_body()
-            arguments = [require(body, key) for key in
-                         ("input_scope", "input_name", "output_scope", "output_name", "nbfiles")]
+            arguments = [body[key] for key in SAMPLE_KEYS]
         await self.call(extras.create_did_sample, *arguments)
         self.created()
+
+
+_ACCOUNT = obj(("account",), account=str)
 
 
 class FollowHandler(BaseHandler):
@@ -44,13 +51,15 @@ class FollowHandler(BaseHandler):
         followers = await self.call(extras.get_users_following_did, scope, name)
         await write_stream(self, [followers], content_type=JSON_TYPE)
 
+    @accepts(_ACCOUNT)
     async def post(self, scope, name):
         await self.call(extras.add_did_to_followed, scope, name, self._account())
         self.created()
 
+    @accepts(_ACCOUNT)
     async def delete(self, scope, name):
         await self.call(extras.remove_did_from_followed, scope, name, self._account())
         self.ok()
 
     def _account(self):
-        return require(self.json_body(), "account", str)
+        return self.json_body()["account"]

@@ -1,15 +1,20 @@
 """Data identifiers: creation, status, hierarchy, listings, search and DID metadata."""
 from rucio_tornado import exceptions
 from rucio_tornado.core import workflows
-from rucio_tornado.core.common import optional, require
+from rucio_tornado.core.common import optional
 from rucio_tornado.core.dids import catalog as dids
 from rucio_tornado.core.dids import meta
 from rucio_tornado.core.dids import search as did_search
 from rucio_tornado.web.base import BaseHandler, one_hop
+from rucio_tornado.web.schemas import ANY, accepts, bulk, either, obj
 
 #: Last path parts of ``/dids/{scope}/{name}/{part}`` that are sub-resources, never a child
 #: name to attach.
 SUB_RESOURCES = ("dids", "meta", "status", "files", "rules", "parents", "associated_rules")
+#: The keys of a DID attached to a collection: the file's attributes when it is registered
+#: on the ``rse`` of the attachment, and those of a listing's rows (passed back as they are).
+CHILD_KEYS = (*workflows.REPLICA_FILE_KEYS, "type", "did_type", "guid", "events", "state")
+ATTACHMENTS = bulk("scope", "name", "rse", dids=bulk(*CHILD_KEYS))
 
 
 class SearchHandler(BaseHandler):
@@ -27,8 +32,9 @@ class SearchHandler(BaseHandler):
 class DIDsHandler(SearchHandler):
     """``POST /dids``: bulk creation; ``GET /dids/``: search over all scopes."""
 
+    @accepts(bulk(*dids.NEW_DID_KEYS, *workflows.FOLLOW_UP_KEYS))
     async def post(self):
-        await self.call(workflows.add_dids, self.json_body(list))
+        await self.call(workflows.add_dids, self.json_body())
         self.created()
 
     async def get(self):
@@ -44,37 +50,42 @@ class ScopeListHandler(BaseHandler):
 
 
 class AttachmentsHandler(BaseHandler):
+    @accepts(either(obj(("attachments",), attachments=ATTACHMENTS, ignore_duplicate=bool),
+                    ATTACHMENTS))
     async def post(self):
-        body = self.json_body((dict, list))
+        body = self.json_body()
         if isinstance(body, list):
             attachments, ignore = body, False
         else:
-            attachments = require(body, "attachments", list)
-            ignore = optional(body, "ignore_duplicate", bool, False)
+            attachments = body["attachments"]
+            ignore = optional(body, "ignore_duplicate", default=False)
         await self.call(workflows.attach_dids_to_dids, attachments, ignore_duplicate=ignore)
         self.created()
 
 
 class BulkFilesHandler(BaseHandler):
+    @accepts(obj(("dids",), dids=list))
     async def post(self):
-        await self.stream(dids.bulk_list_files, require(self.json_body(), "dids", list))
+        await self.stream(dids.bulk_list_files, self.json_body()["dids"])
 
 
 class BulkMetaHandler(BaseHandler):
     """``POST /dids/bulkmeta``: metadata of many DIDs, streamed."""
 
+    @accepts(obj(("dids",), dids=list, inherit=bool, plugin=str))
     async def post(self):
         body = self.json_body()
-        await self.stream(meta.get_metadata_bulk, require(body, "dids", list),
-                          inherit=optional(body, "inherit", bool, False),
-                          plugin=optional(body, "plugin", str, "JSON"))
+        await self.stream(meta.get_metadata_bulk, body["dids"],
+                          inherit=optional(body, "inherit", default=False),
+                          plugin=optional(body, "plugin", default="JSON"))
 
 
 class BulkDIDsMetaHandler(BaseHandler):
+    @accepts(obj(("dids",), dids=list, recursive=bool))
     async def post(self):
         body = self.json_body()
-        await self.call(meta.set_dids_metadata_bulk, require(body, "dids", list),
-                        optional(body, "recursive", bool, False))
+        await self.call(meta.set_dids_metadata_bulk, body["dids"],
+                        optional(body, "recursive", default=False))
         self.created()
 
 
@@ -86,13 +97,15 @@ class DIDHandler(BaseHandler):
         depth = self.arg("dynamic_depth") or ("FILE" if self.flag("dynamic") else None)
         self.send_json(await self.call(dids.get_did, scope, name, dynamic_depth=depth))
 
+    @accepts(obj(("type",), type=ANY, statuses=dict, meta=dict, rules=list, lifetime=ANY,
+                 dids=list, rse=str))
     async def post(self, scope, name):
         body = self.json_body()
-        await self.call(workflows.add_did, scope, name, require(body, "type"),
-                        statuses=optional(body, "statuses", dict),
-                        meta=optional(body, "meta", dict), rules=optional(body, "rules", list),
-                        lifetime=body.get("lifetime"), dids=optional(body, "dids", list),
-                        rse=optional(body, "rse", str))
+        await self.call(workflows.add_did, scope, name, body["type"],
+                        statuses=optional(body, "statuses"),
+                        meta=optional(body, "meta"), rules=optional(body, "rules"),
+                        lifetime=body.get("lifetime"), dids=optional(body, "dids"),
+                        rse=optional(body, "rse"))
         self.created()
 
     async def delete(self, scope, name):
@@ -104,6 +117,8 @@ class StatusHandler(BaseHandler):
     async def get(self, scope, name):
         self.send_json(await self.call(dids.get_did, scope, name))
 
+    @accepts(obj(**dict.fromkeys(dids.SETTABLE_STATUSES, ANY),
+                 unknown=exceptions.UnsupportedStatus))
     async def put(self, scope, name):
         statuses = self.json_body()
         dids.check_statuses(statuses)
@@ -117,14 +132,16 @@ class ContentHandler(BaseHandler):
     async def get(self, scope, name):
         await self.stream(dids.list_content, scope, name)
 
+    @accepts(obj(("dids",), dids=bulk(*CHILD_KEYS), rse=str))
     async def post(self, scope, name):
         body = self.json_body()
-        await self.call(workflows.attach_dids, scope, name, require(body, "dids", list),
-                        rse=optional(body, "rse", str))
+        await self.call(workflows.attach_dids, scope, name, body["dids"],
+                        rse=optional(body, "rse"))
         self.created()
 
+    @accepts(obj(("dids",), dids=list))
     async def delete(self, scope, name):
-        await self.call(dids.detach_dids, scope, name, require(self.json_body(), "dids", list))
+        await self.call(dids.detach_dids, scope, name, self.json_body()["dids"])
         self.ok()
 
 
@@ -191,15 +208,20 @@ class DIDMetaHandler(BaseHandler):
         self.send_json(await self.call(meta.get_metadata, scope, name,
                                        self.arg("plugin", default)))
 
+    @accepts(obj(("meta",), meta=dict, recursive=bool))
     async def post(self, scope, name):
         body = self.json_body()
-        await self.call(meta.set_metadata_bulk, scope, name, require(body, "meta", dict),
-                        optional(body, "recursive", bool, False))
+        await self.call(meta.set_metadata_bulk, scope, name, body["meta"],
+                        optional(body, "recursive", default=False))
         self.created()
 
     async def delete(self, scope, name):
         await self.call(meta.delete_metadata, scope, name, self.arg("key"))
         self.ok()
+
+
+#: ``{"value", "recursive"}`` of ``set_metadata``.
+_VALUE = obj(("value",), value=ANY, recursive=bool)
 
 
 class DIDMetaKeyHandler(BaseHandler):
@@ -210,13 +232,15 @@ class DIDMetaKeyHandler(BaseHandler):
 
     async def _set(self, scope, name, key):
         body = self.json_body()
-        await self.call(meta.set_metadata, scope, name, key, require(body, "value"),
-                        optional(body, "recursive", bool, False))
+        await self.call(meta.set_metadata, scope, name, key, body["value"],
+                        optional(body, "recursive", default=False))
 
+    @accepts(_VALUE)
     async def post(self, scope, name, key):
         await self._set(scope, name, key)
         self.created()
 
+    @accepts(_VALUE)
     async def put(self, scope, name, key):
         await self._set(scope, name, key)
         self.ok()

@@ -2,6 +2,7 @@
 from rucio_tornado import exceptions
 from rucio_tornado.core import locks
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.schemas import ANY, accepts, obj
 
 
 class LocksByRSEHandler(BaseHandler):
@@ -17,8 +18,9 @@ class LocksByDIDHandler(BaseHandler):
 
 
 class BulkLocksHandler(BaseHandler):
+    @accepts(obj(dids=ANY))      # a missing "dids": the real server's own message, below
     async def post(self):
-        body = self.json_body(dict)
+        body = self.json_body()
         if "dids" not in body:
             raise exceptions.MissingKey(
                 'Can not find the list of DIDs in the data. Use "dids" keyword.')

@@ -10,8 +10,8 @@ Nothing is written twice; everything is read from the code (issue 12, item 9):
 - query parameters: the names the handler's methods read with ``self.arg``/``self.flag``/
   ``self.get_query_argument(s)`` (a handler that takes arbitrary filters through
   ``query_filters`` says so with ``x-arbitrary-query``);
-- request bodies: a verb that reads ``self.json_body(kind)`` (itself, or in a method of its
-  class it calls) gets a JSON body of that kind (object, array, either, or any JSON value);
+- request bodies: the schema the verb declares with ``@accepts`` (web/schemas.py), the very
+  one ``json_body`` checks bodies against (OpenAPI 3.1 embeds JSON Schema as it is);
 - security: the ``X-Rucio-Auth-Token`` header unless the handler has ``auth_required = False``.
 """
 import ast
@@ -21,7 +21,7 @@ import re
 import textwrap
 
 from rucio_tornado import __version__
-from rucio_tornado.web import unsupported
+from rucio_tornado.web import schemas, unsupported
 from rucio_tornado.web.base import BaseHandler
 
 _VERBS = ("get", "head", "post", "put", "patch", "delete")
@@ -29,8 +29,6 @@ _PART = "([^/]+)"
 _OPTIONAL_GROUP = re.compile(r"\(\?:([^()]*)\)\?")
 _QUERY_READERS = {"arg", "flag", "get_query_argument", "get_query_arguments",
                   "get_argument", "get_arguments"}
-_KIND_SCHEMAS = {"dict": {"type": "object"}, "list": {"type": "array"}}
-_ANY_JSON = {"description": "any JSON value"}
 _ERROR_REF = {"$ref": "#/components/responses/RucioError"}
 _ERROR = {
     "description": "A Rucio error: ExceptionClass / ExceptionMessage headers and JSON body",
@@ -124,37 +122,27 @@ def _reachable(handler_class, verb):
     return list(found.values())
 
 
-def _kind_schema(node):
-    if node is None:
-        return _KIND_SCHEMAS["dict"]
-    if isinstance(node, ast.Constant) and node.value is None:
-        return dict(_ANY_JSON)
-    if isinstance(node, ast.Name) and node.id in _KIND_SCHEMAS:
-        return dict(_KIND_SCHEMAS[node.id])
-    if isinstance(node, ast.Tuple):
-        return {"oneOf": [_kind_schema(element) for element in node.elts]}
-    return dict(_ANY_JSON)
-
-
 def _reads(handler_class, verb):
-    """``(query parameter names, arbitrary query?, body schema or None)`` of one verb."""
-    query, arbitrary, body = [], False, None
+    """``(query parameter names, arbitrary query?, reads a body?)`` of one verb."""
+    query, arbitrary, body = [], False, False
     for fn in _reachable(handler_class, verb):
         for name, call in _self_uses(_tree(fn)):
-            if call is None:
-                if name == "json_body" and body is None:
-                    body = _kind_schema(None)
+            if name == "json_body":
+                body = True
+            elif call is None:
+                continue
             elif name in _QUERY_READERS and call.args and \
                     isinstance(call.args[0], ast.Constant):
                 if call.args[0].value not in query:
                     query.append(call.args[0].value)
             elif name == "query_filters":
                 arbitrary = True
-            elif name == "json_body" and body is None:
-                kind = call.args[0] if call.args else next(
-                    (k.value for k in call.keywords if k.arg == "kind"), None)
-                body = _kind_schema(kind)
     return query, arbitrary, body
+
+
+def reads_body(handler_class, verb) -> bool:
+    """Whether the verb (or a method of its class it calls) reads ``self.json_body``."""
+    return _reads(handler_class, verb)[2]
 
 
 def _operation(handler_class, verb, path_names, methods_of_501):
@@ -168,14 +156,15 @@ def _operation(handler_class, verb, path_names, methods_of_501):
     if methods_of_501 is not None:
         operation["responses"] = {"501": _ERROR_REF, "default": _ERROR_REF}
     else:
-        query, arbitrary, body = _reads(handler_class, verb)
+        query, arbitrary, _ = _reads(handler_class, verb)
+        body = schemas.body_of(handler_class, verb)
         parameters += [{"name": name, "in": "query", "required": False,
                         "schema": {"type": "string"}} for name in query]
         if arbitrary:
             operation["x-arbitrary-query"] = True
         if body is not None:
-            operation["requestBody"] = {"required": False, "content": {
-                "application/json": {"schema": body}}}
+            operation["requestBody"] = {"required": body.empty is None, "content": {
+                "application/json": {"schema": body.schema}}}
         operation["responses"]["2XX"] = {"description": "success"}
     if parameters:
         operation["parameters"] = parameters
@@ -185,7 +174,7 @@ def _operation(handler_class, verb, path_names, methods_of_501):
 
 
 def build(routes, title="rucio-tornado", version="0") -> dict:
-    """The OpenAPI 3.0 document of ``routes`` (entries of web/routes.py's table)."""
+    """The OpenAPI 3.1 document of ``routes`` (entries of web/routes.py's table)."""
     paths = {}
     for route in routes:
         pattern, handler_class = route[0], route[1]
@@ -210,7 +199,7 @@ def build(routes, title="rucio-tornado", version="0") -> dict:
             if not item:
                 del paths[template]
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {"title": title, "version": version,
                  "description": "Generated from rucio_tornado/web/routes.py (issue 12, item 9)"},
         "components": {"securitySchemes": {"token": {

@@ -4,8 +4,9 @@ from rucio_tornado.core.replicas import datasets as dataset_replicas
 from rucio_tornado.core.replicas import listing as replica_list
 from rucio_tornado.core.replicas import pfns
 from rucio_tornado.core.replicas import registration as replicas
-from rucio_tornado.core.common import optional, require, to_bool
+from rucio_tornado.core.common import optional, to_bool
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.schemas import ANY, accepts, bulk, obj
 from rucio_tornado.web.streaming import encode_text, write_stream
 
 METALINK_TYPE = "application/metalink4+xml"
@@ -14,6 +15,12 @@ METALINK_TYPE = "application/metalink4+xml"
 LIST_OPTIONS = {"schemes": list, "ignore_availability": bool, "all_states": bool,
                 "unavailable": bool, "rse_expression": str, "resolve_parents": bool,
                 "updated_after": (str, int, float), "nrandom": int, "domain": str, "sort": str}
+#: Keys of a file in ``/replicas`` bodies: what the real server reads of one (the upload
+#: client's ``_convert_file_for_api`` sends the first eight), and the attributes of a listing's
+#: rows passed back as they are.
+FILE_KEYS = ("scope", "name", "bytes", "adler32", "md5", "meta", "pfn", "state", "path",
+             "tombstone", "lock_cnt", "account", "guid", "events", "type", "did_type",
+             "error_message")
 
 
 class ReplicaStreamMixin:
@@ -48,40 +55,42 @@ class ReplicaStreamMixin:
 
 class ReplicasHandler(BaseHandler):
     """``/replicas``: add (POST), change states (PUT), delete (DELETE)."""
+    BODY = obj(("rse", "files"), rse=str, files=bulk(*FILE_KEYS), ignore_availability=ANY)
 
-    async def _rse_and_files(self):
+    async def _apply(self, fn, answer, availability=True):
+        """``fn(issuer, rse, files[, ignore_availability=])``, then ``answer()``."""
         # Bodies of 100,000 files take a noticeable time to parse: do it off the IOLoop.
         body = await self.run(self.json_body)
-        return body, require(body, "rse", str), require(body, "files", list)
+        options = {"ignore_availability": to_bool(body.get("ignore_availability", True))} \
+            if availability else {}
+        await self.call(fn, body["rse"], body["files"], **options)
+        answer()
 
-    async def post(self):
-        body, rse, files = await self._rse_and_files()
-        await self.call(replicas.add_replicas, rse, files,
-                        ignore_availability=to_bool(body.get("ignore_availability", True)))
-        self.created()
+    @accepts(BODY)
+    def post(self):
+        return self._apply(replicas.add_replicas, self.created)
 
-    async def put(self):
-        _, rse, files = await self._rse_and_files()
-        await self.call(replicas.update_replicas_states, rse, files)
-        self.ok()
+    @accepts(BODY)
+    def put(self):
+        return self._apply(replicas.update_replicas_states, self.ok, availability=False)
 
-    async def delete(self):
-        body, rse, files = await self._rse_and_files()
-        await self.call(replicas.delete_replicas, rse, files,
-                        ignore_availability=to_bool(body.get("ignore_availability", True)))
-        self.ok()
+    @accepts(BODY)
+    def delete(self):
+        return self._apply(replicas.delete_replicas, self.ok)
 
 
 class ListReplicasHandler(ReplicaStreamMixin, BaseHandler):
     """``POST /replicas/list``."""
 
+    @accepts(obj(("dids",), dids=list, **LIST_OPTIONS, client_location=ANY,
+                 signature_lifetime=ANY, resolve_archives=ANY))
     async def post(self):
         body = self.json_body()
         options = {key: optional(body, key, kinds) for key, kinds in LIST_OPTIONS.items()
                    if body.get(key) is not None}
         # the real server's default: blocklisted RSEs are left out unless asked for
         options.setdefault("ignore_availability", "unavailable" in body)
-        await self.stream_replicas(replica_list.list_replicas, require(body, "dids", list),
+        await self.stream_replicas(replica_list.list_replicas, body["dids"],
                                    **options)
 
 
@@ -105,9 +114,10 @@ class DatasetReplicasHandler(BaseHandler):
 class DatasetReplicasBulkHandler(BaseHandler):
     """``POST /replicas/datasets_bulk``."""
 
+    @accepts(obj(("dids",), dids=list))
     async def post(self):
         await self.stream(dataset_replicas.list_dataset_replicas_bulk,
-                          require(self.json_body(), "dids", list))
+                          self.json_body()["dids"])
 
 
 class DatasetsPerRSEHandler(BaseHandler):
@@ -120,18 +130,20 @@ class DatasetsPerRSEHandler(BaseHandler):
 class SetTombstonesHandler(BaseHandler):
     """``POST /replicas/tombstone``."""
 
+    @accepts(obj(("replicas",), replicas=list))
     async def post(self):
-        await self.call(replicas.set_tombstone, require(self.json_body(), "replicas", list))
+        await self.call(replicas.set_tombstone, self.json_body()["replicas"])
         self.created()
 
 
 class DeclareBadReplicasHandler(BaseHandler):
     """``POST /replicas/bad``: by PFN or by DID and RSE."""
 
+    @accepts(obj(("replicas",), replicas=list, reason=str, force=ANY))
     async def post(self):
         body = self.json_body()
-        result = await self.call(bad_replicas.declare_bad_replicas, require(body, "replicas", list),
-                                 optional(body, "reason", str),
+        result = await self.call(bad_replicas.declare_bad_replicas, body["replicas"],
+                                 optional(body, "reason"),
                                  force=to_bool(body.get("force", False)))
         self.send_json(result, status=201)
 
@@ -139,31 +151,35 @@ class DeclareBadReplicasHandler(BaseHandler):
 class DeclareBadDIDReplicasHandler(BaseHandler):
     """``POST /replicas/bad/dids``: the replicas of DIDs on one RSE."""
 
+    @accepts(obj(("rse", "dids"), rse=str, dids=list, reason=str))
     async def post(self):
         body = self.json_body()
-        result = await self.call(bad_replicas.declare_bad_did_replicas, require(body, "rse", str),
-                                 require(body, "dids", list), optional(body, "reason", str))
+        result = await self.call(bad_replicas.declare_bad_did_replicas, body["rse"],
+                                 body["dids"], optional(body, "reason"))
         self.send_json(result, status=201)
 
 
 class AddBadPFNsHandler(BaseHandler):
     """``POST /replicas/bad/pfns``."""
 
+    @accepts(obj(("pfns", "state"), pfns=list, reason=str, state=str,
+                 expires_at=(str, int, float)))
     async def post(self):
         body = self.json_body()
-        await self.call(bad_replicas.add_bad_pfns, require(body, "pfns", list),
-                        optional(body, "reason", str), require(body, "state", str),
-                        expires_at=optional(body, "expires_at", (str, int, float)))
+        await self.call(bad_replicas.add_bad_pfns, body["pfns"],
+                        optional(body, "reason"), body["state"],
+                        expires_at=optional(body, "expires_at"))
         self.created()
 
 
 class DIDsFromPFNsHandler(BaseHandler):
     """``POST /replicas/dids``."""
 
+    @accepts(obj(("pfns",), pfns=list, rse=str))
     async def post(self):
         body = self.json_body()
-        await self.stream(pfns.dids_from_pfns, require(body, "pfns", list),
-                          rse=optional(body, "rse", str))
+        await self.stream(pfns.dids_from_pfns, body["pfns"],
+                          rse=optional(body, "rse"))
 
 
 def _args(handler, *names):
@@ -190,10 +206,11 @@ class BadReplicaSummaryHandler(BaseHandler):
 class SuspiciousReplicasHandler(BaseHandler):
     """``/replicas/suspicious``: declare (POST) and list (GET, one JSON document)."""
 
+    @accepts(obj(("pfns",), pfns=list, reason=str))
     async def post(self):
         body = self.json_body()
         result = await self.call(bad_replicas.declare_suspicious_file_replicas,
-                                 require(body, "pfns", list), optional(body, "reason", str))
+                                 body["pfns"], optional(body, "reason"))
         self.send_json(result, status=201)
 
     async def get(self):

@@ -1,7 +1,7 @@
 """``/requests``: transfer requests of a DID, listings, history, metrics, transfer limits."""
 from rucio_tornado.core import requests
-from rucio_tornado.core.common import require
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.schemas import ANY, accepts, obj
 from rucio_tornado.web.streaming import write_stream
 
 
@@ -42,21 +42,28 @@ class RequestMetricsHandler(BaseHandler):
         await write_stream(self, [list(metrics.values())])
 
 
+#: The optional keys of a transfer limit (``set_transfer_limit``).
+_LIMIT_OPTIONS = ("activity", "direction", "volume", "deadline", "strategy", "transfers",
+                  "waitings")
+
+
 class TransferLimitsHandler(BaseHandler):
     async def get(self):
         await self.stream(requests.list_transfer_limits)
 
+    @accepts(obj(("rse_expression", "max_transfers"), rse_expression=ANY, max_transfers=ANY,
+                 **dict.fromkeys(_LIMIT_OPTIONS, ANY)))
     async def put(self):
-        body = self.json_body(dict)
-        await self.call(requests.set_transfer_limit, require(body, "rse_expression"),
-                        require(body, "max_transfers"), **_options(body, (
-                            "activity", "direction", "volume", "deadline", "strategy",
-                            "transfers", "waitings")))
+        body = self.json_body()
+        await self.call(requests.set_transfer_limit, body["rse_expression"],
+                        body["max_transfers"], **_options(body, _LIMIT_OPTIONS))
         self.created("")
 
+    @accepts(obj(("rse_expression",), rse_expression=ANY, max_transfers=ANY,
+                 **dict.fromkeys(_LIMIT_OPTIONS, ANY)))    # a limit's keys: the others ignored
     async def delete(self):
-        body = self.json_body(dict)
-        await self.call(requests.delete_transfer_limit, require(body, "rse_expression"),
+        body = self.json_body()
+        await self.call(requests.delete_transfer_limit, body["rse_expression"],
                         **_options(body, ("activity", "direction")))
         self.ok()
 

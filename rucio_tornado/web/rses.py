@@ -1,10 +1,17 @@
 """RSEs, RSE attributes, protocols, distances, RSE usage and RSE limits."""
+from rucio_tornado import exceptions
 from rucio_tornado.core import account_limits
-from rucio_tornado.core.common import optional, require
+from rucio_tornado.core.common import optional
 from rucio_tornado.core.rses import catalog as rses
 from rucio_tornado.core.rses import protocols as rse_protocols
 from rucio_tornado.core.rses import usage as rse_usage
 from rucio_tornado.web.base import BaseHandler, one_hop
+from rucio_tornado.web.schemas import ANY, accepts, obj
+from rucio_tornado.web.verbs import action, reader
+
+
+#: ``{"value"}``: an RSE attribute's value.
+_VALUE = obj(("value",), value=ANY)
 
 
 class RSEListHandler(BaseHandler):
@@ -13,49 +20,30 @@ class RSEListHandler(BaseHandler):
 
 
 class RSEHandler(BaseHandler):
-    @one_hop
-    async def get(self, rse):
-        self.send_json(await self.call(rses.get_rse, rse))
+    get = one_hop(reader(rses.get_rse))
 
+    @accepts(obj(**dict.fromkeys(sorted(rses.ADD_KEYS), ANY),
+                 unknown=exceptions.InvalidRSEProperties), empty={})
     async def post(self, rse):
-        await self.call(rses.add_rse, rse, self.json_body(default={}))
+        await self.call(rses.add_rse, rse, self.json_body())
         self.created()
 
-    async def put(self, rse):
-        await self.call(rses.update_rse, rse, self.json_body())
-        self.created()
-
-    async def delete(self, rse):
-        await self.call(rses.delete_rse, rse)
-        self.ok()
+    put = action(rses.update_rse, created=True, body=obj(
+        **dict.fromkeys(sorted(rses.UPDATE_KEYS), ANY), unknown=exceptions.InputValidationError))
+    delete = action(rses.delete_rse)
 
 
 class RSEAttributesHandler(BaseHandler):
-    async def get(self, rse):
-        self.send_json(await self.call(rses.list_attributes, rse))
+    get = reader(rses.list_attributes)
 
 
 class RSEAttributeHandler(BaseHandler):
     """One attribute: GET ``{key: value}``; POST (client) and PUT (seed) both set it."""
-
-    async def get(self, rse, key):
-        self.send_json(await self.call(rses.get_attribute, rse, key))
-
-    async def set(self, rse, key):
-        await self.call(rses.set_attribute, rse, key, require(self.json_body(), "value"))
-
-    async def post(self, rse, key):
-        await self.set(rse, key)
-        self.created()
-
-    async def put(self, rse, key):
-        """The seed's form: an update, 200 as the real server answers its updates."""
-        await self.set(rse, key)
-        self.ok()
-
-    async def delete(self, rse, key):
-        await self.call(rses.delete_attribute, rse, key)
-        self.ok()
+    get = reader(rses.get_attribute)
+    post = action(rses.set_attribute, created=True, body=_VALUE, keys=("value",))
+    #: The seed's form: an update, 200 as the real server answers its updates.
+    put = action(rses.set_attribute, body=_VALUE, keys=("value",))
+    delete = action(rses.delete_attribute)
 
 
 class _ProtocolQuery(BaseHandler):
@@ -83,6 +71,8 @@ class ProtocolHandler(_ProtocolQuery):
             return
         await self.send_protocols(rse, scheme, hostname, port)
 
+    @accepts(obj(**dict.fromkeys(rse_protocols.PROTOCOL_KEYS + rse_protocols.IGNORED_KEYS,
+                                 ANY)))
     async def post(self, rse, scheme, hostname=None, port=None):
         params = self.json_body()
         if hostname is not None:
@@ -92,6 +82,7 @@ class ProtocolHandler(_ProtocolQuery):
         await self.call(rse_protocols.add_protocol, rse, scheme, params)
         self.created()
 
+    @accepts(obj(**dict.fromkeys(rse_protocols.UPDATABLE_KEYS, ANY)))
     async def put(self, rse, scheme, hostname=None, port=None):
         await self.call(rse_protocols.update_protocols, rse, scheme, self.json_body(),
                         hostname, port)
@@ -103,19 +94,22 @@ class ProtocolHandler(_ProtocolQuery):
 
 
 class DistanceHandler(BaseHandler):
-    """Body ``{"distance" (or the older "ranking"), "bidirectional"}``."""
+    """Body ``{"distance" (or the older "ranking"), "bidirectional"}``; other keys are
+    ignored, as the real server does (the client sends the caller's own dictionary)."""
+    BODY = obj(distance=ANY, ranking=ANY, bidirectional=ANY, extra=True)
 
     def distance_args(self):
         body = self.json_body()
         return body.get("distance", body.get("ranking")), body.get("bidirectional", False)
 
-    async def get(self, source, destination):
-        self.send_json(await self.call(rse_protocols.get_distance, source, destination))
+    get = reader(rse_protocols.get_distance)
 
+    @accepts(BODY)
     async def post(self, source, destination):
         await self.call(rse_protocols.add_distance, source, destination, *self.distance_args())
         self.created()
 
+    @accepts(BODY)
     async def put(self, source, destination):
         await self.call(rse_protocols.update_distance, source, destination,
                         *self.distance_args())
@@ -132,10 +126,11 @@ class RSEUsageHandler(BaseHandler):
         await self.stream(rse_usage.get_rse_usage, rse, source=self.arg("source"),
                           per_account=self.flag("per_account"))
 
+    @accepts(obj(("source", "used"), source=ANY, used=ANY, free=ANY, files=ANY))
     async def put(self, rse):
         body = self.json_body()
-        await self.call(rse_usage.set_rse_usage, rse, require(body, "source"),
-                        require(body, "used"), optional(body, "free"),
+        await self.call(rse_usage.set_rse_usage, rse, body["source"],
+                        body["used"], optional(body, "free"),
                         optional(body, "files"))
         self.ok()
 
@@ -146,18 +141,10 @@ class RSEUsageHistoryHandler(BaseHandler):
 
 
 class RSELimitsHandler(BaseHandler):
-    async def get(self, rse):
-        self.send_json(await self.call(rse_usage.get_rse_limits, rse))
-
-    async def put(self, rse):
-        body = self.json_body()
-        await self.call(rse_usage.set_rse_limit, rse, require(body, "name"),
-                        require(body, "value"))
-        self.ok()
-
-    async def delete(self, rse):
-        await self.call(rse_usage.delete_rse_limit, rse, require(self.json_body(), "name"))
-        self.ok()
+    get = reader(rse_usage.get_rse_limits)
+    put = action(rse_usage.set_rse_limit, keys=("name", "value"),
+                 body=obj(("name", "value"), name=ANY, value=ANY))
+    delete = action(rse_usage.delete_rse_limit, keys=("name",), body=obj(("name",), name=ANY))
 
 
 class RSEAccountUsageHandler(BaseHandler):

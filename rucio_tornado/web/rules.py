@@ -1,10 +1,13 @@
 """Replication rules: ``/rules/...``, ``/accounts/{a}/rules``, ``/dids/{s}/{n}/rules``."""
 import ujson
 
-from rucio_tornado.core.common import optional, require
+from rucio_tornado import exceptions
+from rucio_tornado.core.common import optional
 from rucio_tornado.core.rules import lifecycle as rules
 from rucio_tornado.core.rules import listing as rule_listing
+from rucio_tornado.core.rules import spec
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.schemas import ANY, accepts, obj
 
 
 class RuleCollectionHandler(BaseHandler):
@@ -13,6 +16,8 @@ class RuleCollectionHandler(BaseHandler):
     async def get(self):
         await self.stream(rule_listing.list_rules, self.query_filters())
 
+    @accepts(obj(spec.MANDATORY_KEYS, **dict.fromkeys(spec.RULE_KEYS, ANY),
+                 unknown=exceptions.InvalidRuleDefinition))
     async def post(self):
         ids = await self.call(rules.add_rules, self.json_body())
         self.created(ujson.dumps(ids))
@@ -24,14 +29,17 @@ class RuleByIdHandler(BaseHandler):
     async def get(self, rule_id):
         self.send_json(await self.call(rules.get_rule, rule_id))
 
+    @accepts(obj(("options",), options=obj(**dict.fromkeys(rules.UPDATE_OPTIONS, ANY),
+                                            unknown=exceptions.InvalidRuleOption)))
     async def put(self, rule_id):
         body = self.json_body()
-        await self.call(rules.update_rule, rule_id, require(body, "options", dict))
+        await self.call(rules.update_rule, rule_id, body["options"])
         self.ok()
 
+    @accepts(obj(purge_replicas=bool), empty={})    # the client always sends one; the seed not
     async def delete(self, rule_id):
-        body = self.json_body(default={})    # the client always sends one; the seed need not
-        await self.call(rules.delete_rule, rule_id, optional(body, "purge_replicas", bool))
+        body = self.json_body()
+        await self.call(rules.delete_rule, rule_id, optional(body, "purge_replicas"))
         self.ok()
 
 
@@ -58,9 +66,10 @@ class DIDRuleHistoryHandler(BaseHandler):
 class RuleReduceHandler(BaseHandler):
     """The client expects 200 (the real server's 201 breaks ``reduce_replication_rule``)."""
 
+    @accepts(obj(("copies",), copies=ANY, exclude_expression=ANY))
     async def post(self, rule_id):
         body = self.json_body()
-        ids = await self.call(rules.reduce_rule, rule_id, require(body, "copies"),
+        ids = await self.call(rules.reduce_rule, rule_id, body["copies"],
                               optional(body, "exclude_expression"))
         self.send_json(ids)
 
@@ -70,14 +79,16 @@ class RuleMoveHandler(BaseHandler):
     wins over the path, and a top-level ``activity`` / ``source_replica_expression`` (the
     older client's form) goes into the override unless it is there."""
 
+    @accepts(obj(("rse_expression",), override=dict, activity=ANY,
+                 source_replica_expression=ANY, rule_id=str, rse_expression=ANY))
     async def post(self, rule_id):
         body = self.json_body()
-        override = dict(optional(body, "override", dict, {}) or {})
+        override = dict(optional(body, "override", default={}) or {})
         for key in ("activity", "source_replica_expression"):
             if body.get(key) and key not in override:
                 override[key] = body[key]
-        new_id = await self.call(rules.move_rule, optional(body, "rule_id", str, rule_id),
-                                 require(body, "rse_expression"), override)
+        new_id = await self.call(rules.move_rule, optional(body, "rule_id", default=rule_id),
+                                 body["rse_expression"], override)
         self.created(ujson.dumps(new_id))
 
 

@@ -3,6 +3,7 @@ identities taken from the connection (signed URLs: web/catalogs.py)."""
 from rucio_tornado import exceptions
 from rucio_tornado.core import identities, lfns2pfns, qos_policies
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.verbs import action, reader
 
 class LFNs2PFNsHandler(BaseHandler):
     async def get(self, rse):
@@ -13,18 +14,12 @@ class LFNs2PFNsHandler(BaseHandler):
 
 
 class QoSPoliciesHandler(BaseHandler):
-    async def get(self, rse):
-        self.send_json(await self.call(qos_policies.list_qos_policies, rse))
+    get = reader(qos_policies.list_qos_policies)
 
 
 class QoSPolicyHandler(BaseHandler):
-    async def post(self, rse, policy):
-        await self.call(qos_policies.add_qos_policy, rse, policy)
-        self.created()
-
-    async def delete(self, rse, policy):
-        await self.call(qos_policies.delete_qos_policy, rse, policy)
-        self.ok()
+    post = action(qos_policies.add_qos_policy, created=True)
+    delete = action(qos_policies.delete_qos_policy)
 
 
 class DatasetReplicasVPHandler(BaseHandler):

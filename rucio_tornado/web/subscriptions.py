@@ -3,6 +3,7 @@ from rucio_tornado import exceptions
 from rucio_tornado.core import subscriptions
 from rucio_tornado.core.lookup import is_id
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.schemas import ANY, accepts, obj
 
 
 def _options(body):
@@ -11,6 +12,13 @@ def _options(body):
     if not isinstance(options, dict):
         raise exceptions.InvalidJSONType("options must be a json dictionary")
     return options
+
+
+#: The client's ``{"options": {...}}`` (a new subscription's ``name`` may be there or beside
+#: it), or the seed's flat body of the options themselves; options Rucio does not read are
+#: ignored, as there.
+_OPTIONS = dict.fromkeys((*subscriptions.OPTION_KEYS, "name"), ANY)
+SUBSCRIPTION = obj(options=obj(**_OPTIONS, extra=True), **_OPTIONS, extra=True)
 
 
 class AllSubscriptionsHandler(BaseHandler):
@@ -38,6 +46,7 @@ class AccountSubscriptionsOrIdHandler(BaseHandler):
         else:
             await self.stream(subscriptions.list_subscriptions, account=first)
 
+    @accepts(SUBSCRIPTION)
     async def post(self, account):
         body = self.json_body()
         options = _options(body)
@@ -61,11 +70,13 @@ class AccountSubscriptionHandler(BaseHandler):
         else:
             await self.stream(subscriptions.list_subscriptions, account=account, name=name)
 
+    @accepts(SUBSCRIPTION)
     async def post(self, account, name):
         sub_id = await self.call(subscriptions.add_subscription, account, name,
                                  _options(self.json_body()))
         self.created(sub_id)
 
+    @accepts(SUBSCRIPTION)
     async def put(self, account, name):
         await self.call(subscriptions.update_subscription, account, name,
                         _options(self.json_body()))

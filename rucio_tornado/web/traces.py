@@ -2,6 +2,7 @@
 from rucio_tornado import exceptions, metrics
 from rucio_tornado.core import traces
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.schemas import accepts, array, either, obj
 
 
 class _TraceHandler(BaseHandler):
@@ -28,9 +29,10 @@ class TracesHandler(_TraceHandler):
     """One trace object or a list of them (what ``rucio upload``/``download`` send)."""
     kind = traces.TRACES
 
+    @accepts(either(obj(extra=True), array()))     # a trace's keys are the client's
     async def post(self):
         try:
-            body = self.json_body((dict, list))
+            body = self.json_body()
         except exceptions.InvalidValue as exc:
             raise exceptions.TraceDecodeError(exc.message) from None
         await self.accept(traces.add_traces, body)
@@ -39,5 +41,6 @@ class TracesHandler(_TraceHandler):
 class NongridTracesHandler(_TraceHandler):
     kind = traces.NONGRID
 
+    @accepts(obj(extra=True))
     async def post(self):
-        await self.accept(traces.add_nongrid_trace, self.json_body(dict))
+        await self.accept(traces.add_nongrid_trace, self.json_body())

@@ -1,7 +1,8 @@
 """VOs: ``/vos/``, ``/vos/{vo}``, ``/vos/{vo}/recover`` (single-VO answers, see core/vos.py)."""
 from rucio_tornado.core import vos
-from rucio_tornado.core.common import optional, require, to_bool
+from rucio_tornado.core.common import optional, to_bool
 from rucio_tornado.web.base import BaseHandler
+from rucio_tornado.web.schemas import ANY, accepts, obj
 
 
 class VOListHandler(BaseHandler):
@@ -9,24 +10,31 @@ class VOListHandler(BaseHandler):
         await self.stream(vos.list_vos)
 
 
+_DETAILS = {"description": str, "email": str}
+
+
 class VOHandler(BaseHandler):
     def _details(self, body):
-        return (optional(body, "description", str), optional(body, "email", str))
+        return (optional(body, "description"), optional(body, "email"))
 
+    @accepts(obj(**_DETAILS), empty={})
     async def post(self, vo):
-        await self.call(vos.add_vo, vo, *self._details(self.json_body(dict, default={})))
+        await self.call(vos.add_vo, vo, *self._details(self.json_body()))
         self.created()
 
+    @accepts(obj(**_DETAILS))
     async def put(self, vo):
-        await self.call(vos.update_vo, vo, *self._details(self.json_body(dict)))
+        await self.call(vos.update_vo, vo, *self._details(self.json_body()))
         self.ok()
 
 
 class VORecoverHandler(BaseHandler):
+    @accepts(obj(("identity", "authtype", "email"), identity=str, authtype=str, email=str,
+                 password=str, default=ANY))
     async def post(self, vo):
-        body = self.json_body(dict)
-        await self.call(vos.recover_vo_root_identity, vo, require(body, "identity", str),
-                        require(body, "authtype", str), require(body, "email", str),
-                        optional(body, "password", str),
+        body = self.json_body()
+        await self.call(vos.recover_vo_root_identity, vo, body["identity"],
+                        body["authtype"], body["email"],
+                        optional(body, "password"),
                         to_bool(optional(body, "default", default=False), "default"))
         self.created()

@@ -57,11 +57,31 @@ RAW_BODIES = [b"", b"{", b"[1,", b"\xff\xfe", b'{"scope": "\xed\xa0\x80"}', b"Na
               b'{"a":' * 1000 + b"1" + b"}" * 1000, b"null", b"123", b'"text"']
 
 
+def _shape(schema):
+    """The object schema of a body (an ``anyOf`` body: its object), and its item schema."""
+    branches = schema.get("anyOf", [schema])
+    an_object = next((b for b in branches if b.get("type") == "object"), {})
+    an_array = next((b for b in branches if b.get("type") == "array"), None)
+    return an_object, (an_array or {}).get("items", {})
+
+
+def _objects(schema):
+    """Objects with the schema's own keys (most of the time) and the shared vocabulary's (an
+    unknown key now and then), values right or wrong."""
+    names = sorted(schema.get("properties", {}))
+    keys = st.one_of(st.sampled_from(names), st.sampled_from(KEYS)) if names \
+        else st.sampled_from(KEYS)
+    return st.dictionaries(keys, JSON_VALUES, max_size=8)
+
+
 def body_strategy(schema):
-    objects = st.dictionaries(st.sampled_from(KEYS), JSON_VALUES, max_size=8)
-    parts = [objects, st.lists(objects, max_size=3), JSON_VALUES]
+    """Bodies drawn from the operation's request schema (``GET /openapi.json``)."""
+    an_object, items = _shape(schema)
+    objects = _objects(an_object)
+    item_objects = _objects(items)
+    parts = [objects, st.lists(item_objects, max_size=3), JSON_VALUES]
     if schema.get("type") == "array":
-        parts = [st.lists(objects, max_size=3), objects, JSON_VALUES]
+        parts = [st.lists(item_objects, max_size=3), objects, JSON_VALUES]
     encoded = st.one_of(*parts).map(lambda value: json.dumps(value).encode())
     return st.one_of(encoded, encoded, encoded, st.sampled_from(RAW_BODIES))
 
