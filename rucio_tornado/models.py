@@ -45,6 +45,26 @@ def enum_column(**options):
     return pw.CharField(max_length=10, **options)
 
 
+def optional_text(length):
+    """Text of at most ``length`` characters; NULL when not given."""
+    return pw.CharField(max_length=length, null=True)
+
+
+def flag(default=False):
+    """A yes/no column, never NULL."""
+    return pw.BooleanField(default=default)
+
+
+def when(**options):
+    """The time something happened or is due; NULL until then."""
+    return pw.DateTimeField(null=True, **options)
+
+
+def priority():
+    """A protocol's priority for one operation: NULL = not supported, else 0 first."""
+    return pw.IntegerField(null=True)
+
+
 class BaseModel(pw.Model):
     created_at = pw.DateTimeField(default=utcnow)
     updated_at = pw.DateTimeField(default=utcnow)
@@ -77,8 +97,8 @@ class ChildKeyed(DIDKeyed):
 class Sized(BaseModel):
     """A file's size and checksums, copied where a listing needs them (no table)."""
     bytes = pw.BigIntegerField(null=True)
-    adler32 = pw.CharField(max_length=8, null=True)
-    md5 = pw.CharField(max_length=32, null=True)
+    adler32 = optional_text(8)
+    md5 = optional_text(32)
 
 
 # -- accounts, identities, scopes ----------------------------------------------------------
@@ -86,9 +106,9 @@ class Account(BaseModel):
     account = account_column(primary_key=True)
     account_type = enum_column()             # USER | GROUP | SERVICE
     status = enum_column(default="ACTIVE")  # ACTIVE | SUSPENDED | DELETED
-    email = pw.CharField(max_length=255, null=True)
-    suspended_at = pw.DateTimeField(null=True)
-    deleted_at = pw.DateTimeField(null=True)
+    email = optional_text(255)
+    suspended_at = when()
+    deleted_at = when()
 
 
 class AccountAttribute(BaseModel):
@@ -102,9 +122,9 @@ class AccountAttribute(BaseModel):
 class Identity(BaseModel):
     identity = pw.CharField(max_length=2048)
     identity_type = enum_column()             # USERPASS | X509 | GSS | SSH | OIDC
-    password_hash = pw.CharField(max_length=512, null=True)
-    email = pw.CharField(max_length=255, null=True)
-    deleted = pw.BooleanField(default=False)
+    password_hash = optional_text(512)
+    email = optional_text(255)
+    deleted = flag()
 
     Meta = keyed_by("identity", "identity_type")
 
@@ -113,7 +133,7 @@ class IdentityAccount(BaseModel):
     identity = pw.CharField(max_length=2048)
     identity_type = enum_column()
     account = account_column(index=True)
-    is_default = pw.BooleanField(default=False)
+    is_default = flag()
 
     Meta = keyed_by("identity", "identity_type", "account")
 
@@ -121,10 +141,10 @@ class IdentityAccount(BaseModel):
 class Scope(BaseModel):
     scope = scope_column(primary_key=True)
     account = account_column(index=True)
-    is_default = pw.BooleanField(default=False)
+    is_default = flag()
     status = enum_column(default="OPEN")     # OPEN | CLOSED | DELETED
-    closed_at = pw.DateTimeField(null=True)
-    deleted_at = pw.DateTimeField(null=True)
+    closed_at = when()
+    deleted_at = when()
 
 
 # -- storage elements ----------------------------------------------------------------------
@@ -133,26 +153,26 @@ class RSE(BaseModel):
     rse = pw.CharField(max_length=255, index=True)          # unique among non-deleted RSEs
     vo = pw.CharField(max_length=3, default="def")
     rse_type = pw.CharField(max_length=4, default="DISK")   # DISK | TAPE
-    deterministic = pw.BooleanField(default=True)
-    volatile = pw.BooleanField(default=False)
-    staging_area = pw.BooleanField(default=False)
-    city = pw.CharField(max_length=255, null=True)
-    region_code = pw.CharField(max_length=2, null=True)
-    country_name = pw.CharField(max_length=255, null=True)
-    continent = pw.CharField(max_length=2, null=True)
-    time_zone = pw.CharField(max_length=255, null=True)
-    ISP = pw.CharField(max_length=255, null=True)
-    ASN = pw.CharField(max_length=255, null=True)
+    deterministic = flag(True)
+    volatile = flag()
+    staging_area = flag()
     longitude = pw.FloatField(null=True)
     latitude = pw.FloatField(null=True)
-    availability_read = pw.BooleanField(default=True)
-    availability_write = pw.BooleanField(default=True)
-    availability_delete = pw.BooleanField(default=True)
-    qos_class = pw.CharField(max_length=64, null=True)
+    city = optional_text(255)
+    region_code = optional_text(2)
+    country_name = optional_text(255)
+    continent = optional_text(2)
+    time_zone = optional_text(255)
+    ISP = optional_text(255)
+    ASN = optional_text(255)
+    availability_read = flag(True)
+    availability_write = flag(True)
+    availability_delete = flag(True)
+    qos_class = optional_text(64)
     lfn2pfn_algorithm = pw.CharField(max_length=64, default="hash")
-    verify_checksum = pw.BooleanField(default=True)
-    deleted = pw.BooleanField(default=False)
-    deleted_at = pw.DateTimeField(null=True)
+    verify_checksum = flag(True)
+    deleted = flag()
+    deleted_at = when()
 
 
 #: One RSE per name, deleted ones included (their names stay taken, as in the real server): a
@@ -173,16 +193,16 @@ class RSEProtocol(BaseModel):
     scheme = pw.CharField(max_length=255)
     hostname = pw.CharField(max_length=255, default="")
     port = pw.IntegerField(default=0)
-    prefix = pw.CharField(max_length=1024, null=True)
+    prefix = optional_text(1024)
     impl = pw.CharField(max_length=255)
-    read_lan = pw.IntegerField(null=True)          # NULL = not supported, else priority (0 first)
-    write_lan = pw.IntegerField(null=True)
-    delete_lan = pw.IntegerField(null=True)
-    read_wan = pw.IntegerField(null=True)
-    write_wan = pw.IntegerField(null=True)
-    delete_wan = pw.IntegerField(null=True)
-    third_party_copy_read = pw.IntegerField(null=True)
-    third_party_copy_write = pw.IntegerField(null=True)
+    read_lan = priority()
+    write_lan = priority()
+    delete_lan = priority()
+    read_wan = priority()
+    write_wan = priority()
+    delete_wan = priority()
+    third_party_copy_read = priority()
+    third_party_copy_write = priority()
     extended_attributes = pw.TextField(null=True)           # JSON
 
     class Meta:
@@ -264,35 +284,35 @@ class DID(DIDKeyed, Sized):
     did_type = enum_column()                  # FILE | DATASET | CONTAINER
     account = account_column()
     is_open = pw.BooleanField(null=True)                    # collections only
-    monotonic = pw.BooleanField(default=False)
-    hidden = pw.BooleanField(default=False)
-    obsolete = pw.BooleanField(default=False)
+    monotonic = flag()
+    hidden = flag()
+    obsolete = flag()
     complete = pw.BooleanField(null=True)
-    is_new = pw.BooleanField(default=True)                  # not yet seen by the subscription evaluator
+    is_new = flag(True)                  # not yet seen by the subscription evaluator
     availability = enum_column(default="AVAILABLE")
-    suppressed = pw.BooleanField(default=False)
+    suppressed = flag()
     length = pw.BigIntegerField(null=True)
-    expired_at = pw.DateTimeField(null=True)
-    purge_replicas = pw.BooleanField(default=True)
-    deleted_at = pw.DateTimeField(null=True)
+    expired_at = when()
+    purge_replicas = flag(True)
+    deleted_at = when()
     events = pw.BigIntegerField(null=True)
     guid = pw.CharField(max_length=36, null=True, index=True)
-    project = pw.CharField(max_length=50, null=True)
-    datatype = pw.CharField(max_length=50, null=True)
+    project = optional_text(50)
+    datatype = optional_text(50)
     run_number = pw.IntegerField(null=True)
-    stream_name = pw.CharField(max_length=70, null=True)
-    prod_step = pw.CharField(max_length=50, null=True)
-    version = pw.CharField(max_length=50, null=True)
-    campaign = pw.CharField(max_length=50, null=True)
+    stream_name = optional_text(70)
+    prod_step = optional_text(50)
+    version = optional_text(50)
+    campaign = optional_text(50)
     task_id = pw.IntegerField(null=True)
     panda_id = pw.IntegerField(null=True)
     lumiblocknr = pw.IntegerField(null=True)
-    provenance = pw.CharField(max_length=2, null=True)
-    phys_group = pw.CharField(max_length=25, null=True)
-    transient = pw.BooleanField(default=False)
-    accessed_at = pw.DateTimeField(null=True)
-    closed_at = pw.DateTimeField(null=True)
-    eol_at = pw.DateTimeField(null=True)
+    provenance = optional_text(2)
+    phys_group = optional_text(25)
+    transient = flag()
+    accessed_at = when()
+    closed_at = when()
+    eol_at = when()
     is_archive = pw.BooleanField(null=True)
     constituent = pw.BooleanField(null=True)
     access_cnt = pw.IntegerField(null=True)
@@ -319,7 +339,7 @@ class Attachment(ChildKeyed, Sized):
 
 class Content(Attachment):
     """An attachment: child ``(child_scope, child_name)`` inside ``(scope, name)``."""
-    guid = pw.CharField(max_length=36, null=True)
+    guid = optional_text(36)
     events = pw.BigIntegerField(null=True)
     rule_evaluation = pw.BooleanField(null=True)
 
@@ -329,7 +349,7 @@ class Content(Attachment):
 
 class ContentHistory(Attachment):
     """A detached attachment (``/dids/{s}/{n}/dids/history``)."""
-    deleted_at = pw.DateTimeField(null=True)
+    deleted_at = when()
 
     class Meta:
         indexes = ((("scope", "name"), False),)
@@ -337,7 +357,7 @@ class ContentHistory(Attachment):
 
 class ArchiveContent(ChildKeyed, Sized):
     """A constituent file ``(child_scope, child_name)`` inside the archive file ``(scope, name)``."""
-    guid = pw.CharField(max_length=36, null=True)
+    guid = optional_text(36)
     length = pw.BigIntegerField(null=True)
 
     Meta = keyed_by("scope", "name", "child_scope", "child_name",
@@ -348,8 +368,8 @@ class MetaKey(BaseModel):
     """Metadata conventions (``/meta/`` and ``/meta_conventions/`` share this table)."""
     key = pw.CharField(max_length=255, primary_key=True)
     key_type = enum_column(default="ALL")   # ALL|COLLECTION|CONTAINER|DATASET|FILE|DERIVED
-    value_type = pw.CharField(max_length=255, null=True)
-    value_regexp = pw.CharField(max_length=255, null=True)
+    value_type = optional_text(255)
+    value_regexp = optional_text(255)
     default_value = pw.TextField(null=True)
 
 
@@ -366,14 +386,14 @@ class Replica(BaseModel):
     scope = scope_column()
     name = name_column()
     bytes = pw.BigIntegerField()
-    md5 = pw.CharField(max_length=32, null=True)
-    adler32 = pw.CharField(max_length=8, null=True)
-    path = pw.CharField(max_length=1024, null=True)         # non-deterministic RSEs
+    md5 = optional_text(32)
+    adler32 = optional_text(8)
+    path = optional_text(1024)         # non-deterministic RSEs
     # AVAILABLE | UNAVAILABLE | COPYING | BEING_DELETED | BAD | TEMPORARY_UNAVAILABLE
     state = pw.CharField(max_length=24, default="AVAILABLE")
     lock_cnt = pw.IntegerField(default=0)
-    tombstone = pw.DateTimeField(null=True)
-    accessed_at = pw.DateTimeField(null=True)
+    tombstone = when()
+    accessed_at = when()
 
     Meta = keyed_by("scope", "name", "rse_id",
                     indexes=((("rse_id", "scope", "name"), False), (("tombstone",), False)))
@@ -385,7 +405,7 @@ class BadReplica(DIDKeyed):
     state = pw.CharField(max_length=24, default="BAD")      # BAD | SUSPICIOUS | RECOVERED | ...
     account = account_column(null=True)
     bytes = pw.BigIntegerField(null=True)
-    expires_at = pw.DateTimeField(null=True)
+    expires_at = when()
 
     class Meta:
         indexes = ((("scope", "name", "rse_id"), False),)
@@ -396,7 +416,7 @@ class BadPFN(BaseModel):
     state = pw.CharField(max_length=24)
     reason = pw.TextField(null=True)
     account = account_column(null=True)
-    expires_at = pw.DateTimeField(null=True)
+    expires_at = when()
 
 
 class CollectionReplica(DIDKeyed):
@@ -407,7 +427,7 @@ class CollectionReplica(DIDKeyed):
     available_bytes = pw.BigIntegerField(default=0)
     available_replicas_cnt = pw.BigIntegerField(default=0)
     state = pw.CharField(max_length=24, default="UNAVAILABLE")
-    accessed_at = pw.DateTimeField(null=True)
+    accessed_at = when()
 
     Meta = keyed_by("scope", "name", "rse_id")
 
@@ -421,30 +441,30 @@ class Rule(BaseModel):
     name = name_column()
     did_type = enum_column()
     state = pw.CharField(max_length=20, default="REPLICATING")  # REPLICATING|OK|STUCK|SUSPENDED|WAITING_APPROVAL|INJECT
-    error = pw.CharField(max_length=255, null=True)
+    error = optional_text(255)
     rse_expression = pw.CharField(max_length=3000)
     copies = pw.IntegerField(default=1)
-    expires_at = pw.DateTimeField(null=True, index=True)
-    weight = pw.CharField(max_length=255, null=True)
-    locked = pw.BooleanField(default=False)
+    expires_at = when(index=True)
+    weight = optional_text(255)
+    locked = flag()
     locks_ok_cnt = pw.BigIntegerField(default=0)
     locks_replicating_cnt = pw.BigIntegerField(default=0)
     locks_stuck_cnt = pw.BigIntegerField(default=0)
-    source_replica_expression = pw.CharField(max_length=255, null=True)
+    source_replica_expression = optional_text(255)
     activity = pw.CharField(max_length=50, default="User Subscriptions")
     grouping = enum_column(default="DATASET")  # ALL | DATASET | NONE
     notification = enum_column(default="NO")   # YES | NO | CLOSE | PROGRESS
-    stuck_at = pw.DateTimeField(null=True)
-    purge_replicas = pw.BooleanField(default=False)
-    ignore_availability = pw.BooleanField(default=False)
-    ignore_account_limit = pw.BooleanField(default=False)
+    stuck_at = when()
+    purge_replicas = flag()
+    ignore_availability = flag()
+    ignore_account_limit = flag()
     priority = pw.IntegerField(default=3)
-    comments = pw.CharField(max_length=255, null=True)
+    comments = optional_text(255)
     child_rule_id = id_column(null=True)
-    eol_at = pw.DateTimeField(null=True)
-    split_container = pw.BooleanField(default=False)
+    eol_at = when()
+    split_container = flag()
     meta = pw.TextField(null=True)                            # JSON
-    deleted_at = pw.DateTimeField(null=True)
+    deleted_at = when()
 
     class Meta:
         indexes = ((("scope", "name"), False),)
@@ -479,8 +499,8 @@ class RuleHistory(BaseModel):
     locks_ok_cnt = pw.BigIntegerField(default=0)
     locks_replicating_cnt = pw.BigIntegerField(default=0)
     locks_stuck_cnt = pw.BigIntegerField(default=0)
-    expires_at = pw.DateTimeField(null=True)
-    deleted_at = pw.DateTimeField(null=True)
+    expires_at = when()
+    deleted_at = when()
 
     class Meta:
         indexes = ((("scope", "name"), False),)
@@ -519,8 +539,8 @@ class TransferRequest(BaseModel):
     scope = scope_column()
     name = name_column()
     dest_rse_id = id_column()
-    source_replica_expression = pw.CharField(max_length=255, null=True)
-    activity = pw.CharField(max_length=50, null=True)
+    source_replica_expression = optional_text(255)
+    activity = optional_text(50)
     bytes = pw.BigIntegerField(null=True)
     state = pw.CharField(max_length=12, default="QUEUED")   # QUEUED | DONE | FAILED
 
@@ -536,11 +556,11 @@ class Subscription(BaseModel):
     replication_rules = pw.TextField()                       # JSON string
     policyid = pw.IntegerField(default=3)
     state = pw.CharField(max_length=12, default="ACTIVE")    # ACTIVE | INACTIVE | NEW | UPDATED | BROKEN
-    last_processed = pw.DateTimeField(null=True)
-    lifetime = pw.DateTimeField(null=True)
-    comments = pw.CharField(max_length=4000, null=True)
-    retroactive = pw.BooleanField(default=False)
-    expired_at = pw.DateTimeField(null=True)
+    last_processed = when()
+    lifetime = when()
+    comments = optional_text(4000)
+    retroactive = flag()
+    expired_at = when()
 
     class Meta:
         indexes = ((("account", "name"), True),)
@@ -555,10 +575,10 @@ class LifetimeException(BaseModel):
     name = name_column()
     did_type = enum_column()
     account = account_column()
-    pattern = pw.CharField(max_length=255, null=True)
-    comments = pw.CharField(max_length=4000, null=True)
+    pattern = optional_text(255)
+    comments = optional_text(4000)
     state = enum_column(default="WAITING")   # WAITING | APPROVED | REJECTED
-    expires_at = pw.DateTimeField(null=True)
+    expires_at = when()
 
     Meta = keyed_by("exception_id", "scope", "name", indexes=((("state",), False),))
 
@@ -567,12 +587,12 @@ class TransferLimit(BaseModel):
     """A limit on transfers to (or from) the RSEs of an expression, per activity."""
     id = id_column(primary_key=True, default=new_id)
     rse_expression = pw.CharField(max_length=3000)
-    activity = pw.CharField(max_length=50, null=True)
+    activity = optional_text(50)
     direction = pw.CharField(max_length=12, default="DESTINATION")   # DESTINATION | SOURCE
     max_transfers = pw.BigIntegerField(null=True)
     volume = pw.BigIntegerField(null=True)
     deadline = pw.BigIntegerField(null=True)
-    strategy = pw.CharField(max_length=25, null=True)
+    strategy = optional_text(25)
     transfers = pw.BigIntegerField(null=True)
     waitings = pw.BigIntegerField(null=True)
 # -- operations: configuration table, heartbeats, traces -----------------------------------
@@ -590,18 +610,18 @@ class ConfigHistory(BaseModel):
     id = pw.BigAutoField()
     section = pw.CharField(max_length=128)
     opt = pw.CharField(max_length=128)
-    value = pw.CharField(max_length=4000, null=True)
+    value = optional_text(4000)
 
 
 class Heartbeat(BaseModel):
     """The last beat of one process (thread) of an executable on a host."""
     executable = pw.CharField(max_length=64)                # SHA-256 of the readable name
-    readable = pw.CharField(max_length=4000, null=True)
+    readable = optional_text(4000)
     hostname = pw.CharField(max_length=128)
     pid = pw.IntegerField()
     thread_id = pw.BigIntegerField(default=0)
-    thread_name = pw.CharField(max_length=64, null=True)
-    payload = pw.CharField(max_length=3000, null=True)
+    thread_name = optional_text(64)
+    payload = optional_text(3000)
 
     Meta = keyed_by("executable", "hostname", "pid", "thread_id")
 
@@ -610,7 +630,7 @@ class Trace(BaseModel):
     """A trace report (``/traces/``, ``/nongrid_traces/``), kept up to ``trace_retention``."""
     id = pw.BigAutoField()
     kind = pw.CharField(max_length=16)                       # traces | nongrid
-    event_type = pw.CharField(max_length=64, null=True)
+    event_type = optional_text(64)
     payload = pw.TextField()                                 # the JSON report, as stored
 
 
@@ -717,13 +737,13 @@ class OIDCLogin(BaseModel):
     nonce = pw.CharField(max_length=64)
     access_msg = pw.CharField(max_length=80, unique=True)
     account = account_column(null=True)
-    polling = pw.BooleanField(default=False)
+    polling = flag()
     auth_url = pw.TextField()
     token = pw.TextField(null=True)
     token_jti = id_column(null=True, index=True)
     refresh_token = pw.TextField(null=True)
     expires_at = pw.DateTimeField(index=True)
-    refresh_expires_at = pw.DateTimeField(null=True)   # the refresh token kept until then
+    refresh_expires_at = when()   # the refresh token kept until then
 
 
 ALL_MODELS.append(OIDCLogin)
