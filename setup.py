@@ -22,6 +22,7 @@ setup(
         "requests>=2.28",   # rucio-tornado load (the bulk loader is an HTTP client)
         "tqdm>=4.66",       # rucio-tornado load's progress bar
         "botocore>=1.34",             # signed URLs: AWS Signature V4 presigning (s3 RSEs)
+        "jsonschema>=4.18",           # request bodies checked against their schemas (web/schemas.py)
     ],
     extras_require={
         "test": [
