@@ -23,6 +23,7 @@ setup(
         "tqdm>=4.66",       # rucio-tornado load's progress bar
         "botocore>=1.34",             # signed URLs: AWS Signature V4 presigning (s3 RSEs)
         "proxy-protocol>=0.11",       # PROXY headers of a TLS passthrough (proxy_protocol)
+        "jsonschema>=4.18",           # request bodies checked against their schemas (web/schemas.py)
     ],
     extras_require={
         "test": [
