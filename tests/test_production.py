@@ -259,9 +259,14 @@ def test_daemon_loops_until_sigterm(tmp_path):
     assert cli.main(["--db", url, "db", "init"]) == 0
     process = subprocess.Popen([sys.executable, "-m", "rucio_tornado", "--db", url, "daemon",
                                 "all", "--interval", "0.1"], stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    seen = []
+    for line in process.stderr:          # the signal only once the loop runs (a loaded machine)
+        seen.append(line)
+        if sum("rucio_tornado.daemon: task " in s for s in seen) >= 2:
+            break
     process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=20)
+    _, rest = process.communicate(timeout=20)
+    err = "".join(seen) + rest
     assert process.returncode == 0, err
     assert err.count("rucio_tornado.daemon: task ") >= 2 and "daemon stopping" in err
 
