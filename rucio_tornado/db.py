@@ -277,6 +277,29 @@ class Database:
         else:
             sqlwriters.insert_values(self.peewee, table, names, rows, tail)
 
+    def refresh_statistics(self):
+        """PostgreSQL: ``ANALYZE`` the tables of the schema whose heap is now more than twice
+        (and 8 pages more than) what their last analysis saw; returns their names. SQLite:
+        nothing.
+
+        Run after bulk calls. Without statistics (autovacuum off, or not run yet: it wakes
+        once a minute) the planner takes a freshly loaded dataset for a single row and streams
+        its replica listing through a nested loop that costs PostgreSQL twice the CPU per row
+        (200k files: ≈ 6.5 against ≈ 3 µs). The file size is current at once (the activity
+        counters autovacuum reads lag by up to a second); doubling as the trigger keeps the
+        estimates within 2× at a cost logarithmic in the growth (each ANALYZE samples at most
+        30,000 rows and blocks neither readers nor writers); autovacuum, when on, refines."""
+        if not self.is_postgresql:
+            return []
+        stale = [name for (name,) in self.peewee.execute_sql(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' "
+            "AND relnamespace = current_schema()::regnamespace "
+            "AND pg_relation_size(oid) / current_setting('block_size')::int > 2 * relpages + 8"
+        ).fetchall()]
+        for name in stale:
+            self.peewee.execute_sql(f'ANALYZE "{name}"')
+        return stale
+
     def ping(self):
         """One trivial round trip (for ``/health``)."""
         self.peewee.execute_sql("SELECT 1").fetchone()
