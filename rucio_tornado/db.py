@@ -11,6 +11,7 @@ import functools
 import logging
 import os
 import queue
+import select
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +50,25 @@ def parse_postgres_url(url):
     if parts.password:
         kwargs["password"] = unquote(parts.password)
     return parts.path.lstrip("/") or "postgres", kwargs
+
+
+class _ConnectionPool(PooledPostgresqlDatabase):
+    """peewee's pool without its round trip per checkout.
+
+    peewee checks each idle connection it hands out with a ``SELECT 1``: a round trip on every
+    request (≈ 80 µs of CPU here, as much as the request's own query). An idle connection
+    receives nothing unless the server ended it (a restart, ``pg_terminate_backend``: the
+    termination notice, then end of file), so a poll of its socket finds those as well, in
+    microseconds; a non-idle or unknown transaction state is handled as peewee does."""
+
+    def _is_closed(self, conn):
+        if conn.closed:
+            return True
+        if conn.info.transaction_status != _TRANSACTION_IDLE:
+            return super()._is_closed(conn)         # unknown: closed; else rolled back
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
 
 
 class StreamPool:
@@ -126,7 +146,7 @@ class Database:
         elif url.startswith(("postgresql://", "postgres://")):
             self.kind = "postgresql"
             dbname, kwargs = parse_postgres_url(url)
-            self.peewee = PooledPostgresqlDatabase(dbname, max_connections=pool_size,
+            self.peewee = _ConnectionPool(dbname, max_connections=pool_size,
                                                    stale_timeout=300, timeout=30, **kwargs)
             self.executor = ThreadPoolExecutor(pool_size, thread_name_prefix="pg")
             self.stream_pool = StreamPool(dbname, kwargs, stream_pool_size)
@@ -341,6 +361,7 @@ class Database:
 
 
 _current = None
+_TRANSACTION_IDLE = 0       # psycopg2.extensions.TRANSACTION_STATUS_IDLE (psycopg2 is optional)
 
 #: What the client is told of a database error: never the driver's text, which names hosts,
 #: ports, constraints, columns and SQL (that goes to the log).

@@ -160,6 +160,24 @@ def test_an_unreachable_database_is_a_clean_database_exception(tmp_path):
         database.close()
 
 
+def test_a_pooled_connection_the_server_ended_is_replaced_without_an_error(db):
+    """The pool checks an idle connection with a poll of its socket (no round trip): one the
+    server terminated (as a restart does) is discarded at checkout, the next call works."""
+    if not db.is_postgresql:
+        pytest.skip("PostgreSQL connection pool")
+    backend = db.run_sync(lambda: db.peewee.execute_sql("SELECT pg_backend_pid()").fetchone())
+    other = db.stream_pool.connect()            # not one of the pool's
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", backend)
+            assert cursor.fetchone() == (True,)
+    finally:
+        other.close()
+    for _ in range(3):
+        assert db.run_sync(lambda: db.peewee.execute_sql(
+            "SELECT pg_backend_pid()").fetchone()) != backend
+
+
 # -- item 5: login throttling, scrypt off the database executor ----------------------------------
 def _login(api, username, password, address=None):
     headers = {"X-Rucio-Username": username, "X-Rucio-Password": password}
