@@ -33,6 +33,9 @@ database = peewee.DatabaseProxy()
 #: machines starting at the same time.
 SCHEMA_LOCK = 72_74_2011
 
+#: PostgreSQL connections per process for the reads awaited on the IOLoop (:class:`LoopReader`).
+LOOP_READER_SIZE = 4
+
 #: ``cache_size``: SQLite's own page cache, 8 MB (negative: KiB). What a listing reads stays in
 #: the OS page cache anyway; a larger private cache only grows the server's RSS with the data
 #: read (64 MB showed as +64 MB after a 200k-file listing), with no measurable gain for
@@ -137,7 +140,7 @@ class LoopReader:
     An executor call costs the request more CPU than the read (the hand-off to a worker
     thread and back, the pooled connection's checkout and return: ≈ 0.2 ms against ≈ 0.05
     for the query). Here the statement is sent without blocking and the loop waits for the
-    socket, as for any client. At most ``size`` connections (opened when needed); a request that finds none free
+    socket, as for any client. At most ``size`` connections; a request that finds none free
     waits for one. Only for reads outside a transaction (asynchronous connections commit
     each statement)."""
 
@@ -251,9 +254,7 @@ class Database:
                                                    stale_timeout=300, timeout=30, **kwargs)
             self.executor = ThreadPoolExecutor(pool_size, thread_name_prefix="pg")
             self.stream_pool = StreamPool(dbname, kwargs, stream_pool_size)
-            # as many reads in flight as executor calls (a loaded server's queries wait for
-            # the CPU more than for the database)
-            self.loop_reader = LoopReader(dbname, kwargs, pool_size)
+            self.loop_reader = LoopReader(dbname, kwargs, LOOP_READER_SIZE)
             #: runs each stream's next FETCH ahead (one at a time per stream)
             self.prefetcher = ThreadPoolExecutor(stream_pool_size, thread_name_prefix="pg-fetch")
         else:
