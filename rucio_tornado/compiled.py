@@ -55,26 +55,14 @@ class Compiled:
         self._by_database[db] = compiled
         return compiled
 
-    def _bind(self, args):
-        """``(sql, params, row_type, converters)`` of this statement on the bound database."""
+    def _execute(self, args):
         db = database.obj
         compiled = self._by_database.get(db)
         if compiled is None:
             compiled = self._compile(db)
         sql, layout, row_type, converters = compiled
-        return sql, [args[value] if is_arg else value for is_arg, value in layout], row_type, \
-            converters
-
-    def _execute(self, args):
-        sql, params, row_type, converters = self._bind(args)
-        return database.obj.execute_sql(sql, params), row_type, converters
-
-    async def first_async(self, db, *args):
-        """:meth:`first`, awaited on the IOLoop: :meth:`~rucio_tornado.db.Database.fetchone`
-        (on PostgreSQL without an executor hop). Only for reads outside a transaction."""
-        sql, params, row_type, converters = self._bind(args)
-        raw = await db.fetchone(sql, params)
-        return None if raw is None else _convert(row_type, converters, raw)
+        params = [args[value] if is_arg else value for is_arg, value in layout]
+        return db.execute_sql(sql, params), row_type, converters
 
     def first(self, *args):
         """The first row (a namedtuple of the selected columns, converted), or None."""

@@ -6,7 +6,6 @@ batches of raw rows: from a server-side cursor on a connection reserved for the 
 (PostgreSQL) or from keyset pages (SQLite). See docs/ARCHITECTURE.md.
 """
 import asyncio
-import collections
 import contextlib
 import functools
 import logging
@@ -33,14 +32,10 @@ database = peewee.DatabaseProxy()
 #: machines starting at the same time.
 SCHEMA_LOCK = 72_74_2011
 
-#: PostgreSQL connections per process for the reads awaited on the IOLoop (:class:`LoopReader`).
-LOOP_READER_SIZE = 4
-
 #: ``cache_size``: SQLite's own page cache, 8 MB (negative: KiB). What a listing reads stays in
 #: the OS page cache anyway; a larger private cache only grows the server's RSS with the data
 #: read (64 MB showed as +64 MB after a 200k-file listing), with no measurable gain for
 #: listings or registrations (docs/PERFORMANCE.md, issue 15).
-
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "busy_timeout": 30000,
@@ -75,7 +70,9 @@ class _ConnectionPool(PooledPostgresqlDatabase):
             return True
         if conn.info.transaction_status != _TRANSACTION_IDLE:
             return super()._is_closed(conn)         # unknown: closed; else rolled back
-        return _readable(conn)
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
 
 
 class StreamPool:
@@ -133,110 +130,13 @@ class StreamPool:
                 return
 
 
-class LoopReader:
-    """PostgreSQL connections in psycopg2's asynchronous mode, for the one-row reads every
-    authenticated request makes (the token's account), awaited on the IOLoop itself.
-
-    An executor call costs the request more CPU than the read (the hand-off to a worker
-    thread and back, the pooled connection's checkout and return: ≈ 0.2 ms against ≈ 0.05
-    for the query). Here the statement is sent without blocking and the loop waits for the
-    socket, as for any client. At most ``size`` connections; a request that finds none free
-    waits for one. Only for reads outside a transaction (asynchronous connections commit
-    each statement)."""
-
-    def __init__(self, dbname, connect_kwargs, size):
-        self._dbname, self._kwargs = dbname, connect_kwargs
-        self._free, self._size, self._busy = [], size, 0
-        self._waiters = collections.deque()     # futures of requests waiting for a connection
-
-    async def fetchone(self, sql, params):
-        """The first row of ``sql`` (None if none); a broken connection is dropped."""
-        while self._busy >= self._size:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            await waiter
-        self._busy += 1
-        try:
-            conn = self._take()
-            if conn is None:
-                conn = await self._connect()
-            try:
-                cursor = conn.cursor()
-                cursor.execute(sql, params)
-                await _ready(conn)
-                row = cursor.fetchone()
-            except BaseException:
-                conn.close()
-                raise
-            self._free.append(conn)
-            return row
-        finally:
-            self._busy -= 1
-            self._wake_one()
-
-    def _wake_one(self):
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-
-    def _take(self):
-        """An idle connection the server has not ended (its socket has nothing to read)."""
-        while self._free:
-            conn = self._free.pop()
-            if not conn.closed and not _readable(conn):
-                return conn
-            conn.close()
-        return None
-
-    async def _connect(self):
-        import psycopg2
-        conn = psycopg2.connect(dbname=self._dbname, async_=True, **self._kwargs)
-        try:
-            await _ready(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def close(self):
-        while self._free:
-            self._free.pop().close()
-
-
-async def _ready(conn):
-    """Wait on the IOLoop until ``conn``'s pending operation is done (psycopg2's poll)."""
-    import psycopg2.extensions as ext
-    loop = asyncio.get_running_loop()
-    fd = conn.fileno()
-    while True:
-        state = conn.poll()
-        if state == ext.POLL_OK:
-            return
-        waiter = loop.create_future()
-        watch, unwatch = (loop.add_reader, loop.remove_reader) if state == ext.POLL_READ \
-            else (loop.add_writer, loop.remove_writer)
-        watch(fd, waiter.set_result, None)
-        try:
-            await waiter
-        finally:
-            unwatch(fd)
-
-
-def _readable(conn):
-    poller = select.poll()
-    poller.register(conn.fileno(), select.POLLIN)
-    return bool(poller.poll(0))
-
-
 class Database:
     """The process's database handle: the peewee database, the executor and the stream pool."""
 
     def __init__(self, url, pool_size=8, stream_pool_size=8, batch_size=1000):
         self.url = url
         self.batch_size = batch_size
-        self.stream_pool = self.loop_reader = None
+        self.stream_pool = None
         self._bytewise = None
         if url.startswith("sqlite:///"):
             self.kind = "sqlite"
@@ -254,7 +154,6 @@ class Database:
                                                    stale_timeout=300, timeout=30, **kwargs)
             self.executor = ThreadPoolExecutor(pool_size, thread_name_prefix="pg")
             self.stream_pool = StreamPool(dbname, kwargs, stream_pool_size)
-            self.loop_reader = LoopReader(dbname, kwargs, LOOP_READER_SIZE)
             #: runs each stream's next FETCH ahead (one at a time per stream)
             self.prefetcher = ThreadPoolExecutor(stream_pool_size, thread_name_prefix="pg-fetch")
         else:
@@ -290,16 +189,6 @@ class Database:
         loop = asyncio.get_running_loop()
         return loop.run_in_executor(
             self.executor, functools.partial(self.call, fn, *args, **kwargs))
-
-    async def fetchone(self, sql, params):
-        """``await``: the first row of a read-only ``sql`` (raw tuple, or None). PostgreSQL:
-        on the IOLoop (:class:`LoopReader`, no executor hop); SQLite: in its thread."""
-        if self.loop_reader is None:
-            return await self.run(lambda: self.peewee.execute_sql(sql, params).fetchone())
-        try:
-            return await self.loop_reader.fetchone(sql, params)
-        except DRIVER_ERRORS as exc:
-            raise database_error(exc) from exc
 
     # -- streaming -------------------------------------------------------------------------
     def iter_query(self, query, key, batch_size=None):
@@ -469,7 +358,6 @@ class Database:
         if self.stream_pool is not None:
             self.prefetcher.shutdown(wait=True, cancel_futures=True)
             self.stream_pool.close()
-            self.loop_reader.close()
         if self.kind == "postgresql":
             self.peewee.close_all()
         else:

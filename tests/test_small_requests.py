@@ -126,33 +126,3 @@ async def test_a_one_hop_verb_cannot_answer_unchecked(app, api):
     app.default_router.rules.insert(0, app.default_router.rules.pop())
     response = await api.get("/test/forgetful")
     assert response.status == 500
-
-
-@pytest.mark.gen_test(timeout=60)
-async def test_reads_on_the_loop_share_a_few_connections_and_survive_a_terminated_one(db):
-    """``Database.fetchone`` (the token's account check): PostgreSQL runs it on the IOLoop on
-    at most ``LOOP_READER_SIZE`` connections (more concurrent reads wait for one); a
-    connection the server ended is replaced; errors are Rucio errors. SQLite: its thread."""
-    import asyncio
-    from rucio_tornado.db import LOOP_READER_SIZE
-    pause = "pg_sleep(0.05)" if db.is_postgresql else "0"
-    arg = "%s" if db.is_postgresql else "?"
-    rows = await asyncio.gather(*[db.fetchone(f"SELECT {arg}, {pause}", (i,))
-                                  for i in range(3 * LOOP_READER_SIZE)])
-    assert [row[0] for row in rows] == list(range(3 * LOOP_READER_SIZE))
-    with pytest.raises(exceptions.RucioException):
-        await db.fetchone("SELECT no_such_column FROM account", ())
-    if not db.is_postgresql:
-        return
-    reader = db.loop_reader
-    assert len(reader._free) <= LOOP_READER_SIZE
-    pids = {(await db.fetchone("SELECT pg_backend_pid()", ()))[0]}
-    other = db.stream_pool.connect()
-    try:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE pid = ANY(%s)", (list(pids),))
-    finally:
-        other.close()
-    await asyncio.sleep(0.2)
-    assert (await db.fetchone("SELECT pg_backend_pid()", ()))[0] not in pids

@@ -243,7 +243,7 @@ class BaseHandler(web.RequestHandler):
         if defer:
             issuer, self._unchecked_account = None, claims["sub"]
         else:
-            issuer = await resolve.check_account(self.db, claims["sub"])
+            issuer = await self.run(resolve.issuer_for_account, claims["sub"])
         return issuer, {"account": claims["sub"], "identity": claims.get("identity"),
                         "exp": claims["exp"], "audience": None, "authz_scope": None}
 

@@ -72,17 +72,7 @@ def issuer_for_account(account):
     """The Issuer for a token's account, or CannotAuthenticate if it is no longer ACTIVE.
 
     Read on every request (one primary-key statement): a suspended account stops at once."""
-    return _issuer(account, _ACCOUNT_STATUS.first(account) if isinstance(account, str) else None)
-
-
-async def check_account(db, account):
-    """:func:`issuer_for_account` awaited from a handler: on PostgreSQL the statement runs on
-    the IOLoop (``Database.fetchone``), not in an executor call of its own."""
-    row = await _ACCOUNT_STATUS.first_async(db, account) if isinstance(account, str) else None
-    return _issuer(account, row)
-
-
-def _issuer(account, row):
+    row = _ACCOUNT_STATUS.first(account) if isinstance(account, str) else None
     if row is None or row.status != "ACTIVE":
         raise exceptions.CannotAuthenticate("Cannot authenticate with given credentials")
     # attribute values are JSON; "True"/"False" are stored as booleans (accounts.encode_attribute)
