@@ -321,7 +321,8 @@ class Database:
             "AND pg_relation_size(oid) / current_setting('block_size')::int > 2 * relpages + 8"
         ).fetchall()]
         for name in stale:
-            self.peewee.execute_sql(f'ANALYZE "{name}"')
+            quoted = name.replace('"', '""')
+            self.peewee.execute_sql(f'ANALYZE "{quoted}"')
         return stale
 
     def ping(self):
