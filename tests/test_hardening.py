@@ -4,6 +4,7 @@ password, SQLite file modes. Real-server limits and faults: tests/test_hardening
 import os
 import stat
 import threading
+import time
 
 import pytest
 import ujson
@@ -171,6 +172,12 @@ def test_a_pooled_connection_the_server_ended_is_replaced_without_an_error(db):
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(%s)", backend)
             assert cursor.fetchone() == (True,)
+            for _ in range(100):                # the signal is sent; wait until it is gone
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", backend)
+                if cursor.fetchone() == (0,):
+                    break
+                time.sleep(0.02)
+            time.sleep(0.1)                     # its socket closes as the process exits
     finally:
         other.close()
     for _ in range(3):
