@@ -63,7 +63,8 @@ class _ConnectionPool(PooledPostgresqlDatabase):
     request (≈ 80 µs of CPU here, as much as the request's own query). An idle connection
     receives nothing unless the server ended it (a restart, ``pg_terminate_backend``: the
     termination notice, then end of file), so a poll of its socket finds those as well, in
-    microseconds; a non-idle or unknown transaction state is handled as peewee does."""
+    microseconds (a connection that dies after the check fails its query, with either check);
+    a non-idle or unknown transaction state is handled as peewee does."""
 
     def _is_closed(self, conn):
         if conn.closed:
@@ -151,7 +152,7 @@ class Database:
             self.kind = "postgresql"
             dbname, kwargs = parse_postgres_url(url)
             self.peewee = _ConnectionPool(dbname, max_connections=pool_size,
-                                                   stale_timeout=300, timeout=30, **kwargs)
+                                          stale_timeout=300, timeout=30, **kwargs)
             self.executor = ThreadPoolExecutor(pool_size, thread_name_prefix="pg")
             self.stream_pool = StreamPool(dbname, kwargs, stream_pool_size)
             #: runs each stream's next FETCH ahead (one at a time per stream)
