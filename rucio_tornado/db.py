@@ -11,6 +11,7 @@ import functools
 import logging
 import os
 import queue
+import select
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -31,12 +32,16 @@ database = peewee.DatabaseProxy()
 #: machines starting at the same time.
 SCHEMA_LOCK = 72_74_2011
 
+#: ``cache_size``: SQLite's own page cache, 8 MB (negative: KiB). What a listing reads stays in
+#: the OS page cache anyway; a larger private cache only grows the server's RSS with the data
+#: read (64 MB showed as +64 MB after a 200k-file listing), with no measurable gain for
+#: listings or registrations (docs/PERFORMANCE.md, issue 15).
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "busy_timeout": 30000,
     "synchronous": "normal",
     "foreign_keys": 1,
-    "cache_size": -64000,
+    "cache_size": -8000,
     "case_sensitive_like": 1,   # LIKE behaves as on PostgreSQL and can use indexes
 }
 
@@ -49,6 +54,26 @@ def parse_postgres_url(url):
     if parts.password:
         kwargs["password"] = unquote(parts.password)
     return parts.path.lstrip("/") or "postgres", kwargs
+
+
+class _ConnectionPool(PooledPostgresqlDatabase):
+    """peewee's pool without its round trip per checkout.
+
+    peewee checks each idle connection it hands out with a ``SELECT 1``: a round trip on every
+    request (≈ 80 µs of CPU here, as much as the request's own query). An idle connection
+    receives nothing unless the server ended it (a restart, ``pg_terminate_backend``: the
+    termination notice, then end of file), so a poll of its socket finds those as well, in
+    microseconds (a connection that dies after the check fails its query, with either check);
+    a non-idle or unknown transaction state is handled as peewee does."""
+
+    def _is_closed(self, conn):
+        if conn.closed:
+            return True
+        if conn.info.transaction_status != _TRANSACTION_IDLE:
+            return super()._is_closed(conn)         # unknown: closed; else rolled back
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
 
 
 class StreamPool:
@@ -126,8 +151,8 @@ class Database:
         elif url.startswith(("postgresql://", "postgres://")):
             self.kind = "postgresql"
             dbname, kwargs = parse_postgres_url(url)
-            self.peewee = PooledPostgresqlDatabase(dbname, max_connections=pool_size,
-                                                   stale_timeout=300, timeout=30, **kwargs)
+            self.peewee = _ConnectionPool(dbname, max_connections=pool_size,
+                                          stale_timeout=300, timeout=30, **kwargs)
             self.executor = ThreadPoolExecutor(pool_size, thread_name_prefix="pg")
             self.stream_pool = StreamPool(dbname, kwargs, stream_pool_size)
             #: runs each stream's next FETCH ahead (one at a time per stream)
@@ -277,6 +302,30 @@ class Database:
         else:
             sqlwriters.insert_values(self.peewee, table, names, rows, tail)
 
+    def refresh_statistics(self):
+        """PostgreSQL: ``ANALYZE`` the tables of the schema whose heap is now more than twice
+        (and 8 pages more than) what their last analysis saw; returns their names. SQLite:
+        nothing.
+
+        Run after bulk calls. Without statistics (autovacuum off, or not run yet: it wakes
+        once a minute) the planner takes a freshly loaded dataset for a single row and streams
+        its replica listing through a nested loop that costs PostgreSQL twice the CPU per row
+        (200k files: ≈ 6.5 against ≈ 3 µs). The file size is current at once (the activity
+        counters autovacuum reads lag by up to a second); doubling as the trigger keeps the
+        estimates within 2× at a cost logarithmic in the growth (each ANALYZE samples at most
+        30,000 rows and blocks neither readers nor writers); autovacuum, when on, refines."""
+        if not self.is_postgresql:
+            return []
+        stale = [name for (name,) in self.peewee.execute_sql(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' "
+            "AND relnamespace = current_schema()::regnamespace "
+            "AND pg_relation_size(oid) / current_setting('block_size')::int > 2 * relpages + 8"
+        ).fetchall()]
+        for name in stale:
+            quoted = name.replace('"', '""')
+            self.peewee.execute_sql(f'ANALYZE "{quoted}"')
+        return stale
+
     def ping(self):
         """One trivial round trip (for ``/health``)."""
         self.peewee.execute_sql("SELECT 1").fetchone()
@@ -318,6 +367,7 @@ class Database:
 
 
 _current = None
+_TRANSACTION_IDLE = 0       # psycopg2.extensions.TRANSACTION_STATUS_IDLE (psycopg2 is optional)
 
 #: What the client is told of a database error: never the driver's text, which names hosts,
 #: ports, constraints, columns and SQL (that goes to the log).

@@ -38,9 +38,37 @@ async def test_big_registration_releases_memory_and_changes_nothing(api, world, 
     assert count_rows(db, Replica) == len(names) + 2
 
 
-def test_release_memory_outside_a_request(db):
+def test_release_memory_outside_a_request(db, monkeypatch):
+    refreshed = []
+    monkeypatch.setattr(db, "refresh_statistics", lambda: refreshed.append(True))
     db.run_sync(bulk.release_memory)
     db.run_sync(bulk.release_memory)
+    assert refreshed == [True, True]      # the planner statistics of what the call grew
+
+
+def test_refresh_statistics_analyses_tables_that_doubled(db):
+    """PostgreSQL: a table whose heap more than doubled since its last ANALYZE is analysed
+    (its row estimate is then right), once; SQLite: nothing to do."""
+    if not db.is_postgresql:
+        assert db.run_sync(db.refresh_statistics) == []
+        return
+    sql = db.peewee.execute_sql
+
+    def grow(rows):
+        sql("CREATE TABLE IF NOT EXISTS stats_probe (id integer, label text)")
+        sql("INSERT INTO stats_probe SELECT i, repeat('x', 40) FROM generate_series(1, %s) i",
+            (rows,))
+
+    try:
+        db.run_sync(grow, 5000)
+        assert "stats_probe" in db.run_sync(db.refresh_statistics)
+        assert db.run_sync(lambda: sql("SELECT reltuples FROM pg_class "
+                                       "WHERE relname = 'stats_probe'").fetchone()) == (5000,)
+        assert "stats_probe" not in db.run_sync(db.refresh_statistics)
+        db.run_sync(grow, 1000)                 # +20 %: the estimate is still good enough
+        assert "stats_probe" not in db.run_sync(db.refresh_statistics)
+    finally:
+        db.run_sync(sql, "DROP TABLE IF EXISTS stats_probe")
 
 
 @pytest.mark.gen_test(timeout=120)

@@ -4,6 +4,7 @@ password, SQLite file modes. Real-server limits and faults: tests/test_hardening
 import os
 import stat
 import threading
+import time
 
 import pytest
 import ujson
@@ -157,6 +158,30 @@ def test_an_unreachable_database_is_a_clean_database_exception(tmp_path):
         assert "127.0.0.1" not in raised.value.message
     finally:
         database.close()
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_without_an_error(db):
+    """The pool checks an idle connection with a poll of its socket (no round trip): one the
+    server terminated (as a restart does) is discarded at checkout, the next call works."""
+    if not db.is_postgresql:
+        pytest.skip("PostgreSQL connection pool")
+    backend = db.run_sync(lambda: db.peewee.execute_sql("SELECT pg_backend_pid()").fetchone())
+    other = db.stream_pool.connect()            # not one of the pool's
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", backend)
+            assert cursor.fetchone() == (True,)
+            for _ in range(100):                # the signal is sent; wait until it is gone
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", backend)
+                if cursor.fetchone() == (0,):
+                    break
+                time.sleep(0.02)
+            time.sleep(0.1)                     # its socket closes as the process exits
+    finally:
+        other.close()
+    for _ in range(3):
+        assert db.run_sync(lambda: db.peewee.execute_sql(
+            "SELECT pg_backend_pid()").fetchone()) != backend
 
 
 # -- item 5: login throttling, scrypt off the database executor ----------------------------------

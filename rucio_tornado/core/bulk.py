@@ -166,14 +166,20 @@ def release_memory():
     let SQLite drop the page cache the inserts filled (``shrink_memory``; the pages stay in
     the OS cache), and hand the free pages of every malloc arena back to the system
     (``malloc_trim``: the body was parsed and checked in executor threads, whose arenas
-    glibc never trims by itself)."""
+    glibc never trims by itself). Then refresh PostgreSQL's planner statistics of the tables
+    the call grew (:meth:`~rucio_tornado.db.Database.refresh_statistics`)."""
+    db = current()
     try:
         gc.collect()
         sys._clear_type_cache()
-        db = current()
         if db is not None and not db.is_postgresql:
             database.execute_sql("PRAGMA shrink_memory")
         if _malloc_trim is not None:
             _malloc_trim(0)
     except Exception:   # only memory is at stake: never an error for anyone
         log.warning("releasing memory after a bulk call failed", exc_info=True)
+    try:
+        if db is not None:
+            db.refresh_statistics()     # the rows just written: plans for the next listings
+    except Exception:   # only plans are at stake
+        log.warning("refreshing planner statistics after a bulk call failed", exc_info=True)
