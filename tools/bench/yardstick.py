@@ -289,6 +289,7 @@ def main():
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args()
     work = args.workdir or tempfile.mkdtemp(prefix="rt-yard-")
+    os.makedirs(work, exist_ok=True)
     print(f"# {args.db}, n={args.n:,}, workdir {work}, load average "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
     limit = start_limit(args, work) if args.listings else None
