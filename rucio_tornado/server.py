@@ -18,7 +18,6 @@ from tornado.ioloop import PeriodicCallback
 from rucio_tornado import metrics
 from rucio_tornado.app import make_app
 from rucio_tornado.config import safe_url
-from rucio_tornado.core import bulk
 from rucio_tornado.daemon import start_periodic
 from rucio_tornado.db import open_database
 from rucio_tornado.httpserver import HTTPServer, server_options
@@ -84,7 +83,6 @@ def ssl_context(settings):
 
 async def serve(settings, sockets=None, announce=True):
     """Serve until SIGTERM/SIGINT, then shut down gracefully. ``sockets``: already bound."""
-    bulk.tune_malloc()
     database = open_database(settings)
     app = make_app(settings, database)
     server = HTTPServer(app, ssl_options=ssl_context(settings), **server_options(settings))

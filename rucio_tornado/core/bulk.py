@@ -141,19 +141,6 @@ def _glibc(name, *argtypes):
 
 
 _malloc_trim = _glibc("malloc_trim", ctypes.c_size_t)
-_mallopt = _glibc("mallopt", ctypes.c_int, ctypes.c_int)
-#: glibc's ``mallopt`` parameters (malloc.h) and the value :func:`tune_malloc` gives both.
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, FIXED_THRESHOLD = -1, -3, 128 * 1024
-
-
-def tune_malloc():
-    """At server start: fixed (default) mmap and trim thresholds. glibc otherwise raises them
-    when a big block is freed (the 15 MB body of a bulk call, its lists and dicts), after which
-    such blocks live in the executor threads' heaps, whose free top ``malloc_trim`` never
-    gives back (PostgreSQL, 8 threads: ≈ 20 MB kept after two 100,000-file calls)."""
-    if _mallopt is not None:
-        _mallopt(M_MMAP_THRESHOLD, FIXED_THRESHOLD)
-        _mallopt(M_TRIM_THRESHOLD, FIXED_THRESHOLD)
 
 
 def release_memory():
