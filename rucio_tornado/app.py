@@ -4,6 +4,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import tornado.web
+from tornado.routing import AnyMatches, Rule
 
 from rucio_tornado import metrics
 from rucio_tornado.core import common, install
@@ -12,6 +13,7 @@ from rucio_tornado.core.auth.throttle import LoginThrottle
 from rucio_tornado.core.auth.tokens import TokenService
 from rucio_tornado.web import security
 from rucio_tornado.web.base import NotFoundHandler
+from rucio_tornado.web.dispatch import FirstPartRouter
 from rucio_tornado.web.routes import ROUTES
 
 
@@ -45,8 +47,9 @@ def make_app(settings, database, tokens=None, request_checks=()):
     TLS-only rule); each may raise a RucioException."""
     install()
     common.MAX_BULK_ITEMS = settings.max_bulk_items
-    return tornado.web.Application(
-        ROUTES,
+    router = FirstPartRouter(ROUTES)
+    app = tornado.web.Application(
+        [Rule(AnyMatches(), router)],
         default_handler_class=NotFoundHandler,
         config=settings,
         database=database,
@@ -62,3 +65,5 @@ def make_app(settings, database, tokens=None, request_checks=()):
         compress_response=False,
         log_function=metrics.observe,
     )
+    router.application = app
+    return app

@@ -265,6 +265,10 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    # one access line per request: skip what the format never shows (the logging HOWTO's
+    # "Optimization": caller's file and line, thread and multiprocessing names)
+    logging._srcfile = None
+    logging.logThreads = logging.logMultiprocessing = False
     settings = None
     handlers = {"serve": cmd_serve, "db": cmd_db, "bootstrap": cmd_bootstrap,
                 "token": cmd_token, "daemon": cmd_daemon, "load": cmd_load}

@@ -20,7 +20,7 @@ import weakref
 
 import peewee
 
-from rucio_tornado.db import database
+from rucio_tornado.db import current, database
 
 
 class _Placeholder(str):
@@ -62,12 +62,13 @@ class Compiled:
             compiled = self._compile(db)
         sql, layout, row_type, converters = compiled
         params = [args[value] if is_arg else value for is_arg, value in layout]
-        return db.execute_sql(sql, params), row_type, converters
+        return current().execute_compiled(sql, params), row_type, converters
 
     def first(self, *args):
         """The first row (a namedtuple of the selected columns, converted), or None."""
         cursor, row_type, converters = self._execute(args)
         raw = cursor.fetchone()
+        cursor.close()          # ends the statement, and with it its SQLite read snapshot
         return None if raw is None else _convert(row_type, converters, raw)
 
     def all(self, *args):

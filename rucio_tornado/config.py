@@ -14,6 +14,7 @@ ENV_PREFIX = "RUCIO_TORNADO_"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "conf" / "rucio-tornado.cfg"
 DEFAULT_ROOT_PASSWORD = "secret"
 MODES = ("development", "production")
+LOOP_READS = ("auto", "always", "never")   # db_loop_reads
 MIN_SECRET_LENGTH = 32
 MIN_ROOT_PASSWORD_LENGTH = 12            # production
 
@@ -26,6 +27,9 @@ class Settings:
     data_dir: str = "var"                # SQLite file, generated JWT key (development)
     db: str = ""                         # sqlite:///path or postgresql://user@host:port/db
     db_pool_size: int = 8                # PostgreSQL connections (and executor threads) per process
+    db_loop_reads: str = "auto"          # point reads on the IOLoop's own connection (auto: a
+                                         # SQLite file, PostgreSQL on a loopback address or
+                                         # socket; always; never): no executor hop
     db_stream_pool_size: int = 8         # PostgreSQL connections reserved for streamed listings
     allow_sqlite_in_production: bool = False
     jwt_secret: str = ""                 # HS256 key; development generates one in data_dir
@@ -159,6 +163,9 @@ def validate(settings):
         problems.append(f"mode must be one of {', '.join(MODES)}, not {settings.mode!r}")
     if settings.processes < 1:
         problems.append("processes must be at least 1")
+    if settings.db_loop_reads not in LOOP_READS:
+        problems.append(f"db_loop_reads must be one of {', '.join(LOOP_READS)}, "
+                        f"not {settings.db_loop_reads!r}")
     if settings.trace_retention < 0:
         problems.append("trace_retention must be 0 (keep all traces) or a number of rows")
     for name in ("max_body_size", "max_bulk_items", "max_url_size", "max_header_size",

@@ -1,6 +1,8 @@
 """The small requests' fast path (issue 15 item 3), correctness only, on both databases:
 one_hop verbs check the token's account in their core call, the issuer's compiled statement,
 the compiled point reads, and the per-process memory of verified tokens."""
+import asyncio
+import sqlite3
 import time
 
 import pytest
@@ -10,6 +12,7 @@ from rucio_tornado.compiled import Compiled
 from rucio_tornado.core import lookup
 from rucio_tornado.core.auth import resolve
 from rucio_tornado.core.auth.tokens import TokenService
+from rucio_tornado.db import Database, parse_postgres_url
 from rucio_tornado.models import DID, Account, AccountAttribute
 from rucio_tornado.web.base import BaseHandler, one_hop
 from tests.conftest import TEST_SECRET
@@ -126,3 +129,76 @@ async def test_a_one_hop_verb_cannot_answer_unchecked(app, api):
     app.default_router.rules.insert(0, app.default_router.rules.pop())
     response = await api.get("/test/forgetful")
     assert response.status == 500
+
+
+def test_point_reads_run_on_the_loop_only_where_the_database_is_local(db, tmp_path):
+    assert db.reads_on_loop                       # a SQLite file, PostgreSQL on 127.0.0.1
+    assert not Database(db.url, loop_reads="never").reads_on_loop
+    assert not Database(f"sqlite:///{tmp_path}/x.db", loop_reads="never").reads_on_loop
+    assert not Database("sqlite:///:memory:").reads_on_loop    # a connection each: no
+    remote = Database("postgresql://postgres@db.example.org:5432/rucio")
+    assert not remote.reads_on_loop               # a network round trip: the executor
+    assert Database("postgresql://postgres@db.example.org/rucio",
+                    loop_reads="always").reads_on_loop
+
+
+def _break(db, conn):
+    """End the IOLoop's connection behind its back (a restarted database, a killed backend)."""
+    if db.is_postgresql:
+        db.run_sync(lambda: db.peewee.execute_sql(
+            "SELECT pg_terminate_backend(%s)", (conn.get_backend_pid(),)))
+    else:
+        conn.close()
+
+
+@pytest.mark.gen_test
+async def test_a_broken_loop_connection_is_replaced_and_the_request_answered(api, db):
+    await _world(api)
+    jdoe = api.as_("jdoe")
+    assert (await jdoe.get("/accounts/jdoe")).status == 200
+    first = db._loop_local.conn          # the tests' IOLoop runs on this thread
+    assert first is not None
+    _break(db, first)
+    for path in POINT_READS:
+        assert (await jdoe.get(path)).status in (200, 303), path
+    assert db._loop_local.conn is not None and db._loop_local.conn is not first
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_locked_table_does_not_stall_the_loop(api, db):
+    """PostgreSQL: the loop's connection gives up on a lock within milliseconds and the read
+    waits in the executor while the loop answers others. SQLite: a WAL reader waits for no
+    writer, and sees only what is committed."""
+    await _world(api)
+    jdoe = api.as_("jdoe")
+    locker = _lock_accounts(db)
+    try:
+        read = asyncio.ensure_future(jdoe.get("/accounts/jdoe"))
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        assert (await api.get("/ping")).status == 200
+        assert time.monotonic() - started < 0.5
+        if db.is_postgresql:
+            assert not read.done()              # waiting for the lock, in the executor
+        else:
+            response = await read               # answered at once, the committed row
+            assert response.status == 200 and response.json()["email"] is None
+    finally:
+        locker.rollback()
+        locker.close()
+    assert (await read).status == 200
+
+
+def _lock_accounts(db):
+    """A connection of its own in a transaction that holds the account table: nobody may read
+    it on PostgreSQL; on SQLite an uncommitted change of every row."""
+    table = Account._meta.table_name
+    if db.is_postgresql:
+        import psycopg2
+        dbname, kwargs = parse_postgres_url(db.url)
+        conn = psycopg2.connect(dbname=dbname, **kwargs)
+        conn.cursor().execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+        return conn
+    conn = sqlite3.connect(db.peewee.database)
+    conn.execute(f"UPDATE \"{table}\" SET email = 'uncommitted@example.org'")
+    return conn

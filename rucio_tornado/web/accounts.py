@@ -25,7 +25,7 @@ class WhoAmIHandler(BaseHandler):
 
 
 class AccountHandler(BaseHandler):
-    get = one_hop(reader(accounts.get_account))
+    get = one_hop(reader(accounts.get_account, short=True))
     post = action(accounts.add_account, created=True, keys=("type", "email"),
                   body=obj(("type", "email"), type=ANY, email=ANY))
 

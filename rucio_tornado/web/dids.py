@@ -95,7 +95,8 @@ class DIDHandler(BaseHandler):
     @one_hop
     async def get(self, scope, name):
         depth = self.arg("dynamic_depth") or ("FILE" if self.flag("dynamic") else None)
-        self.send_json(await self.call(dids.get_did, scope, name, dynamic_depth=depth))
+        call = self.call if depth else self.read        # with a depth: a sum over the content
+        self.send_json(await call(dids.get_did, scope, name, dynamic_depth=depth))
 
     @accepts(obj(("type",), type=ANY, statuses=dict, meta=dict, rules=list, lifetime=ANY,
                  dids=list, rse=str))

@@ -20,7 +20,7 @@ class RSEListHandler(BaseHandler):
 
 
 class RSEHandler(BaseHandler):
-    get = one_hop(reader(rses.get_rse))
+    get = one_hop(reader(rses.get_rse, short=True))
 
     @accepts(obj(**dict.fromkeys(sorted(rses.ADD_KEYS), ANY),
                  unknown=exceptions.InvalidRSEProperties), empty={})

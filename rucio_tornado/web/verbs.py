@@ -37,9 +37,10 @@ def action(fn, created=False, body=None, keys=()):
     return verb
 
 
-def reader(fn):
-    """A verb: the JSON document ``fn(issuer, *path parts)`` returns."""
+def reader(fn, short=False):
+    """A verb: the JSON document ``fn(issuer, *path parts)`` returns; ``short``: ``fn`` is a
+    short read (``BaseHandler.read``)."""
     async def verb(self, *parts):
-        self.send_json(await self.call(fn, *parts))
+        self.send_json(await (self.read if short else self.call)(fn, *parts))
     verb.__signature__ = _signature(fn)
     return verb

@@ -10,16 +10,20 @@ the figure least moved by a loaded machine). Baselines measured in the same run,
 - ``/ping`` of the same server (always);
 - ``--baseline-ref REF``: the server of another commit, from a temporary ``git worktree``
   (same database and key, so the same token works);
-- ``--real-url URL --real-token TOKEN``: another server already running (the real Rucio server),
-  measured on the same routes (``--real-scope/--real-did/--real-rse/--real-account``).
+- ``--real``: the real Rucio 41.5.1 server on the same kind of database, as many gunicorn sync
+  workers as ``--processes`` (started by ``real_rucio.py``, which installs it into a venv
+  outside the repository when missing);
+- ``--real-url URL --real-token TOKEN``: another server already running instead, measured on
+  the same routes (``--real-scope/--real-did/--real-rse/--real-account``).
 
     python tools/bench/bench_small_requests.py --backend sqlite --baseline-ref HEAD~3
-    python tools/bench/bench_small_requests.py --backend postgresql --processes 2
+    python tools/bench/bench_small_requests.py --backend postgresql --processes 2 --real
 
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``). Prints one markdown row per measurement
 (the median of ``--repeat`` runs) and the load average before and after.
 """
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -33,6 +37,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_replicas import call, free_port, wait_up  # noqa: E402
+from real_rucio import RealRucio  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SCOPE, DID, RSE, ACCOUNT = "bench", "dataset", "BENCH-MOCK", "jdoe"
@@ -197,6 +202,9 @@ def main():
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--baseline-ref", help="also measure this commit's server")
+    parser.add_argument("--real", action="store_true",
+                        help="start the real Rucio server too (real_rucio.py)")
+    parser.add_argument("--real-venv", default="/tmp/realrucio")
     parser.add_argument("--real-url")
     parser.add_argument("--real-token")
     parser.add_argument("--real-pid", type=int, help="its master's pid: CPU per request")
@@ -220,6 +228,7 @@ def main():
     print(f"# {args.backend}, {args.processes} process(es), wrk {args.duration}s x "
           f"{args.repeat}, ours at {head}, load average {os.getloadavg()}", flush=True)
     servers, base_tree = [], None
+    stack = contextlib.ExitStack()
     try:
         cli(ROOT, db_url, data_dir, "db", "init")
         cli(ROOT, db_url, data_dir, "bootstrap")
@@ -244,7 +253,12 @@ def main():
             targets.append({"name": f"base@{args.baseline_ref}", "url": base.url,
                             "token": token, "pid": base.process.pid,
                             "routes": targets[0]["routes"]})
-        if args.real_url:
+        if args.real:
+            real = stack.enter_context(RealRucio(args.backend, args.real_venv, args.processes))
+            targets.append({"name": "real", "url": real.url, "token": real.token,
+                            "pid": real.pid,
+                            "routes": routes(real.scope, real.did, real.rse, real.account)})
+        elif args.real_url:
             targets.append({"name": "real", "url": args.real_url, "token": args.real_token,
                             "pid": args.real_pid,
                             "routes": routes(args.real_scope, args.real_did, args.real_rse,
@@ -256,6 +270,7 @@ def main():
         report(targets, clients, results, args)
         print(f"load average at the end: {os.getloadavg()}")
     finally:
+        stack.close()
         for server in servers:
             server.stop()
         if base_tree is not None:
