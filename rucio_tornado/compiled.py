@@ -48,10 +48,11 @@ class Compiled:
         columns = query._returning
         names = [column.name if isinstance(column, peewee.Field) else f"c{i}"
                  for i, column in enumerate(columns)]
-        converters = [column.python_value if isinstance(column, peewee.Field) else None
-                      for column in columns]
+        # only the columns whose value the driver does not already give as peewee would
+        converters = tuple((i, column.python_value) for i, column in enumerate(columns)
+                           if isinstance(column, peewee.Field) and not _as_given(column))
         compiled = (sql, tuple(layout), collections.namedtuple("Row", names, rename=True),
-                    tuple(converters))
+                    converters)
         self._by_database[db] = compiled
         return compiled
 
@@ -77,6 +78,18 @@ class Compiled:
         return [_convert(row_type, converters, raw) for raw in cursor.fetchall()]
 
 
+def _as_given(field):
+    """A text column read as is: both drivers return ``str``, which peewee would keep."""
+    return isinstance(field, peewee._StringField) and \
+        type(field).python_value is peewee.Field.python_value and \
+        type(field).adapt is peewee._StringField.adapt
+
+
 def _convert(row_type, converters, raw):
-    return row_type._make(value if convert is None or value is None else convert(value)
-                          for convert, value in zip(converters, raw))
+    if not converters:
+        return row_type._make(raw)
+    values = list(raw)
+    for index, convert in converters:
+        if values[index] is not None:
+            values[index] = convert(values[index])
+    return row_type._make(values)

@@ -16,7 +16,12 @@ git ref, exported with ``git archive`` to a scratch folder):
    line, RSS growth);
 5. the replica listing read as a client would, with and without ``Accept-Encoding: gzip``
    (rows/s and bytes on the wire; ``http.client`` + zlib, and ``requests`` + ``iter_lines``
-   + ``json.loads`` as rucio-clients reads it).
+   + ``json.loads`` as rucio-clients reads it);
+6. with ``--search``, the DID search of the N files: ``compare_listings.py --listings search``
+   with a name prefix and with a name suffix, then (after ``POST /dids/bulkdidsmeta`` gave every
+   file a column value ``project`` and a free-form key ``stage``) the search by each of these
+   metadata filters, read interleaved with the limit's ``/dids/{scope}`` (same reader, median
+   of ``--reps``).
 
 Prints one table per server and a summary with the ratios; the load average before and after.
 """
@@ -138,6 +143,71 @@ def read_like_client(url, tok, gzip):
                                                                       "identity")
 
 
+#: The DID searches of ``--search``: (label, filters, name pattern for compare_listings.py).
+NAME_SEARCHES = (("search prefix", "user.bench.*"), ("search suffix", "*.pool.root.1"))
+META_SEARCHES = (("search column metadata", [{"project": "bench26"}]),
+                 ("search free-form metadata", [{"stage": "raw"}]))
+
+
+def set_search_metadata(url, tok, n, chunk=20_000):
+    """Every file of the load gets ``project`` (a DID column) and ``stage`` (free-form)."""
+    host, port = url.rsplit("/", 1)[1].split(":")
+    names = [f"user.bench.00100001._{i:08d}.pool.root.1" for i in range(1, n + 1)]
+    t0 = time.perf_counter()
+    for start in range(0, n, chunk):
+        body = json.dumps({"dids": [{"scope": SCOPE, "name": name,
+                                     "meta": {"project": "bench26", "stage": "raw"}}
+                                    for name in names[start:start + chunk]]})
+        conn = http.client.HTTPConnection(host, int(port), timeout=600)
+        conn.request("POST", "/dids/bulkdidsmeta", body=body,
+                     headers={"X-Rucio-Auth-Token": tok})
+        response = conn.getresponse()
+        response.read()
+        if response.status != 201:
+            raise SystemExit(f"bulkdidsmeta: {response.status} "
+                             f"{response.getheader('ExceptionMessage')}")
+    return n / (time.perf_counter() - t0)
+
+
+def read_lines(url, path, headers):
+    """(lines, seconds) of one streamed GET."""
+    host, port = url.rsplit("/", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=600)
+    t0 = time.perf_counter()
+    conn.request("GET", path, headers={"Accept": "application/x-json-stream", **headers})
+    response = conn.getresponse()
+    lines = 0
+    while True:
+        block = response.read1(1 << 20)
+        if not block:
+            break
+        lines += block.count(b"\n")
+    return lines, time.perf_counter() - t0
+
+
+def meta_search_figures(args, url, tok, limit):
+    """{label: (ours rows/s, limit rows/s, ratio)} of the metadata searches, each read
+    interleaved with the limit's listing of the same rows (median of ``--reps``)."""
+    import statistics
+    from urllib.parse import urlencode
+    out = {}
+    for label, filters in META_SEARCHES:
+        path = f"/dids/{SCOPE}/dids/search?" + urlencode(
+            {"type": "file", "long": "True", "filters": str(filters)})
+        ours, theirs = [], []
+        for rep in range(args.reps + 1):            # the first of each: warm-up
+            lines, seconds = read_lines(url, path, {"X-Rucio-Auth-Token": tok})
+            if lines != args.n:
+                raise SystemExit(f"{label}: {lines} lines, expected {args.n}")
+            limit_lines, limit_seconds = read_lines(limit.url, f"/dids/{SCOPE}", {})
+            if rep:
+                ours.append(lines / seconds)
+                theirs.append(limit_lines / limit_seconds)
+        mine, best = statistics.median(ours), statistics.median(theirs)
+        out[label] = (mine, best, mine / best)
+    return out
+
+
 def run_bench(args, script, *extra):
     return subprocess.run([args.bench_python, str(Path(args.bench_dir) / script), *extra],
                           capture_output=True, text=True)
@@ -181,6 +251,23 @@ def measure_tree(args, label, tree, work, limit):
                          "--out", compare_json)
         print(done.stdout)
         out["compare"] = json.loads(Path(compare_json).read_text())
+        if args.search:
+            out["search"] = {}
+            for kind, pattern in NAME_SEARCHES:
+                search_json = f"{work}/{label}-{kind.replace(' ', '-')}.json"
+                done = run_bench(args, "compare_listings.py", "--url", server.url,
+                                 "--server-pid", str(server.pid), "--limit-url", limit.url,
+                                 "--limit-pid", str(limit.pid), "-n", str(args.n), "--reps",
+                                 str(args.reps), "--warmup", "1", "--listings", "search",
+                                 "--search-name", pattern, "--label", label,
+                                 "--out", search_json)
+                print(done.stdout)
+                item = json.loads(Path(search_json).read_text())["listings"]["search"]
+                out["search"][kind] = (item["project"]["rows_per_s_median"],
+                                        item["limit"]["rows_per_s_median"], item["ratio"])
+            tok = token(server.url)
+            out["meta_files_per_s"] = set_search_metadata(server.url, tok, args.n)
+            out["search"].update(meta_search_figures(args, server.url, tok, limit))
         if args.gzip:
             tok = token(server.url)
             out["gzip"] = {}
@@ -255,6 +342,10 @@ def report(results):
                     f"{p['ttfb_s_median'] * 1000:.0f} ms; RSS growth "
                     f"{(p['rss_growth_kib_max'] or 0) / 1024:.1f} MiB)")
         line(f"{kind}: ours / limit", ratio)
+    for kind in results[0].get("search", {}):
+        line(f"{kind}: ours / limit", lambda r, kind=kind: (
+            f"**{r['search'][kind][2]:.2f}** ({r['search'][kind][0]:,.0f} vs "
+            f"{r['search'][kind][1]:,.0f} rows/s)"))
     if "gzip" in results[0]:
         for reader in ("read_raw", "read_like_client"):
             for gz in (False, True):
@@ -284,6 +375,8 @@ def main():
                         help="seconds after the load before the settled RSS is read")
     parser.add_argument("--gzip", action="store_true",
                         help="also read the replica listing with and without gzip")
+    parser.add_argument("--search", action="store_true",
+                        help="also the DID searches: name prefix, suffix, metadata filters")
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure the trees this many times, alternating (noisy machine)")
     parser.add_argument("--workdir", default=None)
