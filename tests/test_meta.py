@@ -148,3 +148,23 @@ async def test_seed_default_value_routes(api):
     assert denied.status == 401 or denied.exception_class == "AccountNotFound"
     keys = {k["key"]: k["default"] for k in (await api.get("/meta/")).json()}
     assert keys["size"] == "large"
+
+
+async def test_bulk_set_groups_identical_metadata_and_keeps_the_order(jdoe, db):  # noqa: F811
+    names = [f"g{i}" for i in range(5)]
+    add_files(db, names)
+    same = {"project": "p9", "stage": "raw"}
+    body = {"dids": [{"scope": SCOPE, "name": n, "meta": same} for n in names[:4]]
+            + [{"scope": SCOPE, "name": "g4", "meta": {"stage": "cooked"}}]}
+    assert (await jdoe.post("/dids/bulkdidsmeta", body)).status == 201
+    for name in names[:4]:
+        meta = (await jdoe.get(f"/dids/{SCOPE}/{name}/meta?plugin=ALL")).json()
+        assert (meta["project"], meta["stage"]) == ("p9", "raw"), name
+    assert (await jdoe.get(f"/dids/{SCOPE}/g4/meta?plugin=ALL")).json()["stage"] == "cooked"
+    # a DID listed twice: the later item wins, as when each item is applied in turn
+    twice = {"dids": [{"scope": SCOPE, "name": "g0", "meta": {"stage": "first"}},
+                      {"scope": SCOPE, "name": "g1", "meta": {"stage": "first"}},
+                      {"scope": SCOPE, "name": "g0", "meta": {"stage": "last"}}]}
+    assert (await jdoe.post("/dids/bulkdidsmeta", twice)).status == 201
+    assert (await jdoe.get(f"/dids/{SCOPE}/g0/meta?plugin=ALL")).json()["stage"] == "last"
+    assert (await jdoe.get(f"/dids/{SCOPE}/g1/meta?plugin=ALL")).json()["stage"] == "first"
