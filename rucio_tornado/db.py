@@ -193,6 +193,17 @@ class Database:
         except DRIVER_ERRORS as exc:
             raise database_error(exc) from exc
 
+    def renew_connection(self):
+        """SQLite, in the executor between two calls: close this thread's connection and open
+        a new one, which frees what the old one kept (prepared statements of a bulk call, its
+        page cache). Every call runs in a transaction of its own or in autocommit, and a stream
+        reads each page with a query of its own, so nothing is cut. PostgreSQL: nothing (each
+        executor call returns its pooled connection)."""
+        if not self.is_postgresql and not self.peewee.is_closed() and \
+                not self.peewee.in_transaction():
+            self.peewee.close()
+            self.peewee.connect()
+
     def run_sync(self, fn, *args, **kwargs):
         """Run ``fn`` in the executor and wait (for scripts and tests, never on the IOLoop)."""
         return self.executor.submit(self.call, fn, *args, **kwargs).result()

@@ -124,3 +124,36 @@ def test_select_by_keys_finds_any_name(db):
 
     assert db.run_sync(run) == sorted(names)
     assert bulk.text_array(['x"y', "z\\"]) == '{"x\\"y","z\\\\"}'
+
+
+def test_renewing_the_connection_cuts_no_stream_and_no_transaction(db):
+    """SQLite: after a bulk call the executor opens its connection anew (what the old one kept
+    goes with it); a stream between two pages and an open transaction are not cut.
+    PostgreSQL: each executor call returns its pooled connection, nothing to renew."""
+    def make():
+        DID.insert_many([{"scope": "s", "name": f"n{i:04d}", "did_type": "FILE",
+                          "account": "root"} for i in range(2500)]).execute()
+
+    db.run_sync(make)
+    pages = db.run_sync(lambda: db.iter_query(DID.select(DID.name).where(DID.scope == "s"),
+                                              (DID.name,), batch_size=1000))
+    first = db.run_sync(next, pages)
+
+    before = db.run_sync(db.peewee.connection)      # kept: its id is not reused
+    db.run_sync(db.renew_connection)
+    after = db.run_sync(db.peewee.connection)
+    if not db.is_postgresql:
+        assert before is not after
+    rest = db.run_sync(lambda: [row for page in pages for row in page])
+    assert len(first) + len(rest) == 2500
+
+    def inside_a_transaction():
+        with db.peewee.atomic():
+            kept = db.peewee.connection()
+            db.renew_connection()                   # left alone: the transaction goes on
+            DID.update(bytes=1).where(DID.scope == "s").execute()
+            return kept is db.peewee.connection()
+
+    assert db.run_sync(inside_a_transaction)
+    assert db.run_sync(lambda: DID.select().where(DID.scope == "s", DID.bytes == 1).count()) \
+        == 2500
