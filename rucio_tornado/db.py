@@ -15,6 +15,7 @@ import queue
 import select
 import sqlite3
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,6 +39,10 @@ SCHEMA_LOCK = 72_74_2011
 #: file, a PostgreSQL lock, a statement; then the read goes to the executor.
 LOOP_READ_LIMITS = {"sqlite": {"busy_timeout": 20},
                     "postgresql": "-c lock_timeout=20ms -c statement_timeout=200ms"}
+
+#: Seconds the short reads go to the executor after one failed on the IOLoop (a database
+#: restart or outage costs the loop one failed attempt per pause, not one per request).
+LOOP_READ_PAUSE = 1.0
 
 #: ``cache_size``: SQLite's own page cache, 8 MB (negative: KiB). What a listing reads stays in
 #: the OS page cache anyway; a larger private cache only grows the server's RSS with the data
@@ -228,10 +233,10 @@ class Database:
         waits long: that connection gives up on a busy SQLite file or a PostgreSQL lock
         within :data:`LOOP_READ_LIMITS`, and then, as on any database error, the read runs in
         the executor. Elsewhere this is :meth:`run`."""
-        if not self.reads_on_loop:
+        local = self._loop_local
+        if not self.reads_on_loop or getattr(local, "resume_at", 0) > time.monotonic():
             return self.run(fn, *args, **kwargs)
         future = asyncio.get_running_loop().create_future()
-        local = self._loop_local
         try:
             if getattr(local, "conn", None) is None:
                 local.conn = self._loop_connect()
@@ -241,8 +246,10 @@ class Database:
             finally:
                 local.reading = False
         except LOOP_ERRORS as exc:
-            log.info("a read on the IOLoop failed (%s): read in the executor", _first_line(exc))
+            log.info("a read on the IOLoop failed (%s): reads go to the executor for %s s",
+                     _first_line(exc), LOOP_READ_PAUSE)
             self._loop_disconnect()
+            local.resume_at = time.monotonic() + LOOP_READ_PAUSE   # no reconnect per request
             return self.run(fn, *args, **kwargs)
         except Exception as exc:
             future.set_exception(exc)
@@ -265,7 +272,7 @@ class Database:
             import psycopg2
             dbname, kwargs = parse_postgres_url(self.url)
             conn = psycopg2.connect(dbname=dbname, options=LOOP_READ_LIMITS["postgresql"],
-                                    **kwargs)
+                                    **{"connect_timeout": 2, **kwargs})
             conn.autocommit = True
             return conn
         conn = sqlite3.connect(self.peewee.database, isolation_level=None)

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from rucio_tornado import db as dbmod
 from rucio_tornado import exceptions
 from rucio_tornado.compiled import Compiled
 from rucio_tornado.core import lookup
@@ -152,15 +153,20 @@ def _break(db, conn):
 
 
 @pytest.mark.gen_test
-async def test_a_broken_loop_connection_is_replaced_and_the_request_answered(api, db):
+async def test_a_broken_loop_connection_is_replaced_and_the_request_answered(api, db,
+                                                                            monkeypatch):
+    monkeypatch.setattr(dbmod, "LOOP_READ_PAUSE", 0.2)
     await _world(api)
     jdoe = api.as_("jdoe")
     assert (await jdoe.get("/accounts/jdoe")).status == 200
     first = db._loop_local.conn          # the tests' IOLoop runs on this thread
     assert first is not None
     _break(db, first)
-    for path in POINT_READS:
+    for path in POINT_READS:             # the first finds it broken: all in the executor
         assert (await jdoe.get(path)).status in (200, 303), path
+    assert db._loop_local.conn is None   # not reconnected on every request while paused
+    await asyncio.sleep(0.3)
+    assert (await jdoe.get("/accounts/jdoe")).status == 200
     assert db._loop_local.conn is not None and db._loop_local.conn is not first
 
 
