@@ -94,3 +94,24 @@ def test_client_attach_with_rse_registers_files(client):
                                                  "adler32": "00000001"}], rse="MOCK") is True
     replicas = list(client.list_replicas([{"scope": SCOPE, "name": "new2"}]))
     assert replicas and "MOCK" in replicas[0]["states"]
+
+
+def test_client_bulk_metadata_then_cli_lists_by_it(live, client):
+    """``set_dids_metadata_bulk`` as the real server applies it: every DID gets its own item's
+    metadata (shared values set together here), the last item of a DID listed twice wins."""
+    names = [f"bulkmeta{i}" for i in range(4)]
+    for name in names:
+        client.add_dataset(SCOPE, name)
+    same = {"stage": "bulkraw", "project": "bulk26"}
+    items = [{"scope": SCOPE, "name": n, "meta": same} for n in names[:3]]
+    items.append({"scope": SCOPE, "name": names[3], "meta": {"stage": "bulkcooked"}})
+    assert client.set_dids_metadata_bulk(items) is True
+    assert client.get_metadata(SCOPE, names[0], plugin="ALL")["project"] == "bulk26"
+    assert client.get_metadata(SCOPE, names[3], plugin="JSON") == {"stage": "bulkcooked"}
+    listed = live.cli("did", "list", f"{SCOPE}:*", "--filter", "type=dataset,stage=bulkraw")
+    assert listed.returncode == 0
+    assert sorted(n for n in names if n in listed.stdout) == names[:3]
+    twice = [{"scope": SCOPE, "name": names[0], "meta": {"stage": "first"}},
+             {"scope": SCOPE, "name": names[0], "meta": {"stage": "last"}}]
+    assert client.set_dids_metadata_bulk(twice) is True
+    assert client.get_metadata(SCOPE, names[0], plugin="JSON")["stage"] == "last"
