@@ -78,11 +78,14 @@ class Compiled:
         return [_convert(row_type, converters, raw) for raw in cursor.fetchall()]
 
 
+#: peewee's text conversion (``str`` stays as it is), shared by CharField and TextField.
+_TEXT_ADAPT = peewee.CharField.adapt
+
+
 def _as_given(field):
     """A text column read as is: both drivers return ``str``, which peewee would keep."""
-    return isinstance(field, peewee._StringField) and \
-        type(field).python_value is peewee.Field.python_value and \
-        type(field).adapt is peewee._StringField.adapt
+    return type(field).python_value is peewee.Field.python_value and \
+        type(field).adapt is _TEXT_ADAPT
 
 
 def _convert(row_type, converters, raw):

@@ -21,6 +21,12 @@ from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_replicas import free_port  # noqa: E402
+
+from rucio_tornado.testing import create_pg_database, drop_pg_database  # noqa: E402
+
 PACKAGES = ["rucio==41.5.1", "flask", "sqlalchemy", "gunicorn", "psycopg[binary]"]
 SCOPE, DID, RSE, ACCOUNT, PASSWORD = "bench", "dataset", "BENCH-MOCK", "jdoe", "jdoe-secret"
 
@@ -60,13 +66,6 @@ did.add_did({SCOPE!r}, {DID!r}, "DATASET", issuer={ACCOUNT!r}, account={ACCOUNT!
 """
 
 
-def free_port():
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class RealRucio:
     """``with RealRucio(backend) as real:`` → ``real.url``, ``real.pid`` (gunicorn's master,
     whose children are the workers), ``real.token`` (jdoe's) and ``routes`` names."""
@@ -76,16 +75,15 @@ class RealRucio:
     def __init__(self, backend="sqlite", venv="/tmp/realrucio", workers=2):
         self.backend, self.venv, self.workers = backend, Path(venv), workers
         self.workdir = Path(tempfile.mkdtemp(prefix="realrucio-"))
-        self.process = self.pg_name = None
+        self.process = self.pg_url = None
 
     def __enter__(self):
         python = self.ensure_venv()
         if self.backend == "sqlite":
             url = f"sqlite:///{self.workdir}/rucio.db"
         else:
-            self.pg_name = f"realrucio_{os.getpid()}"
-            _psql(f'CREATE DATABASE "{self.pg_name}"')
-            url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.pg_name}"
+            self.pg_url = create_pg_database("realrucio")     # postgresql://.../name
+            url = self.pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
         config = self.workdir / "rucio.cfg"
         config.write_text(CONFIG.format(workdir=self.workdir, url=url))
         env = dict(os.environ, RUCIO_CONFIG=str(config), PYTHONPATH="")
@@ -130,13 +128,8 @@ class RealRucio:
             self.process.terminate()
             self.process.wait(30)
             self.log.close()
-        if self.pg_name:
-            _psql(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
-
-
-def _psql(sql):
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc", sql],
-                   check=True, capture_output=True)
+        if self.pg_url:
+            drop_pg_database(self.pg_url)
 
 
 def main():

@@ -12,17 +12,12 @@ no checks: files/s here bounds what any server with this schema reaches on this 
 import argparse
 import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from benchdb import fresh_database
 
-from rucio_tornado import migrations  # noqa: E402
-from rucio_tornado.core.bulk import insert_rows  # noqa: E402
-from rucio_tornado.db import Database  # noqa: E402
-from rucio_tornado.models import DID, RSE, Content, Replica  # noqa: E402
+from rucio_tornado.core.bulk import insert_rows
+from rucio_tornado.models import DID, RSE, Content, Replica
 
 
 def write(db, model, columns, rows):
@@ -35,7 +30,7 @@ def write(db, model, columns, rows):
 
 
 def one_round(db, files, offset):
-    scope, rse_id = "bench", db.run_sync(lambda: RSE.get(RSE.rse == "FLOOR").id)
+    scope, rse_id = "bench", db.run_sync(lambda: RSE.get(RSE.rse == "BENCH-MOCK").id)
     names = [f"bench.{offset + i:09d}.pool.root.1" for i in range(files)]
     dataset = f"bench.dataset.{offset}"
     db.run_sync(lambda: DID.create(scope=scope, name=dataset, did_type="DATASET",
@@ -61,15 +56,7 @@ def main():
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3, help="calls of --files, one after another")
     args = parser.parse_args()
-    if args.backend == "sqlite":
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='rt-floor-')}/floor.db"
-    else:
-        from rucio_tornado.testing import create_pg_database
-        url = create_pg_database("rt_floor")
-    db = Database(url)
-    try:
-        migrations.create(db)
-        _prepare(db)
+    with fresh_database(args.backend) as db:
         print(f"# {args.backend}, {args.files:,} files x {args.repeat}, load average "
               f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
         registered, attached = [], []
@@ -85,25 +72,6 @@ def main():
         print(f"median: registration {statistics.median(registered):,.0f} files/s, attachment "
               f"{statistics.median(attached):,.0f} files/s (rows only; the API also parses, "
               f"checks and reads back)")
-    finally:
-        db.close()
-        if args.backend == "postgresql":
-            from rucio_tornado.testing import drop_pg_database
-            drop_pg_database(url)
-
-
-def _prepare(db):
-    """Root, scope ``bench`` and RSE ``FLOOR`` (what the rows refer to)."""
-    from rucio_tornado.core import install
-    from rucio_tornado.core.bootstrap import bootstrap
-    from rucio_tornado.models import Scope
-    install()
-
-    def work():
-        bootstrap()
-        Scope.create(scope="bench", account="root")
-        RSE.create(rse="FLOOR")
-    db.run_sync(work)
 
 
 if __name__ == "__main__":

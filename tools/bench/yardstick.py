@@ -104,26 +104,31 @@ LIST_BODY = json.dumps({"dids": [{"scope": SCOPE, "name": DATASET}], "domain": N
                         "resolve_archives": True, "resolve_parents": False})
 
 
-def read_raw(url, tok, gzip):
-    """Replica listing over http.client: (rows, bytes on the wire, seconds, encoding)."""
+def read_stream(url, method, path, headers, body=None):
+    """One streamed answer over http.client: (lines, bytes on the wire, seconds, encoding);
+    a gzip answer is inflated to count its lines."""
     host, port = url.rsplit("/", 1)[1].split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=600)
-    headers = {"X-Rucio-Auth-Token": tok, "Accept": "application/x-json-stream"}
-    if gzip:
-        headers["Accept-Encoding"] = "gzip"
     t0 = time.perf_counter()
-    conn.request("POST", "/replicas/list", body=LIST_BODY, headers=headers)
+    conn.request(method, path, body=body,
+                 headers={"Accept": "application/x-json-stream", **headers})
     response = conn.getresponse()
     encoding = response.getheader("Content-Encoding") or "identity"
     inflate = zlib.decompressobj(wbits=31) if encoding == "gzip" else None
-    rows = wire = 0
+    lines = wire = 0
     while True:
         block = response.read1(1 << 20)
         if not block:
             break
         wire += len(block)
-        rows += (inflate.decompress(block) if inflate else block).count(b"\n")
-    return rows, wire, time.perf_counter() - t0, encoding
+        lines += (inflate.decompress(block) if inflate else block).count(b"\n")
+    return lines, wire, time.perf_counter() - t0, encoding
+
+
+def read_raw(url, tok, gzip):
+    """The replica listing over http.client, with or without gzip."""
+    headers = {"X-Rucio-Auth-Token": tok, **({"Accept-Encoding": "gzip"} if gzip else {})}
+    return read_stream(url, "POST", "/replicas/list", headers, LIST_BODY)
 
 
 def read_like_client(url, tok, gzip):
@@ -169,22 +174,6 @@ def set_search_metadata(url, tok, n, chunk=20_000):
     return n / (time.perf_counter() - t0)
 
 
-def read_lines(url, path, headers):
-    """(lines, seconds) of one streamed GET."""
-    host, port = url.rsplit("/", 1)[1].split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=600)
-    t0 = time.perf_counter()
-    conn.request("GET", path, headers={"Accept": "application/x-json-stream", **headers})
-    response = conn.getresponse()
-    lines = 0
-    while True:
-        block = response.read1(1 << 20)
-        if not block:
-            break
-        lines += block.count(b"\n")
-    return lines, time.perf_counter() - t0
-
-
 def meta_search_figures(args, url, tok, limit):
     """{label: (ours rows/s, limit rows/s, ratio)} of the metadata searches, each read
     interleaved with the limit's listing of the same rows (median of ``--reps``)."""
@@ -196,10 +185,11 @@ def meta_search_figures(args, url, tok, limit):
             {"type": "file", "long": "True", "filters": str(filters)})
         ours, theirs = [], []
         for rep in range(args.reps + 1):            # the first of each: warm-up
-            lines, seconds = read_lines(url, path, {"X-Rucio-Auth-Token": tok})
+            lines, _, seconds, _ = read_stream(url, "GET", path, {"X-Rucio-Auth-Token": tok})
             if lines != args.n:
                 raise SystemExit(f"{label}: {lines} lines, expected {args.n}")
-            limit_lines, limit_seconds = read_lines(limit.url, f"/dids/{SCOPE}", {})
+            limit_lines, _, limit_seconds, _ = read_stream(limit.url, "GET", f"/dids/{SCOPE}",
+                                                           {})
             if rep:
                 ours.append(lines / seconds)
                 theirs.append(limit_lines / limit_seconds)
