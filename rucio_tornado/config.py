@@ -43,6 +43,9 @@ class Settings:
     root_email: str = ""
     vo: str = "def"
     stream_batch_size: int = 1000        # rows fetched and written per chunk
+    gil_switch_interval_us: int = 200    # how long a thread may hold the GIL while another
+                                         # waits (Python's default 5000): a stream's prefetched
+                                         # rows and the IOLoop get it back sooner; 0: default
     processes: int = 1
     ssl_certfile: str = ""
     ssl_keyfile: str = ""
@@ -166,6 +169,9 @@ def validate(settings):
     if settings.db_loop_reads not in LOOP_READS:
         problems.append(f"db_loop_reads must be one of {', '.join(LOOP_READS)}, "
                         f"not {settings.db_loop_reads!r}")
+    if settings.gil_switch_interval_us < 0:
+        problems.append("gil_switch_interval_us must be 0 (Python's default) or a number "
+                        "of microseconds")
     if settings.trace_retention < 0:
         problems.append("trace_retention must be 0 (keep all traces) or a number of rows")
     for name in ("max_body_size", "max_bulk_items", "max_url_size", "max_header_size",

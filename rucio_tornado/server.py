@@ -81,8 +81,18 @@ def ssl_context(settings):
     return context
 
 
+def tune_process(settings):
+    """Per-process interpreter settings of a server process. The GIL switch interval: with
+    Python's 5 ms, a stream's prefetch thread, whose rows have arrived, waited for the thread
+    building lines to give the GIL up; PostgreSQL listings ran at 0.73-0.76 of the limit
+    server, at 200 us 0.94-0.98 (docs/PERFORMANCE.md, issue 15)."""
+    if settings.gil_switch_interval_us > 0:
+        sys.setswitchinterval(settings.gil_switch_interval_us / 1e6)
+
+
 async def serve(settings, sockets=None, announce=True):
     """Serve until SIGTERM/SIGINT, then shut down gracefully. ``sockets``: already bound."""
+    tune_process(settings)
     database = open_database(settings)
     app = make_app(settings, database)
     server = HTTPServer(app, ssl_options=ssl_context(settings), **server_options(settings))

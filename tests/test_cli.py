@@ -1,11 +1,15 @@
 """The ``rucio-tornado`` commands: db init|reset, bootstrap, token, settings precedence, serve."""
+import sys
+
 import pytest
 import requests
 
 import rucio_tornado
 from rucio_tornado import cli
+from rucio_tornado.config import Settings, validate
 from rucio_tornado.db import Database
 from rucio_tornado.models import Account
+from rucio_tornado.server import tune_process
 from tests.conftest import TEST_SECRET
 from tests.prodtools import Server
 
@@ -221,3 +225,19 @@ def test_schema_out_of_date_is_a_clear_error(url, capsys):
     for argv in (["serve", "--db", url, "--port", "1"], ["bootstrap", "--db", url]):
         _fails_in_one_line(capsys, argv, "schema is out of date", "column account.email",
                            "docs/UPGRADING.md")
+
+
+def test_server_process_sets_the_gil_switch_interval():
+    """A stream's prefetched rows and the IOLoop wait at most ``gil_switch_interval_us`` for
+    the GIL (docs/PERFORMANCE.md, issue 15); 0 keeps Python's default; negative is refused."""
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        tune_process(Settings(gil_switch_interval_us=0))
+        assert sys.getswitchinterval() == pytest.approx(0.005)
+        tune_process(Settings())
+        assert sys.getswitchinterval() == pytest.approx(0.0002)
+    finally:
+        sys.setswitchinterval(before)
+    assert any("gil_switch_interval_us" in problem
+               for problem in validate(Settings(gil_switch_interval_us=-1)))

@@ -236,6 +236,7 @@ def main():
                              "(warm caches on both sides) before measuring")
     args = parser.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="rt-bench-")
+    Path(workdir).mkdir(parents=True, exist_ok=True)
     if args.db:
         db_url = args.db
         args.backend = "sqlite" if db_url.startswith("sqlite") else "postgresql"
