@@ -14,8 +14,14 @@ names tables and columns::
 Arguments are text values compared with text columns (names, keys): a placeholder is a
 ``str`` subclass, which text fields pass to the driver unchanged. Selected fields are converted
 as peewee converts them (``Field.python_value``: booleans, SQLite's datetime text).
+
+A statement can also *ride along* the next point read (:func:`riding`): the token's account
+check and the read of one DID, account or RSE then make one statement, one round trip to
+PostgreSQL instead of two.
 """
 import collections
+import contextlib
+import threading
 import weakref
 
 import peewee
@@ -56,26 +62,79 @@ class Compiled:
         self._by_database[db] = compiled
         return compiled
 
-    def _execute(self, args):
+    def _compiled(self):
         db = database.obj
         compiled = self._by_database.get(db)
-        if compiled is None:
-            compiled = self._compile(db)
-        sql, layout, row_type, converters = compiled
-        params = [args[value] if is_arg else value for is_arg, value in layout]
-        return current().execute_compiled(sql, params), row_type, converters
+        return self._compile(db) if compiled is None else compiled
+
+    def _params(self, layout, args):
+        return [args[value] if is_arg else value for is_arg, value in layout]
+
+    def _execute(self, args):
+        sql, layout, row_type, converters = self._compiled()
+        return current().execute_compiled(sql, self._params(layout, args)), row_type, converters
 
     def first(self, *args):
         """The first row (a namedtuple of the selected columns, converted), or None."""
+        rider = getattr(_riders, "pending", None)
+        if rider is not None:
+            return self._first_with(rider, args)
         cursor, row_type, converters = self._execute(args)
         raw = cursor.fetchone()
         cursor.close()          # ends the statement, and with it its SQLite read snapshot
         return None if raw is None else _convert(row_type, converters, raw)
 
     def all(self, *args):
-        """Every row, as :meth:`first` gives one."""
+        """Every row, as :meth:`first` gives one (a pending rider is settled first)."""
+        settle_rider()
         cursor, row_type, converters = self._execute(args)
         return [_convert(row_type, converters, raw) for raw in cursor.fetchall()]
+
+    def _first_with(self, rider, args):
+        """:meth:`first` and the rider's statement in one: ``rider's row LEFT JOIN (1, this
+        row)``. No row at all: the rider found nothing; a NULL marker: this read found
+        nothing."""
+        _riders.pending = None
+        statement, rider_args, accept = rider
+        r_sql, r_layout, r_type, r_converters = statement._compiled()
+        sql, layout, row_type, converters = self._compiled()
+        combined = (f"SELECT rr.*, tt.* FROM ({r_sql}) rr LEFT JOIN "
+                    f"(SELECT 1 AS rt_found, q.* FROM ({sql}) q) tt ON 1 = 1")
+        cursor = current().execute_compiled(
+            combined, self._params(r_layout, rider_args) + self._params(layout, args))
+        raw = cursor.fetchone()
+        cursor.close()
+        width = len(r_type._fields)
+        accept(None if raw is None else _convert(r_type, r_converters, raw[:width]))
+        if raw is None or raw[width] is None:
+            return None
+        return _convert(row_type, converters, raw[width + 1:])
+
+
+_riders = threading.local()
+
+
+@contextlib.contextmanager
+def riding(statement, args, accept):
+    """Within the block, ``statement.first(*args)`` rides along this thread's next
+    :meth:`Compiled.first`: ``accept(row or None)`` is called with its row before that read
+    returns, and may raise. The block runs it on its own if no read came first
+    (:func:`settle_rider`); leaving the block drops a rider nobody settled."""
+    _riders.pending = (statement, args, accept)
+    try:
+        yield
+    finally:
+        _riders.pending = None
+
+
+def settle_rider():
+    """Run the pending rider on its own, if there is one (before anything that must not
+    happen before it)."""
+    rider = getattr(_riders, "pending", None)
+    if rider is not None:
+        _riders.pending = None
+        statement, args, accept = rider
+        accept(statement.first(*args))
 
 
 #: peewee's text conversion (``str`` stays as it is), shared by CharField and TextField.

@@ -69,6 +69,64 @@ async def test_point_reads_answer_as_before(api):
             ).status == 401
 
 
+@pytest.mark.gen_test
+async def test_the_account_check_rides_along_the_point_read(api, db, monkeypatch):
+    """One statement per point read of a DID or an account, the token's account check
+    included (one PostgreSQL round trip); a failed check still wins over a missing object."""
+    await _world(api)
+    statements = []
+    execute = Database.execute_compiled
+    monkeypatch.setattr(Database, "execute_compiled",
+                        lambda self, sql, params: statements.append(sql) or
+                        execute(self, sql, params))
+    jdoe = api.as_("jdoe")
+    for path, status in (("/dids/mock/dataset", 200), ("/accounts/jdoe", 200),
+                         ("/dids/mock/nothing", 404), ("/accounts/nobody", 404)):
+        statements.clear()
+        assert (await jdoe.get(path)).status == status, path
+        assert len(statements) == 1, (path, statements)
+    statements.clear()
+    rse = await jdoe.get("/rses/MOCK")
+    assert rse.status == 200 and len(statements) == 3       # RSE, protocols, attributes
+    db.run_sync(lambda: Account.update(status="SUSPENDED").where(
+        Account.account == "jdoe").execute())
+    for path in ("/dids/mock/dataset", "/dids/mock/nothing", "/accounts/nobody",
+                 "/rses/NOWHERE"):
+        response = await jdoe.get(path)
+        assert (response.status, response.exception_class) == (401, "CannotAuthenticate"), path
+
+
+def test_a_short_read_checks_the_account_whatever_it_does(db):
+    """``read_as_account``: the check rides along the first point read, is made at once when
+    the read asks whether the issuer is an admin, and after a read that ran no statement or
+    raised; a failed check replaces the read's own error."""
+    db.run_sync(lambda: Account.create(account="jdoe", account_type="USER"))
+
+    def admin_then_read(issuer):
+        return issuer.is_admin, lookup.account_read("root").account
+
+    def refuse(issuer):
+        raise exceptions.InvalidObject("bad input")
+
+    run = db.run_sync
+    assert run(resolve.read_as_account, "root", admin_then_read)[1] == (True, "root")
+    issuer, result = run(resolve.read_as_account, "jdoe", admin_then_read)
+    assert (issuer.account, issuer.is_admin, result) == ("jdoe", False, (False, "root"))
+    assert run(resolve.read_as_account, "jdoe", lambda issuer: "no statement")[1] == \
+        "no statement"
+    with pytest.raises(exceptions.InvalidObject):
+        run(resolve.read_as_account, "jdoe", refuse)
+    with pytest.raises(exceptions.AccountNotFound):
+        run(resolve.read_as_account, "jdoe", lambda issuer: lookup.account_read("nobody"))
+    for account in ("nobody", None):
+        for fn in (admin_then_read, refuse, lambda issuer: lookup.account_read("nobody"),
+                   lambda issuer: "no statement"):
+            with pytest.raises(exceptions.CannotAuthenticate):
+                run(resolve.read_as_account, account, fn)
+    # the rider never outlives its read: the next point read is an ordinary one
+    assert run(lambda: lookup.account_read("jdoe").account) == "jdoe"
+
+
 def test_issuer_reads_the_admin_attribute(db):
     def issuers():
         return [resolve.issuer_for_account(name) for name in ("root", "jdoe", "admin2")]

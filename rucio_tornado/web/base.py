@@ -281,21 +281,22 @@ class BaseHandler(web.RequestHandler):
         """Run a core function as the issuer: ``fn(issuer, *args, **kwargs)``; in a
         :func:`one_hop` verb the first call also checks the token's account (same executor
         call) and sets ``self.issuer``."""
-        return self._as_issuer(self.db.run, fn, args, kwargs)
+        return self._as_issuer(self.db.run, resolve.as_account, fn, args, kwargs)
 
     def read(self, fn, *args, **kwargs):
         """:meth:`call` for a short read (a few primary-key lookups, nothing written): through
-        :meth:`Database.read`, on SQLite without the executor hop."""
-        return self._as_issuer(self.db.read, fn, args, kwargs)
+        :meth:`Database.read`, on the IOLoop where the database is near; in a :func:`one_hop`
+        verb the account check rides along the read's first statement."""
+        return self._as_issuer(self.db.read, resolve.read_as_account, fn, args, kwargs)
 
-    def _as_issuer(self, run, fn, args, kwargs):
+    def _as_issuer(self, run, as_account, fn, args, kwargs):
         if self._unchecked_account is not None:
-            return self._call_as_account(run, fn, args, kwargs)
+            return self._call_as_account(run, as_account, fn, args, kwargs)
         return run(fn, self.issuer, *args, **kwargs)
 
-    async def _call_as_account(self, run, fn, args, kwargs):
+    async def _call_as_account(self, run, as_account, fn, args, kwargs):
         account, self._unchecked_account = self._unchecked_account, None
-        self.issuer, result = await run(resolve.as_account, account, fn, *args, **kwargs)
+        self.issuer, result = await run(as_account, account, fn, *args, **kwargs)
         return result
 
     async def stream(self, fn, *args, **kwargs):

@@ -7,7 +7,7 @@ suspended account stops working at once.
 import peewee as pw
 
 from rucio_tornado import exceptions
-from rucio_tornado.compiled import Compiled
+from rucio_tornado.compiled import Compiled, riding, settle_rider
 from rucio_tornado.core.auth.x509 import normalise_dn
 from rucio_tornado.core.permissions import Issuer
 from rucio_tornado.models import Account, AccountAttribute, Identity, IdentityAccount
@@ -72,7 +72,13 @@ def issuer_for_account(account):
     """The Issuer for a token's account, or CannotAuthenticate if it is no longer ACTIVE.
 
     Read on every request (one primary-key statement): a suspended account stops at once."""
-    row = _ACCOUNT_STATUS.first(account) if isinstance(account, str) else None
+    if not isinstance(account, str):
+        raise exceptions.CannotAuthenticate("Cannot authenticate with given credentials")
+    return _issuer_from(account, _ACCOUNT_STATUS.first(account))
+
+
+def _issuer_from(account, row):
+    """The Issuer of ``account`` from its ``_ACCOUNT_STATUS`` row (None: no such account)."""
     if row is None or row.status != "ACTIVE":
         raise exceptions.CannotAuthenticate("Cannot authenticate with given credentials")
     # attribute values are JSON; "True"/"False" are stored as booleans (accounts.encode_attribute)
@@ -85,6 +91,35 @@ def as_account(account, fn, *args, **kwargs):
     in one executor call. Returns ``(issuer, result)``."""
     issuer = issuer_for_account(account)
     return issuer, fn(issuer, *args, **kwargs)
+
+
+def read_as_account(account, fn, *args, **kwargs):
+    """:func:`as_account` for a short read: the account check rides along the read's first
+    point read (one statement, one round trip; :func:`~rucio_tornado.compiled.riding`). A
+    failed check wins over whatever the read found or raised; ``fn`` gets an issuer whose
+    ``is_admin`` makes the check at once."""
+    if not isinstance(account, str):
+        raise exceptions.CannotAuthenticate("Cannot authenticate with given credentials")
+    checked = []
+    with riding(_ACCOUNT_STATUS, (account,),
+                lambda row: checked.append(_issuer_from(account, row))):
+        try:
+            result = fn(_PendingIssuer(account, checked), *args, **kwargs)
+        finally:
+            settle_rider()
+    return checked[0], result
+
+
+class _PendingIssuer:
+    """A short read's issuer until its account check, riding along the read, is made."""
+
+    def __init__(self, account, checked):
+        self.account, self.vo, self._checked = account, "def", checked
+
+    @property
+    def is_admin(self):
+        settle_rider()
+        return self._checked[0].is_admin
 
 
 def issuer_for_identity(type_, identity, account=None):
