@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import os
 import queue
+import re
 import select
 import sqlite3
 import threading
@@ -239,7 +240,7 @@ class Database:
         future = asyncio.get_running_loop().create_future()
         try:
             if getattr(local, "conn", None) is None:
-                local.conn = self._loop_connect()
+                local.conn, local.prepared = self._loop_connect(), {}
             local.reading = True
             try:
                 future.set_result(fn(*args, **kwargs))
@@ -258,8 +259,11 @@ class Database:
     def execute_compiled(self, sql, params):
         """A cursor over ``sql``: on the loop's own connection inside :meth:`read`, else on the
         thread's peewee connection."""
-        if getattr(self._loop_local, "reading", False):
-            cursor = self._loop_local.conn.cursor()
+        local = self._loop_local
+        if getattr(local, "reading", False):
+            cursor = local.conn.cursor()
+            if self.is_postgresql:
+                sql = local.prepared.get(sql) or _prepare(cursor, sql, local.prepared)
             cursor.execute(sql, params)
             return cursor
         return self.peewee.execute_sql(sql, params)
@@ -547,6 +551,32 @@ def _create_private(path):
 def _begin_stream(conn):
     with conn.cursor() as setup:
         setup.execute("SET LOCAL jit = off")
+
+
+def _prepare(cursor, sql, prepared):
+    """PostgreSQL: ``sql`` made a prepared statement of the loop's connection, once; returns
+    the ``EXECUTE`` that runs it. Parsing and planning were most of a point read's time in
+    PostgreSQL (an account check 124 us per round trip, prepared 68 us; docs/PERFORMANCE.md).
+    A statement PostgreSQL cannot prepare (a parameter of no inferable type) runs as it is."""
+    import psycopg2
+    count = 0
+
+    def number(match):
+        nonlocal count
+        if match.group() == "%%":
+            return "%"
+        count += 1
+        return f"${count}"
+
+    name = f"rt_{len(prepared)}"
+    try:
+        cursor.execute(f"PREPARE {name} AS {re.sub('%%|%s', number, sql)}")
+    except (psycopg2.ProgrammingError, psycopg2.DataError, psycopg2.NotSupportedError):
+        prepared[sql] = sql
+        return sql
+    prepared[sql] = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else \
+        f"EXECUTE {name}"
+    return prepared[sql]
 
 
 def _first_line(exc):

@@ -96,6 +96,49 @@ async def test_the_account_check_rides_along_the_point_read(api, db, monkeypatch
         assert (response.status, response.exception_class) == (401, "CannotAuthenticate"), path
 
 
+@pytest.mark.gen_test
+async def test_point_reads_on_postgresql_are_prepared_once_per_connection(api, db):
+    """PostgreSQL parses and plans a hot statement once per loop connection (PREPARE), and a
+    new connection prepares its own; the answers are the same."""
+    if not db.is_postgresql:
+        pytest.skip("SQLite's driver keeps its own statement cache")
+    await _world(api)
+    jdoe = api.as_("jdoe")
+
+    def prepared():
+        cursor = db._loop_local.conn.cursor()
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return sorted(row[0].split(" AS ", 1)[1] for row in cursor.fetchall())
+
+    answers = [(await jdoe.get(path)).body for path in POINT_READS[:3]]
+    statements = prepared()
+    assert len(statements) >= 4     # DID, account, RSE (each with the account check), protocols
+    assert all("$1" in text for text in statements)
+    assert [(await jdoe.get(path)).body for path in POINT_READS[:3]] == answers
+    assert prepared() == statements                 # not prepared again
+    db._loop_local.conn.close()                     # a new connection prepares its own
+    db._loop_local.conn = None
+    assert [(await jdoe.get(path)).body for path in POINT_READS[:3]] == answers
+    again = prepared()
+    assert again and set(again) <= set(statements)
+
+
+def test_statements_postgresql_cannot_prepare_run_as_they_are(db):
+    if not db.is_postgresql:
+        pytest.skip("PostgreSQL only")
+    conn = db._loop_connect()
+    try:
+        prepared = {}
+        cursor = conn.cursor()
+        assert dbmod._prepare(cursor, "SELECT %s IS NULL", prepared) == "SELECT %s IS NULL"
+        sql = "SELECT 1 WHERE 'a%%' LIKE %s"
+        assert dbmod._prepare(cursor, sql, prepared) == "EXECUTE rt_1(%s)"
+        cursor.execute(prepared[sql], ["a%"])
+        assert cursor.fetchall() == [(1,)]
+    finally:
+        conn.close()
+
+
 def test_a_short_read_checks_the_account_whatever_it_does(db):
     """``read_as_account``: the check rides along the first point read, is made at once when
     the read asks whether the issuer is an admin, and after a read that ran no statement or
