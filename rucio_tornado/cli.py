@@ -10,6 +10,7 @@ import logging
 import os
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import peewee
@@ -261,10 +262,31 @@ def _database_problem(message, url):
     return f"cannot connect to PostgreSQL at {where} ({safe_url(url)}): {reason}"
 
 
+LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
+
+
+class SecondsFormatter(logging.Formatter):
+    """The standard format, its time text made once per second rather than once per record
+    (``localtime`` and ``strftime`` were 40 % of the time to format an access line)."""
+
+    _second, _text = None, ""
+
+    def formatTime(self, record, datefmt=None):
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._text = second, time.strftime(
+                self.default_time_format, self.converter(second))
+        return self.default_msec_format % (self._text, record.msecs)
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    handler = logging.StreamHandler()
+    handler.setFormatter(SecondsFormatter(LOG_FORMAT))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+                        handlers=[handler])
     # one access line per request: skip what the format never shows (the logging HOWTO's
     # "Optimization": caller's file and line, thread and multiprocessing names)
     logging._srcfile = None

@@ -37,6 +37,7 @@ class Compiled:
     def __init__(self, build):
         self._build = build
         self._by_database = weakref.WeakKeyDictionary()
+        self._with_rider = weakref.WeakKeyDictionary()     # {db: {rider statement: SQL}}
 
     def _compile(self, db):
         count = self._build.__code__.co_argcount
@@ -98,8 +99,12 @@ class Compiled:
         statement, rider_args, accept = rider
         r_sql, r_layout, r_type, r_converters = statement._compiled()
         sql, layout, row_type, converters = self._compiled()
-        combined = (f"SELECT rr.*, tt.* FROM ({r_sql}) rr LEFT JOIN "
-                    f"(SELECT 1 AS rt_found, q.* FROM ({sql}) q) tt ON 1 = 1")
+        texts = self._with_rider.setdefault(database.obj, {})
+        combined = texts.get(statement)
+        if combined is None:
+            combined = texts[statement] = (
+                f"SELECT rr.*, tt.* FROM ({r_sql}) rr LEFT JOIN "
+                f"(SELECT 1 AS rt_found, q.* FROM ({sql}) q) tt ON 1 = 1")
         cursor = current().execute_compiled(
             combined, self._params(r_layout, rider_args) + self._params(layout, args))
         raw = cursor.fetchone()

@@ -241,3 +241,24 @@ def test_server_process_sets_the_gil_switch_interval():
         sys.setswitchinterval(before)
     assert any("gil_switch_interval_us" in problem
                for problem in validate(Settings(gil_switch_interval_us=-1)))
+
+
+def test_log_lines_and_dates_read_as_the_standard_formatting_gives_them():
+    """The per-second time text of the log format and the hand-made RFC 1123 dates are
+    exactly what ``logging.Formatter`` and ``strftime`` write."""
+    import datetime
+    import logging
+
+    from rucio_tornado.core.common import RFC1123, rfc1123
+
+    standard, cached = logging.Formatter(cli.LOG_FORMAT), cli.SecondsFormatter(cli.LOG_FORMAT)
+    for created in (1_700_000_000.25, 1_700_000_000.999, 1_700_000_001.0, 1_600_000_000.5):
+        record = logging.LogRecord("rucio_tornado.access", logging.INFO, None, 0, "a line",
+                                   None, None)
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        assert cached.format(record) == standard.format(record)
+    for value in (datetime.datetime(2026, 11, 25, 17, 38, 27, 500), datetime.datetime(1, 1, 1),
+                  datetime.datetime(2024, 2, 29, 23, 59, 59), "2026-03-01 07:05:09.123456"):
+        parsed = datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
+        assert rfc1123(value) == parsed.strftime(RFC1123)
+    assert rfc1123(None) is None
