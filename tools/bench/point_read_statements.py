@@ -72,11 +72,10 @@ def main():
                          for label, (sql, params) in texts.items()}
             kind = "prepared " if prepared else ""
             check, did, joined = texts["account check"], texts["DID read"], texts["joined"]
-            measure(f"{kind}account check", lambda: run(check), args.count)
-            measure(f"{kind}DID read", lambda: run(did), args.count)
-            measure(f"{kind}both, one after the other", lambda: (run(check), run(did)),
-                    args.count)
-            measure(f"{kind}both joined in one statement", lambda: run(joined), args.count)
+            for label, group in (("account check", [check]), ("DID read", [did]),
+                                 ("both, one after the other", [check, did]),
+                                 ("both joined in one statement", [joined])):
+                measure(kind + label, lambda group=group: [run(s) for s in group], args.count)
         conn.close()
 
 
