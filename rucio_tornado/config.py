@@ -46,6 +46,8 @@ class Settings:
     gil_switch_interval_us: int = 200    # how long a thread may hold the GIL while another
                                          # waits (Python's default 5000): a stream's prefetched
                                          # rows and the IOLoop get it back sooner; 0: default
+    malloc_arenas: int = 1               # glibc malloc arenas per process (0: glibc's 8 per
+                                         # core): what a bulk call's threads kept goes back
     processes: int = 1
     ssl_certfile: str = ""
     ssl_keyfile: str = ""
@@ -169,6 +171,8 @@ def validate(settings):
     if settings.db_loop_reads not in LOOP_READS:
         problems.append(f"db_loop_reads must be one of {', '.join(LOOP_READS)}, "
                         f"not {settings.db_loop_reads!r}")
+    if settings.malloc_arenas < 0:
+        problems.append("malloc_arenas must be 0 (glibc's default) or a number of arenas")
     if settings.gil_switch_interval_us < 0:
         problems.append("gil_switch_interval_us must be 0 (Python's default) or a number "
                         "of microseconds")

@@ -17,6 +17,7 @@ from tornado.ioloop import PeriodicCallback
 
 from rucio_tornado import metrics
 from rucio_tornado.app import make_app
+from rucio_tornado.core import bulk
 from rucio_tornado.config import safe_url
 from rucio_tornado.daemon import start_periodic
 from rucio_tornado.db import open_database
@@ -82,12 +83,15 @@ def ssl_context(settings):
 
 
 def tune_process(settings):
-    """Per-process interpreter settings of a server process. The GIL switch interval: with
+    """Per-process interpreter settings of a server process. glibc's malloc arenas
+    (:func:`~rucio_tornado.core.bulk.limit_malloc_arenas`). The GIL switch interval: with
     Python's 5 ms, a stream's prefetch thread, whose rows have arrived, waited for the thread
     building lines to give the GIL up; PostgreSQL listings ran at 0.73-0.76 of the limit
     server, at 200 us 0.94-0.98 (docs/PERFORMANCE.md, issue 15)."""
     if settings.gil_switch_interval_us > 0:
         sys.setswitchinterval(settings.gil_switch_interval_us / 1e6)
+    if settings.malloc_arenas > 0:
+        bulk.limit_malloc_arenas(settings.malloc_arenas)
 
 
 async def serve(settings, sockets=None, announce=True):

@@ -243,6 +243,16 @@ def test_server_process_sets_the_gil_switch_interval():
                for problem in validate(Settings(gil_switch_interval_us=-1)))
 
 
+def test_server_process_limits_malloc_arenas():
+    """glibc takes the arena limit (what bulk calls' threads fragment stays in one arena);
+    negative is refused."""
+    from rucio_tornado.core import bulk
+    if bulk._mallopt is None:
+        pytest.skip("not glibc")
+    assert bulk.limit_malloc_arenas(Settings().malloc_arenas) is True
+    assert any("malloc_arenas" in problem for problem in validate(Settings(malloc_arenas=-1)))
+
+
 def test_log_lines_and_dates_read_as_the_standard_formatting_gives_them():
     """The per-second time text of the log format and the hand-made RFC 1123 dates are
     exactly what ``logging.Formatter`` and ``strftime`` write."""
