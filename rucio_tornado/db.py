@@ -556,7 +556,8 @@ def _begin_stream(conn):
 def _prepare(cursor, sql, prepared):
     """PostgreSQL: ``sql`` made a prepared statement of the loop's connection, once; returns
     the ``EXECUTE`` that runs it. Parsing and planning were most of a point read's time in
-    PostgreSQL (an account check 124 us per round trip, prepared 68 us; docs/PERFORMANCE.md).
+    PostgreSQL (the account check 106 us per round trip, prepared 69 us:
+    ``tools/bench/point_read_statements.py``).
     A statement PostgreSQL cannot prepare (a parameter of no inferable type) runs as it is."""
     import psycopg2
     count = 0

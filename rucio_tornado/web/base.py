@@ -286,7 +286,7 @@ class BaseHandler(web.RequestHandler):
     def read(self, fn, *args, **kwargs):
         """:meth:`call` for a short read (a few primary-key lookups, nothing written): through
         :meth:`Database.read`, on the IOLoop where the database is near; in a :func:`one_hop`
-        verb the account check rides along the read's first statement."""
+        verb on PostgreSQL the account check rides along the read's first statement."""
         return self._as_issuer(self.db.read, resolve.read_as_account, fn, args, kwargs)
 
     def _as_issuer(self, run, as_account, fn, args, kwargs):
