@@ -77,12 +77,11 @@ class Compiled:
 
     def first(self, *args):
         """The first row (a namedtuple of the selected columns, converted), or None."""
-        rider = getattr(_riders, "pending", None)
+        rider = _take_rider()
         if rider is not None:
             return self._first_with(rider, args)
         cursor, row_type, converters = self._execute(args)
-        raw = cursor.fetchone()
-        cursor.close()          # ends the statement, and with it its SQLite read snapshot
+        raw = _fetch_one(cursor)
         return None if raw is None else _convert(row_type, converters, raw)
 
     def all(self, *args):
@@ -95,7 +94,6 @@ class Compiled:
         """:meth:`first` and the rider's statement in one: ``rider's row LEFT JOIN (1, this
         row)``. No row at all: the rider found nothing; a NULL marker: this read found
         nothing."""
-        _riders.pending = None
         statement, rider_args, accept = rider
         r_sql, r_layout, r_type, r_converters = statement._compiled()
         sql, layout, row_type, converters = self._compiled()
@@ -105,10 +103,8 @@ class Compiled:
             combined = texts[statement] = (
                 f"SELECT rr.*, tt.* FROM ({r_sql}) rr LEFT JOIN "
                 f"(SELECT 1 AS rt_found, q.* FROM ({sql}) q) tt ON 1 = 1")
-        cursor = current().execute_compiled(
-            combined, self._params(r_layout, rider_args) + self._params(layout, args))
-        raw = cursor.fetchone()
-        cursor.close()
+        raw = _fetch_one(current().execute_compiled(
+            combined, self._params(r_layout, rider_args) + self._params(layout, args)))
         width = len(r_type._fields)
         accept(None if raw is None else _convert(r_type, r_converters, raw[:width]))
         if raw is None or raw[width] is None:
@@ -116,7 +112,20 @@ class Compiled:
         return _convert(row_type, converters, raw[width + 1:])
 
 
+def _fetch_one(cursor):
+    raw = cursor.fetchone()
+    cursor.close()          # ends the statement, and with it its SQLite read snapshot
+    return raw
+
+
 _riders = threading.local()
+
+
+def _take_rider():
+    """This thread's pending rider (then no longer pending), or None."""
+    rider = getattr(_riders, "pending", None)
+    _riders.pending = None
+    return rider
 
 
 @contextlib.contextmanager
@@ -135,9 +144,8 @@ def riding(statement, args, accept):
 def settle_rider():
     """Run the pending rider on its own, if there is one (before anything that must not
     happen before it)."""
-    rider = getattr(_riders, "pending", None)
+    rider = _take_rider()
     if rider is not None:
-        _riders.pending = None
         statement, args, accept = rider
         accept(statement.first(*args))
 

@@ -150,8 +150,9 @@ def limit_malloc_arenas(count):
 
     A bulk call's body is parsed and checked in whichever executor thread runs it, and each
     thread allocates from an arena of its own that keeps the call's fragments: with eight
-    PostgreSQL executor threads the RSS stayed +37 to +40 MB over idle after ten
-    100,000-file calls, +23 with one arena, and listings ran as fast (docs/PERFORMANCE.md).
+    PostgreSQL executor threads the RSS stayed +34 to +40 MB over idle after ten
+    100,000-file calls, +15 to +24 with one arena, and listings ran as fast
+    (docs/PERFORMANCE.md).
     Call it before the threads start. False where it cannot be set (not glibc)."""
     return _mallopt is not None and _mallopt(_M_ARENA_MAX, count) == 1
 

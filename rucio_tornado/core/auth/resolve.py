@@ -100,10 +100,8 @@ def read_as_account(account, fn, *args, **kwargs):
     failed check wins over whatever the read found or raised; ``fn`` gets an issuer whose
     ``is_admin`` makes the check at once. SQLite: :func:`as_account` (two statements in
     process cost it less than the joined one: 0.22 against 0.24 ms of CPU per DID read)."""
-    if not current().is_postgresql:
-        return as_account(account, fn, *args, **kwargs)
-    if not isinstance(account, str):
-        raise exceptions.CannotAuthenticate("Cannot authenticate with given credentials")
+    if not current().is_postgresql or not isinstance(account, str):
+        return as_account(account, fn, *args, **kwargs)     # (which refuses a non-text one)
     checked = []
     with riding(_ACCOUNT_STATUS, (account,),
                 lambda row: checked.append(_issuer_from(account, row))):
@@ -118,7 +116,7 @@ class _PendingIssuer:
     """A short read's issuer until its account check, riding along the read, is made."""
 
     def __init__(self, account, checked):
-        self.account, self.vo, self._checked = account, "def", checked
+        self.account, self.vo, self._checked = account, Issuer.vo, checked
 
     @property
     def is_admin(self):
